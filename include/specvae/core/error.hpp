@@ -1,0 +1,69 @@
+// One error family for the whole job: always-on checks for library statuses and internal
+// invariants (print what failed, file:line and rank, then abort every rank), and exceptions
+// for bad input (files, config, data) that the CLI turns into a clear message.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "specvae/core/fail.hpp"
+
+namespace specvae {
+
+// Bad user input: a file, an HDU, a row, a config key. The message names what and where.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A configuration key with a wrong type, an unknown name or a value out of range.
+class ConfigError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+}  // namespace specvae
+
+// Internal invariant: always on (also in release builds).
+#define SPECVAE_CHECK(cond, ...)                                                              \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]]                                                                 \
+      ::specvae::fail_check("check `" #cond "`", ::fmt::format("" __VA_ARGS__),              \
+                            std::source_location::current());                                \
+  } while (0)
+
+// MPI status (MPI_SUCCESS expected).
+#define SPECVAE_MPI_CHECK(call)                                                               \
+  do {                                                                                        \
+    int specvae_mpi_rc_ = (call);                                                             \
+    if (specvae_mpi_rc_ != 0) [[unlikely]]                                                    \
+      ::specvae::fail_check("MPI call `" #call "`",                                           \
+                            ::specvae::detail::mpi_error_string(specvae_mpi_rc_),             \
+                            std::source_location::current());                                \
+  } while (0)
+
+// HDF5 status: herr_t or hid_t, negative on failure. Evaluates to the value.
+#define SPECVAE_HDF5_CHECK(call)                                                              \
+  ([&]() {                                                                                    \
+    auto specvae_h5_rc_ = (call);                                                             \
+    if (specvae_h5_rc_ < 0) [[unlikely]]                                                      \
+      ::specvae::fail_check("HDF5 call `" #call "`", "negative status",                       \
+                            std::source_location::current());                                \
+    return specvae_h5_rc_;                                                                    \
+  }())
+
+// CFITSIO status variable (0 = OK). For files a user gave us, prefer throwing InputError.
+#define SPECVAE_FITS_CHECK(status)                                                            \
+  do {                                                                                        \
+    int specvae_fits_rc_ = (status);                                                          \
+    if (specvae_fits_rc_ != 0) [[unlikely]]                                                   \
+      ::specvae::fail_check("CFITSIO status", ::specvae::detail::fits_error_string(specvae_fits_rc_), \
+                            std::source_location::current());                                \
+  } while (0)
+
+namespace specvae::detail {
+std::string mpi_error_string(int code);
+std::string fits_error_string(int status);
+}  // namespace specvae::detail

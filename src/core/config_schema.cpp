@@ -1,0 +1,137 @@
+// Every configuration key specvae knows, with the paper's values as defaults
+// (Nicolaou et al. 2025, arXiv:2506.17376) and the range each may take. Stages read their
+// keys by name; adding a parameter means adding a line here.
+#include <limits>
+
+#include "specvae/core/config.hpp"
+
+namespace specvae {
+namespace {
+
+using T = ConfigType;
+using IL = std::vector<std::int64_t>;
+using FL = std::vector<double>;
+using SL = std::vector<std::string>;
+constexpr double kBig = std::numeric_limits<double>::max();
+
+std::vector<ConfigKey> build_schema() {
+  std::vector<ConfigKey> k = {
+      // --- run: the whole chain -------------------------------------------------------------
+      {"run.out_dir", T::String, std::string("specvae-out"), 0, 0, {}, "folder for every stage's outputs"},
+      {"run.seed", T::Int, std::int64_t{20250617}, 0, 9.2e18, {}, "master seed (stages add their own)"},
+      {"run.stages", T::StringList, SL{"simulate", "ingest", "train", "score", "merge"}, 0, 0,
+       {"simulate", "ingest", "train", "score", "merge", "learn", "report"}, "stages `specvae run` runs, in order"},
+
+      // --- simulate: the embedded default data ---------------------------------------------
+      {"simulate.n_spectra", T::Int, std::int64_t{20000}, 1, 1e10, {}, "number of simulated spectra"},
+      {"simulate.spectra_per_file", T::Int, std::int64_t{2500}, 1, 1e6, {}, "spectra per coadd/redrock file pair"},
+      {"simulate.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "survey seed: same seed, same survey, any rank count"},
+      {"simulate.survey", T::String, std::string("sv3"), 0, 0, {"cmx", "main", "special", "sv1", "sv2", "sv3"}, "survey name in file names and headers"},
+      {"simulate.program", T::String, std::string("bright"), 0, 0, {"backup", "bright", "dark", "other"}, "program name in file names and headers"},
+      {"simulate.z_min", T::Float, 0.0, 0, 7, {}, "lowest galaxy redshift"},
+      {"simulate.z_max", T::Float, 0.6, 0, 7, {}, "highest galaxy redshift (BGS-like)"},
+      {"simulate.frac_qso", T::Float, 0.007, 0, 1, {}, "fraction of quasars/AGN"},
+      {"simulate.frac_star", T::Float, 0.015, 0, 1, {}, "fraction of stars"},
+      {"simulate.mag_r_min", T::Float, 14.0, 5, 30, {}, "brightest r magnitude"},
+      {"simulate.mag_r_max", T::Float, 20.175, 5, 30, {}, "faintest r magnitude (BGS faint limit)"},
+      {"simulate.exptime", T::Float, 180.0, 1, 1e6, {}, "effective exposure time, s (sets the noise)"},
+      {"simulate.anomaly.extreme_emitter", T::Float, 0.0012, 0, 1, {}, "fraction: extreme Hα/[O III] emitters"},
+      {"simulate.anomaly.broad_line_agn", T::Float, 0.0012, 0, 1, {}, "fraction: galaxies with a broad-line AGN"},
+      {"simulate.anomaly.wrong_z_qso", T::Float, 0.0011, 0, 1, {}, "fraction: z≈2 quasars labelled z≈0.25 galaxies"},
+      {"simulate.anomaly.star_as_galaxy", T::Float, 0.0011, 0, 1, {}, "fraction: stars labelled low-z galaxies"},
+      {"simulate.anomaly.camera_step", T::Float, 0.0011, 0, 1, {}, "fraction: b/r camera miscalibration steps"},
+      {"simulate.anomaly.sky_dip", T::Float, 0.0011, 0, 1, {}, "fraction: sky over-subtraction dips to negative flux"},
+      {"simulate.anomaly.bad_pixel_run", T::Float, 0.0011, 0, 1, {}, "fraction: unmasked bad-pixel runs"},
+      {"simulate.anomaly.cataclysmic_variable", T::Float, 0.0010, 0, 1, {}, "fraction: cataclysmic variables labelled galaxies"},
+      {"simulate.anomaly.white_dwarf", T::Float, 0.0010, 0, 1, {}, "fraction: white dwarfs labelled galaxies"},
+
+      // --- ingest: preprocessing (paper §4) --------------------------------------------------
+      {"ingest.n_bins", T::Int, std::int64_t{1000}, 8, 1e6, {}, "rest-frame bins"},
+      {"ingest.wave_min", T::Float, 3600.0, 100, 1e5, {}, "rest-frame grid start, Å (first bin's lower edge)"},
+      {"ingest.wave_max", T::Float, 7556.0, 100, 1e5, {}, "rest-frame grid end, Å (last bin's upper edge)"},
+      {"ingest.z_min", T::Float, 0.0, -0.1, 10, {}, "keep spectra with z ≥ z_min"},
+      {"ingest.z_max", T::Float, 0.3, -0.1, 10, {}, "keep spectra with z ≤ z_max"},
+      {"ingest.snr_min", T::Float, 5.0, 0, kBig, {}, "keep spectra with median pixel S/N > snr_min"},
+      {"ingest.require_zwarn_zero", T::Bool, false, 0, 0, {}, "reject ZWARN != 0"},
+      {"ingest.fiberstatus_mask", T::Int, std::int64_t{0}, 0, 9.2e18, {}, "reject COADD_FIBERSTATUS & mask != 0 (0 = off)"},
+      {"ingest.spectypes", T::StringList, SL{}, 0, 0, {"GALAXY", "QSO", "STAR"}, "keep only these SPECTYPEs (empty = all)"},
+      {"ingest.objtypes", T::StringList, SL{}, 0, 0, {"TGT", "SKY", "NON", "BAD"}, "keep only these OBJTYPEs (empty = all)"},
+      {"ingest.target_column", T::String, std::string(""), 0, 0, {}, "FIBERMAP target-bit column to filter on (empty = off)"},
+      {"ingest.target_mask", T::Int, std::int64_t{0}, 0, 9.2e18, {}, "keep rows with target_column & mask != 0"},
+      {"ingest.bad_mask_bits", T::Int, std::int64_t{0x7FFFFFFF}, 0, 2147483647, {}, "DESI MASK bits that make a pixel bad"},
+      {"ingest.pca_n_ev", T::Int, std::int64_t{10}, 1, 200, {}, "eigenspectra used for the infill (astroML n_ev)"},
+      {"ingest.pca_n_iter", T::Int, std::int64_t{20}, 1, 1000, {}, "infill iterations (astroML n_iter)"},
+      {"ingest.pca_sample", T::Int, std::int64_t{20000}, 10, 1e8, {}, "spectra used to fit the eigenspectra"},
+      {"ingest.val_fraction", T::Float, 0.25, 0, 1, {}, "validation fraction (hash of TARGETID)"},
+      {"ingest.chunk_rows", T::Int, std::int64_t{2048}, 1, 1e7, {}, "spectra preprocessed per chunk (bounds memory)"},
+      {"ingest.on_bad_file", T::String, std::string("error"), 0, 0, {"error", "skip"}, "a corrupt input file stops the job or is skipped and counted"},
+
+      // --- model: the paper's VAE ------------------------------------------------------------
+      {"model.n_input", T::Int, std::int64_t{1000}, 1, 1e6, {}, "input size (= ingest.n_bins)"},
+      {"model.encoder_layers", T::IntList, IL{800, 600, 500, 300}, 1, 1e6, {}, "encoder hidden sizes"},
+      {"model.decoder_layers", T::IntList, IL{300, 500, 600, 800}, 1, 1e6, {}, "decoder hidden sizes"},
+      {"model.latent_dim", T::Int, std::int64_t{10}, 1, 4096, {}, "latent dimension"},
+      {"model.dropout", T::Float, 0.2, 0, 0.95, {}, "dropout rate on encoder and decoder hidden layers"},
+
+      // --- train -------------------------------------------------------------------------
+      {"train.epochs", T::Int, std::int64_t{50}, 1, 1e6, {}, "epochs"},
+      {"train.batch_size", T::Int, std::int64_t{512}, 1, 1e8, {}, "global batch size (split over ranks)"},
+      {"train.learning_rate", T::Float, 1e-3, 0, 10, {}, "Adam learning rate"},
+      {"train.adam_beta1", T::Float, 0.9, 0, 0.999999, {}, "Adam β1"},
+      {"train.adam_beta2", T::Float, 0.999, 0, 0.99999999, {}, "Adam β2"},
+      {"train.adam_eps", T::Float, 1e-8, 0, 1, {}, "Adam ε"},
+      {"train.plateau_factor", T::Float, 0.1, 1e-6, 1, {}, "learning-rate factor on a validation plateau"},
+      {"train.plateau_patience", T::Int, std::int64_t{5}, 0, 1e6, {}, "epochs without improvement before the factor applies"},
+      {"train.min_lr", T::Float, 0.0, 0, 10, {}, "learning-rate floor"},
+      {"train.kl_weight", T::Float, 1.0, 0, 1e6, {}, "weight of the KL term"},
+      {"train.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "seed for initialisation, shuffling, dropout and noise"},
+      {"train.backend", T::String, std::string("auto"), 0, 0, {"auto", "cpu", "cuda"}, "compute backend"},
+      {"train.threads", T::Int, std::int64_t{0}, 0, 4096, {}, "CPU threads per rank (0 = OpenMP default)"},
+      {"train.tf32", T::Bool, false, 0, 0, {}, "allow TF32 tensor-core math on GPUs"},
+      {"train.checkpoint_every", T::Int, std::int64_t{1}, 1, 1e6, {}, "epochs between checkpoints"},
+
+      // --- score --------------------------------------------------------------------------
+      {"score.recon_samples", T::Int, std::int64_t{16}, 1, 1e5, {}, "latent samples L for the reconstruction probability"},
+      {"score.lof_k", T::Int, std::int64_t{20}, 1, 4096, {}, "LOF neighbours (scikit-learn n_neighbors)"},
+      {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "faiss", "bruteforce", "cuda"}, "exact kNN method for LOF"},
+      {"score.batch_size", T::Int, std::int64_t{4096}, 1, 1e8, {}, "spectra per scoring batch"},
+      {"score.seed", T::Int, std::int64_t{2}, 0, 9.2e18, {}, "seed for the reconstruction-probability samples"},
+
+      // --- merge --------------------------------------------------------------------------
+      {"merge.top_fraction", T::Float, 0.01, 1e-6, 1, {}, "fraction flagged as outliers by each score (paper: top 1%)"},
+      {"merge.top_n_csv", T::Int, std::int64_t{1000}, 1, 1e9, {}, "rows per score in the top-outlier CSV"},
+
+      // --- learn (Astronomaly-style active learning) ---------------------------------------
+      {"learn.score", T::String, std::string("nof"), 0, 0, {"mse", "recon_logprob", "nof", "combined"}, "score re-ranked by the user's labels"},
+      {"learn.alpha", T::Float, 1.0, 0, 1e3, {}, "trust in predicted user scores (Astronomaly α)"},
+      {"learn.n_trees", T::Int, std::int64_t{200}, 1, 1e5, {}, "random-forest trees"},
+      {"learn.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "random-forest seed"},
+      {"learn.min_score", T::Float, 0.1, 0, 5, {}, "lower clip of the predicted user score"},
+      {"learn.max_score", T::Float, 5.0, 0.1, 100, {}, "upper clip of the predicted user score"},
+
+      // --- report -------------------------------------------------------------------------
+      {"report.n_top", T::Int, std::int64_t{20}, 1, 10000, {}, "top outliers shown per score"},
+      {"report.n_examples", T::Int, std::int64_t{6}, 0, 1000, {}, "typical reconstructions shown per class"},
+
+      // --- runtime ------------------------------------------------------------------------
+      {"runtime.log_level", T::String, std::string("info"), 0, 0, {"trace", "debug", "info", "warn", "error", "off"}, "log level"},
+      {"runtime.log_all_ranks", T::Bool, false, 0, 0, {}, "every rank logs (default: rank 0 only)"},
+      {"runtime.cuda_debug_sync", T::Bool, false, 0, 0, {}, "synchronise and check after every CUDA launch"},
+  };
+  return k;
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> schema = build_schema();
+  return schema;
+}
+
+const ConfigKey* find_config_key(std::string_view name) {
+  for (const auto& key : config_schema())
+    if (key.name == name) return &key;
+  return nullptr;
+}
+
+}  // namespace specvae

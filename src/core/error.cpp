@@ -1,0 +1,29 @@
+// The check family's failure path and the error-string helpers for MPI and CFITSIO.
+#include "specvae/core/error.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+
+namespace specvae {
+namespace {
+std::atomic<int> g_rank{-1};
+std::atomic<AbortHandler> g_abort{nullptr};
+}  // namespace
+
+void set_error_rank(int rank) { g_rank = rank; }
+int error_rank() { return g_rank; }
+void set_abort_handler(AbortHandler handler) { g_abort = handler; }
+
+void fail_check(std::string_view what, std::string_view detail, std::source_location where) {
+  std::string rank = g_rank >= 0 ? fmt::format("rank {}", g_rank.load()) : "rank ?";
+  std::fprintf(stderr, "specvae: %.*s failed at %s:%u (%s)%s%.*s\n", int(what.size()), what.data(),
+               where.file_name(), unsigned(where.line()), rank.c_str(), detail.empty() ? "" : ": ",
+               int(detail.size()), detail.data());
+  std::fflush(stderr);
+  if (AbortHandler h = g_abort.load()) h(2);
+  std::abort();
+}
+
+}  // namespace specvae

@@ -1,0 +1,74 @@
+// init_distributed(): MPI start-up, node-local ranks, GPU choice and the abort path.
+#include "specvae/dist/distributed.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/gpu/resources.hpp"
+
+namespace specvae {
+namespace {
+DistributedContext* g_context = nullptr;
+bool g_we_initialised_mpi = false;
+
+void mpi_abort_handler(int code) {
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (initialised && !finalised) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+}  // namespace
+
+DistributedContext& init_distributed(int* argc, char*** argv) {
+  if (g_context) return *g_context;
+  int initialised = 0;
+  SPECVAE_MPI_CHECK(MPI_Initialized(&initialised));
+  if (!initialised) {
+    int provided = 0;
+    SPECVAE_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+    g_we_initialised_mpi = true;
+  }
+  // Errors come back as codes and go through SPECVAE_MPI_CHECK, which aborts every rank.
+  SPECVAE_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+
+  auto* ctx = new DistributedContext();
+  ctx->world = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+  ctx->world_rank = ctx->world->rank();
+  ctx->world_size = ctx->world->size();
+  set_error_rank(ctx->world_rank);
+  set_abort_handler(&mpi_abort_handler);
+
+  MPI_Comm local = MPI_COMM_NULL;
+  SPECVAE_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ctx->world_rank, MPI_INFO_NULL, &local));
+  SPECVAE_MPI_CHECK(MPI_Comm_rank(local, &ctx->local_rank));
+  SPECVAE_MPI_CHECK(MPI_Comm_size(local, &ctx->local_size));
+  SPECVAE_MPI_CHECK(MPI_Comm_free(&local));
+
+  // One GPU per rank on a node: local rank r takes device r mod (devices on the node).
+  int devices = gpu_device_count();
+  ctx->gpu_device = devices > 0 ? ctx->local_rank % devices : -1;
+  g_context = ctx;
+  return *ctx;
+}
+
+void finalize_distributed() {
+  if (!g_context) return;
+  g_context->world.reset();
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (g_we_initialised_mpi && !finalised) MPI_Finalize();
+  delete g_context;
+  g_context = nullptr;
+}
+
+void abort_job(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  mpi_abort_handler(exit_code);
+  std::_Exit(exit_code);
+}
+
+}  // namespace specvae

@@ -1,0 +1,72 @@
+// The specvae binary: --version, config printing, config errors naming the key, and stages
+// that are not available yet exiting non-zero.
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using ::testing::HasSubstr;
+
+namespace {
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  std::string cmd = std::string(SPECVAE_BINARY) + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
+  int status = pclose(pipe.release());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+}  // namespace
+
+TEST(Cli, VersionNamesCommit) {
+  Result r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("specvae 0.1.0 (commit "));
+}
+
+TEST(Cli, ConfigPrintsResolvedValuesAndHash) {
+  Result r = run("config --set train.epochs=12");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("# specvae resolved configuration, hash "));
+  EXPECT_THAT(r.output, HasSubstr("[train]"));
+  EXPECT_THAT(r.output, HasSubstr("epochs = 12"));
+  EXPECT_THAT(r.output, HasSubstr("encoder_layers = [800, 600, 500, 300]"));
+  Result j = run("config --format json");
+  EXPECT_EQ(j.code, 0);
+  EXPECT_THAT(j.output, HasSubstr("\"lof_k\": 20"));
+}
+
+TEST(Cli, BadValueNamesTheKey) {
+  Result r = run("config --set train.epochs=abc");
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("train.epochs"));
+  EXPECT_THAT(r.output, HasSubstr("integer"));
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  for (const char* sub : {"simulate", "ingest", "train", "score", "merge", "learn", "report", "run", "config"}) {
+    Result r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_THAT(r.output, HasSubstr("Usage")) << sub;
+  }
+}
+
+TEST(Cli, UnknownSubcommandFails) {
+  EXPECT_NE(run("frobnicate").code, 0);
+  EXPECT_NE(run("").code, 0);
+}
+
+TEST(Cli, StageNotYetAvailableSaysSoAndFails) {
+  Result r = run("learn");
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("not available"));
+}
