@@ -1,0 +1,78 @@
+// The preprocessed dataset (DESIGN.md §ingest): one HDF5 file, rows = spectra, chunked by
+// rows, written and read collectively with parallel HDF5. Schema:
+//   /flux [N,B] f32  /ivar [N,B] f32  /mask [N,B] u8  /wave [B] f64 (rest-frame bin centres)
+//   /targetid [N] i64  /z [N] f64  /spectype [N] fixed string  /snr [N] f32  /split [N] u8
+//   /ra [N] f64  /dec [N] f64
+// Root attributes: schema_version, n_bins, wave_min, wave_max, selection, config (TOML),
+// config_hash, dataset_hash, code_version, input_files, rejected_<reason> counts.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+namespace specvae {
+
+inline constexpr int kDatasetSchemaVersion = 1;
+
+// One rank's rows of the dataset (also what ingest hands to the writer).
+struct DatasetRows {
+  std::int64_t begin = 0;  // first global row
+  std::int64_t count = 0;
+  int n_bins = 0;
+  std::vector<float> flux;          // [count * n_bins]
+  std::vector<float> ivar;          // [count * n_bins]
+  std::vector<std::uint8_t> mask;   // [count * n_bins], 1 = bin was bad (infilled)
+  std::vector<std::int64_t> targetid;
+  std::vector<double> z;
+  std::vector<std::string> spectype;
+  std::vector<float> snr;
+  std::vector<std::uint8_t> split;  // 0 train, 1 validation
+  std::vector<double> ra, dec;
+
+  void resize(std::int64_t rows, int bins);
+  void append(const DatasetRows& other);
+};
+
+struct DatasetInfo {
+  std::filesystem::path path;
+  std::int64_t rows = 0;
+  int n_bins = 0;
+  std::vector<double> wave;
+  int schema_version = 0;
+  std::string config_toml, config_hash, dataset_hash, code_version;
+  std::map<std::string, std::string> string_attrs;    // every string attribute
+  std::map<std::string, std::int64_t> int_attrs;      // every integer attribute
+};
+
+// What the writer records besides the rows.
+struct DatasetProvenance {
+  std::vector<double> wave;                           // bin centres
+  double wave_min = 0, wave_max = 0;
+  std::string selection;                              // human-readable selection
+  std::string config_toml, config_hash;
+  std::vector<std::string> input_files;
+  std::map<std::string, std::int64_t> rejected;       // reason -> count (global)
+  std::map<std::string, std::string> extra_string_attrs;
+};
+
+// Collective over `comm`: every rank passes its own rows (possibly none); an exclusive scan
+// gives the offsets; each rank writes its hyperslab with collective MPI-IO transfers. Writes
+// to "<path>.tmp" and renames it when complete; refuses an existing `path` unless overwrite.
+// The dataset hash (FNV-1a over targetids, flux and ivar, in row order) is computed
+// collectively and stored. Returns the total row count.
+std::int64_t write_dataset(MPI_Comm comm, const std::filesystem::path& path, const DatasetRows& rows,
+                           const DatasetProvenance& provenance, bool overwrite);
+
+// Reads the attributes and the grid (collective when MPI is up; any rank count).
+DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path);
+
+// Collective read of rows [begin, begin+count) on each rank (count may be 0).
+DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, std::int64_t begin,
+                              std::int64_t count);
+
+}  // namespace specvae
