@@ -65,14 +65,27 @@ struct DatasetProvenance {
 // to "<path>.tmp" and renames it when complete; refuses an existing `path` unless overwrite.
 // The dataset hash (FNV-1a over targetids, flux and ivar, in row order) is computed
 // collectively and stored. Returns the total row count.
+// Provenance must be identical on every rank (checked). `report`, when given, receives what
+// HDF5 says about the flux write (collective or not, and why not).
+struct DatasetWriteReport {
+  bool mpio = false, collective = false;
+  std::uint32_t no_collective_cause_local = 0, no_collective_cause_global = 0;
+  std::string dataset_hash;
+};
 std::int64_t write_dataset(MPI_Comm comm, const std::filesystem::path& path, const DatasetRows& rows,
-                           const DatasetProvenance& provenance, bool overwrite);
+                           const DatasetProvenance& provenance, bool overwrite,
+                           DatasetWriteReport* report = nullptr);
 
 // Reads the attributes and the grid (collective when MPI is up; any rank count).
 DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path);
 
-// Collective read of rows [begin, begin+count) on each rank (count may be 0).
+// Collective read of rows [begin, begin+count) on each rank (count may be 0). Without
+// with_spectra only the per-row columns (targetid, z, spectype, snr, split, ra, dec) are read.
 DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, std::int64_t begin,
-                              std::int64_t count);
+                              std::int64_t count, bool with_spectra = true);
+
+// The hash of rows as write_dataset computes it (sum over rows of a per-row FNV-1a seeded by
+// the global row index, so it is independent of how rows are split over ranks).
+std::uint64_t partial_dataset_hash(const DatasetRows& rows);
 
 }  // namespace specvae

@@ -1,0 +1,313 @@
+// The preprocessed dataset in parallel HDF5: collective hyperslab writes at offsets from an
+// exclusive scan, attributes for provenance, atomic commit by rename, and collective reads.
+#include "specvae/io/dataset.hpp"
+
+#include <cstring>
+
+#include "specvae/core/config.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/core/version.hpp"
+#include "specvae/io/hdf5.hpp"
+
+namespace specvae {
+namespace {
+
+constexpr std::size_t kSpectypeLen = 6;  // DESI's SPECTYPE is char[6]
+constexpr hsize_t kChunkRows = 256;      // 256 rows × 1000 bins × 4 B = 1 MB chunks
+
+int comm_rank(MPI_Comm comm) {
+  int r = 0;
+  if (h5::use_mpio(comm)) MPI_Comm_rank(comm, &r);
+  return r;
+}
+
+// Sum over ranks (rank order) of a uint64 with wrap-around; identity without MPI.
+std::uint64_t allreduce_u64(MPI_Comm comm, std::uint64_t v) {
+  if (!h5::use_mpio(comm)) return v;
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(size), 0);
+  SPECVAE_MPI_CHECK(MPI_Allgather(&v, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm));
+  std::uint64_t s = 0;
+  for (auto x : all) s += x;
+  return s;
+}
+
+std::int64_t allreduce_i64(MPI_Comm comm, std::int64_t v) {
+  if (!h5::use_mpio(comm)) return v;
+  std::int64_t out = 0;
+  SPECVAE_MPI_CHECK(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm));
+  return out;
+}
+
+std::int64_t exscan_i64(MPI_Comm comm, std::int64_t v) {
+  if (!h5::use_mpio(comm)) return 0;
+  std::int64_t out = 0;
+  SPECVAE_MPI_CHECK(MPI_Exscan(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm));
+  return comm_rank(comm) == 0 ? 0 : out;
+}
+
+h5::Handle spectype_type() {
+  h5::Handle t(SPECVAE_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
+  SPECVAE_HDF5_CHECK(H5Tset_size(t, kSpectypeLen));
+  SPECVAE_HDF5_CHECK(H5Tset_strpad(t, H5T_STR_NULLPAD));
+  return t;
+}
+
+h5::Handle create_rows_dataset(hid_t file, const char* name, hid_t type, std::int64_t rows, int cols) {
+  const int rank = cols > 0 ? 2 : 1;
+  hsize_t d[2] = {hsize_t(rows), hsize_t(std::max(cols, 1))};
+  hsize_t maxd[2] = {H5S_UNLIMITED, d[1]};
+  hsize_t chunk[2] = {std::max<hsize_t>(1, std::min<hsize_t>(kChunkRows, hsize_t(rows))), d[1]};
+  if (rank == 1) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(kChunkRows * 64, hsize_t(rows)));
+  h5::Handle space(SPECVAE_HDF5_CHECK(H5Screate_simple(rank, d, maxd)));
+  h5::Handle dcpl(SPECVAE_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+  SPECVAE_HDF5_CHECK(H5Pset_chunk(dcpl, rank, chunk));
+  // Parallel writes need the space allocated up front (no fill writes per rank).
+  SPECVAE_HDF5_CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+  SPECVAE_HDF5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+  return h5::Handle(SPECVAE_HDF5_CHECK(H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)));
+}
+
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+std::string provenance_fingerprint(const DatasetProvenance& p) {
+  std::string s = p.selection + "\x1f" + p.config_toml + "\x1f" + p.config_hash + "\x1f" + join_lines(p.input_files);
+  for (const auto& [k, v] : p.rejected) s += k + "=" + std::to_string(v) + ";";
+  for (const auto& [k, v] : p.extra_string_attrs) s += k + "=" + v + ";";
+  for (double w : p.wave) s.append(reinterpret_cast<const char*>(&w), sizeof w);
+  return s;
+}
+
+void check_rows(const DatasetRows& r) {
+  const auto n = std::size_t(r.count), nb = n * std::size_t(r.n_bins);
+  SPECVAE_CHECK(r.flux.size() == nb && r.ivar.size() == nb && r.mask.size() == nb, "dataset rows: spectra arrays of the wrong size");
+  SPECVAE_CHECK(r.targetid.size() == n && r.z.size() == n && r.spectype.size() == n && r.snr.size() == n &&
+                    r.split.size() == n && r.ra.size() == n && r.dec.size() == n,
+                "dataset rows: per-row arrays of the wrong size");
+}
+
+}  // namespace
+
+void DatasetRows::resize(std::int64_t rows, int bins) {
+  count = rows;
+  n_bins = bins;
+  const auto n = std::size_t(rows), nb = n * std::size_t(bins);
+  flux.resize(nb);
+  ivar.resize(nb);
+  mask.resize(nb);
+  targetid.resize(n);
+  z.resize(n);
+  spectype.resize(n);
+  snr.resize(n);
+  split.resize(n);
+  ra.resize(n);
+  dec.resize(n);
+}
+
+void DatasetRows::append(const DatasetRows& o) {
+  if (count == 0 && n_bins == 0) n_bins = o.n_bins;
+  SPECVAE_CHECK(o.n_bins == n_bins || o.count == 0, "appending rows of {} bins to rows of {}", o.n_bins, n_bins);
+  auto cat = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
+  cat(flux, o.flux);
+  cat(ivar, o.ivar);
+  cat(mask, o.mask);
+  cat(targetid, o.targetid);
+  cat(z, o.z);
+  cat(spectype, o.spectype);
+  cat(snr, o.snr);
+  cat(split, o.split);
+  cat(ra, o.ra);
+  cat(dec, o.dec);
+  count += o.count;
+}
+
+std::uint64_t partial_dataset_hash(const DatasetRows& r) {
+  std::uint64_t sum = 0;
+  const std::size_t nb = std::size_t(r.n_bins);
+  for (std::int64_t i = 0; i < r.count; ++i) {
+    const std::size_t o = std::size_t(i) * nb;
+    std::uint64_t h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.targetid[std::size_t(i)]), 8),
+                              fnv1a64(std::to_string(r.begin + i)));
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.flux.data() + o), nb * 4), h);
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.ivar.data() + o), nb * 4), h);
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.mask.data() + o), nb), h);
+    sum += h;
+  }
+  return sum;
+}
+
+std::int64_t write_dataset(MPI_Comm comm, const std::filesystem::path& path, const DatasetRows& local,
+                           const DatasetProvenance& prov, bool overwrite, DatasetWriteReport* report) {
+  check_rows(local);
+  const int rank = comm_rank(comm);
+  const std::int64_t total = allreduce_i64(comm, local.count);
+  const std::int64_t offset = exscan_i64(comm, local.count);
+  const int n_bins = int(prov.wave.size());
+  SPECVAE_CHECK(local.count == 0 || local.n_bins == n_bins, "rows have {} bins, the grid {}", local.n_bins, n_bins);
+
+  // Every rank must describe the same dataset.
+  const std::uint64_t fp = fnv1a64(provenance_fingerprint(prov));
+  if (h5::use_mpio(comm)) {
+    std::uint64_t fp0 = fp;
+    SPECVAE_MPI_CHECK(MPI_Bcast(&fp0, 1, MPI_UINT64_T, 0, comm));
+    std::int64_t differs = allreduce_i64(comm, fp0 != fp ? 1 : 0);
+    SPECVAE_CHECK(differs == 0, "ranks passed different dataset provenance to write_dataset");
+  }
+
+  std::int64_t exists = rank == 0 && std::filesystem::exists(path) ? 1 : 0;
+  if (allreduce_i64(comm, exists) > 0 && !overwrite)
+    throw InputError(fmt::format("{}: the output exists; pass --overwrite to replace it", path.string()));
+
+  DatasetRows rows = local;
+  rows.begin = offset;
+  const std::string dataset_hash = fmt::format("{:016x}", allreduce_u64(comm, partial_dataset_hash(rows)));
+
+  const auto tmp = h5::temp_path(path);
+  {
+    h5::Handle file = h5::create_file(comm, tmp);
+    auto flux = create_rows_dataset(file, "flux", H5T_IEEE_F32LE, total, n_bins);
+    auto ivar = create_rows_dataset(file, "ivar", H5T_IEEE_F32LE, total, n_bins);
+    auto mask = create_rows_dataset(file, "mask", H5T_STD_U8LE, total, n_bins);
+    auto targetid = create_rows_dataset(file, "targetid", H5T_STD_I64LE, total, 0);
+    auto z = create_rows_dataset(file, "z", H5T_IEEE_F64LE, total, 0);
+    auto st = spectype_type();
+    auto spectype = create_rows_dataset(file, "spectype", st, total, 0);
+    auto snr = create_rows_dataset(file, "snr", H5T_IEEE_F32LE, total, 0);
+    auto split = create_rows_dataset(file, "split", H5T_STD_U8LE, total, 0);
+    auto ra = create_rows_dataset(file, "ra", H5T_IEEE_F64LE, total, 0);
+    auto dec = create_rows_dataset(file, "dec", H5T_IEEE_F64LE, total, 0);
+    {
+      hsize_t nb = hsize_t(n_bins);
+      h5::Handle space(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &nb, nullptr)));
+      h5::Handle wave(SPECVAE_HDF5_CHECK(H5Dcreate2(file, "wave", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+      h5::Handle dxpl = h5::transfer(comm);
+      SPECVAE_HDF5_CHECK(H5Dwrite(wave, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, prov.wave.data()));
+      h5::write_attr(wave, "unit", std::string("Angstrom (rest frame, bin centres)"));
+    }
+
+    auto rep = h5::write_rows_reported(comm, flux, H5T_NATIVE_FLOAT, offset, rows.count, rows.flux.data());
+    if (report) {
+      report->mpio = rep.mpio;
+      report->collective = rep.collective;
+      report->no_collective_cause_local = rep.no_collective_cause_local;
+      report->no_collective_cause_global = rep.no_collective_cause_global;
+      report->dataset_hash = dataset_hash;
+    }
+    h5::write_rows(comm, ivar, H5T_NATIVE_FLOAT, offset, rows.count, rows.ivar.data());
+    h5::write_rows(comm, mask, H5T_NATIVE_UINT8, offset, rows.count, rows.mask.data());
+    h5::write_rows(comm, targetid, H5T_NATIVE_INT64, offset, rows.count, rows.targetid.data());
+    h5::write_rows(comm, z, H5T_NATIVE_DOUBLE, offset, rows.count, rows.z.data());
+    std::vector<char> types(static_cast<std::size_t>(rows.count) * kSpectypeLen, '\0');
+    for (std::size_t i = 0; i < rows.spectype.size(); ++i) {
+      const auto& s = rows.spectype[i];
+      if (s.size() > kSpectypeLen) throw InputError(fmt::format("SPECTYPE '{}' of TARGETID {} is longer than {} characters", s, rows.targetid[i], kSpectypeLen));
+      std::memcpy(types.data() + i * kSpectypeLen, s.data(), s.size());
+    }
+    h5::write_rows(comm, spectype, st, offset, rows.count, types.data());
+    h5::write_rows(comm, snr, H5T_NATIVE_FLOAT, offset, rows.count, rows.snr.data());
+    h5::write_rows(comm, split, H5T_NATIVE_UINT8, offset, rows.count, rows.split.data());
+    h5::write_rows(comm, ra, H5T_NATIVE_DOUBLE, offset, rows.count, rows.ra.data());
+    h5::write_rows(comm, dec, H5T_NATIVE_DOUBLE, offset, rows.count, rows.dec.data());
+
+    h5::Handle root(SPECVAE_HDF5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT)));
+    h5::write_attr(root, "schema", std::string("specvae-dataset"));
+    h5::write_attr(root, "schema_version", std::int64_t{kDatasetSchemaVersion});
+    h5::write_attr(root, "n_rows", total);
+    h5::write_attr(root, "n_bins", std::int64_t{n_bins});
+    h5::write_attr(root, "wave_min", prov.wave_min);
+    h5::write_attr(root, "wave_max", prov.wave_max);
+    h5::write_attr(root, "selection", prov.selection);
+    h5::write_attr(root, "config", prov.config_toml);
+    h5::write_attr(root, "config_hash", prov.config_hash);
+    h5::write_attr(root, "dataset_hash", dataset_hash);
+    h5::write_attr(root, "code_version", version_string());
+    h5::write_attr(root, "input_files", join_lines(prov.input_files));
+    h5::write_attr(root, "n_input_files", std::int64_t(prov.input_files.size()));
+    for (const auto& [reason, n] : prov.rejected) h5::write_attr(root, "rejected_" + reason, n);
+    for (const auto& [k, v] : prov.extra_string_attrs) h5::write_attr(root, k, v);
+  }
+  h5::commit_rename(comm, tmp, path);
+  return total;
+}
+
+DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path) {
+  h5::Handle file = h5::open_file(comm, path);
+  h5::Handle root(SPECVAE_HDF5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT)));
+  DatasetInfo info;
+  info.path = path;
+  if (!h5::has_attr(root, "schema") || h5::read_attr_string(root, "schema") != "specvae-dataset")
+    throw InputError(fmt::format("{}: not a specvae dataset (no schema attribute 'specvae-dataset')", path.string()));
+  h5::read_all_attrs(root, info.string_attrs, info.int_attrs);
+  info.schema_version = int(info.int_attrs["schema_version"]);
+  if (info.schema_version != kDatasetSchemaVersion)
+    throw InputError(fmt::format("{}: dataset schema version {} (this specvae reads version {})", path.string(),
+                                 info.schema_version, kDatasetSchemaVersion));
+  info.config_toml = info.string_attrs["config"];
+  info.config_hash = info.string_attrs["config_hash"];
+  info.dataset_hash = info.string_attrs["dataset_hash"];
+  info.code_version = info.string_attrs["code_version"];
+  info.n_bins = int(info.int_attrs["n_bins"]);
+
+  h5::Handle flux = h5::open_dataset(file, "flux", path);
+  auto d = h5::dims(flux);
+  if (d.size() != 2 || int(d[1]) != info.n_bins)
+    throw InputError(fmt::format("{}: /flux has shape {}x{}, expected N x {}", path.string(), d.empty() ? 0 : d[0],
+                                 d.size() > 1 ? d[1] : 0, info.n_bins));
+  info.rows = std::int64_t(d[0]);
+  h5::Handle wave = h5::open_dataset(file, "wave", path);
+  info.wave.resize(std::size_t(info.n_bins));
+  h5::Handle dxpl = h5::transfer(comm);
+  SPECVAE_HDF5_CHECK(H5Dread(wave, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, info.wave.data()));
+  return info;
+}
+
+DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, std::int64_t begin,
+                              std::int64_t count, bool with_spectra) {
+  DatasetInfo info = read_dataset_info(comm, path);
+  if (begin < 0 || count < 0 || begin + count > info.rows)
+    throw InputError(fmt::format("{}: rows [{}, {}) requested from a dataset of {} rows", path.string(), begin,
+                                 begin + count, info.rows));
+  h5::Handle file = h5::open_file(comm, path);
+  DatasetRows r;
+  r.resize(count, info.n_bins);
+  r.begin = begin;
+  auto read = [&](const char* name, hid_t type, void* out) {
+    h5::Handle d = h5::open_dataset(file, name, path);
+    auto dd = h5::dims(d);
+    if (dd.empty() || std::int64_t(dd[0]) != info.rows)
+      throw InputError(fmt::format("{}: /{} has {} rows, /flux has {}", path.string(), name, dd.empty() ? 0 : dd[0], info.rows));
+    h5::read_rows(comm, d, type, begin, count, out);
+  };
+  if (with_spectra) {
+    read("flux", H5T_NATIVE_FLOAT, r.flux.data());
+    read("ivar", H5T_NATIVE_FLOAT, r.ivar.data());
+    read("mask", H5T_NATIVE_UINT8, r.mask.data());
+  } else {
+    r.flux.clear();
+    r.ivar.clear();
+    r.mask.clear();
+  }
+  read("targetid", H5T_NATIVE_INT64, r.targetid.data());
+  read("z", H5T_NATIVE_DOUBLE, r.z.data());
+  {
+    std::vector<char> types(static_cast<std::size_t>(count) * kSpectypeLen);
+    auto st = spectype_type();
+    read("spectype", st, types.data());
+    for (std::size_t i = 0; i < std::size_t(count); ++i) {
+      const char* p = types.data() + i * kSpectypeLen;
+      r.spectype[i] = std::string(p, strnlen(p, kSpectypeLen));
+    }
+  }
+  read("snr", H5T_NATIVE_FLOAT, r.snr.data());
+  read("split", H5T_NATIVE_UINT8, r.split.data());
+  read("ra", H5T_NATIVE_DOUBLE, r.ra.data());
+  read("dec", H5T_NATIVE_DOUBLE, r.dec.data());
+  return r;
+}
+
+}  // namespace specvae

@@ -1,0 +1,127 @@
+// The HDF5 dataset through the serial driver: round trip, attributes, refusal to overwrite,
+// atomicity, partial reads and clear errors for files that are not datasets.
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "../common/dataset_fixture.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/io/dataset.hpp"
+
+using namespace specvae;
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+namespace {
+fs::path scratch(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("specvae-test-io-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+}  // namespace
+
+TEST(Dataset, RoundTripAndAttributes) {
+  const int bins = 37;
+  auto rows = fixtures::test_rows(0, 50, bins);
+  auto prov = fixtures::test_provenance(bins);
+  fs::path path = scratch("round.h5");
+  fs::remove(path);
+  DatasetWriteReport report;
+  EXPECT_EQ(write_dataset(MPI_COMM_NULL, path, rows, prov, false, &report), 50);
+  EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
+  EXPECT_FALSE(report.mpio);
+
+  DatasetInfo info = read_dataset_info(MPI_COMM_NULL, path);
+  EXPECT_EQ(info.rows, 50);
+  EXPECT_EQ(info.n_bins, bins);
+  EXPECT_EQ(info.wave, prov.wave);
+  EXPECT_EQ(info.config_hash, prov.config_hash);
+  EXPECT_EQ(info.config_toml, prov.config_toml);
+  EXPECT_EQ(info.dataset_hash, report.dataset_hash);
+  EXPECT_EQ(info.int_attrs.at("rejected_snr"), 5);
+  EXPECT_EQ(info.int_attrs.at("rejected_z_range"), 3);
+  EXPECT_THAT(info.string_attrs.at("input_files"), HasSubstr("coadd-b.fits"));
+  EXPECT_THAT(info.code_version, HasSubstr("specvae"));
+
+  DatasetRows back = read_dataset_rows(MPI_COMM_NULL, path, 10, 25);
+  auto expect = fixtures::test_rows(10, 25, bins);
+  EXPECT_EQ(back.begin, 10);
+  EXPECT_EQ(back.flux, expect.flux);
+  EXPECT_EQ(back.ivar, expect.ivar);
+  EXPECT_EQ(back.mask, expect.mask);
+  EXPECT_EQ(back.targetid, expect.targetid);
+  EXPECT_EQ(back.z, expect.z);
+  EXPECT_EQ(back.spectype, expect.spectype);
+  EXPECT_EQ(back.snr, expect.snr);
+  EXPECT_EQ(back.split, expect.split);
+  EXPECT_EQ(back.ra, expect.ra);
+  EXPECT_EQ(back.dec, expect.dec);
+
+  DatasetRows meta = read_dataset_rows(MPI_COMM_NULL, path, 0, 50, /*with_spectra=*/false);
+  EXPECT_TRUE(meta.flux.empty());
+  EXPECT_EQ(meta.targetid, rows.targetid);
+  EXPECT_EQ(read_dataset_rows(MPI_COMM_NULL, path, 50, 0).count, 0);
+}
+
+TEST(Dataset, RefusesToOverwriteWithoutPermission) {
+  const int bins = 8;
+  fs::path path = scratch("exists.h5");
+  fs::remove(path);
+  write_dataset(MPI_COMM_NULL, path, fixtures::test_rows(0, 4, bins), fixtures::test_provenance(bins), false);
+  auto before = read_dataset_info(MPI_COMM_NULL, path).dataset_hash;
+  try {
+    write_dataset(MPI_COMM_NULL, path, fixtures::test_rows(0, 6, bins), fixtures::test_provenance(bins), false);
+    FAIL() << "overwrote without permission";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--overwrite"));
+  }
+  EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, path).dataset_hash, before);
+  EXPECT_EQ(write_dataset(MPI_COMM_NULL, path, fixtures::test_rows(0, 6, bins), fixtures::test_provenance(bins), true), 6);
+  EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, path).rows, 6);
+}
+
+TEST(Dataset, EmptyDatasetIsValid) {
+  fs::path path = scratch("empty.h5");
+  fs::remove(path);
+  DatasetRows none;
+  none.n_bins = 5;
+  EXPECT_EQ(write_dataset(MPI_COMM_NULL, path, none, fixtures::test_provenance(5), false), 0);
+  EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, path).rows, 0);
+}
+
+TEST(Dataset, HashDependsOnContentAndPositionNotOnSplitting) {
+  const int bins = 9;
+  auto all = fixtures::test_rows(0, 30, bins);
+  auto a = fixtures::test_rows(0, 11, bins), b = fixtures::test_rows(11, 19, bins);
+  EXPECT_EQ(partial_dataset_hash(all), partial_dataset_hash(a) + partial_dataset_hash(b));
+  auto changed = all;
+  changed.flux[100] += 1e-3f;
+  EXPECT_NE(partial_dataset_hash(changed), partial_dataset_hash(all));
+}
+
+TEST(Dataset, ClearErrors) {
+  fs::path junk = scratch("junk.h5");
+  std::ofstream(junk) << "not hdf5";
+  EXPECT_THROW(
+      {
+        try {
+          read_dataset_info(MPI_COMM_NULL, junk);
+        } catch (const InputError& e) {
+          EXPECT_THAT(e.what(), HasSubstr("junk.h5"));
+          throw;
+        }
+      },
+      InputError);
+  EXPECT_THROW(read_dataset_info(MPI_COMM_NULL, scratch("missing.h5")), InputError);
+  fs::path path = scratch("range.h5");
+  fs::remove(path);
+  write_dataset(MPI_COMM_NULL, path, fixtures::test_rows(0, 4, 3), fixtures::test_provenance(3), false);
+  EXPECT_THROW(read_dataset_rows(MPI_COMM_NULL, path, 2, 5), InputError);
+  // A truncated file names itself.
+  fs::path cut = scratch("cut.h5");
+  fs::copy_file(path, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, fs::file_size(cut) / 3);
+  EXPECT_THROW(read_dataset_rows(MPI_COMM_NULL, cut, 0, 4), InputError);
+}
