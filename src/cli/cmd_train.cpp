@@ -1,10 +1,27 @@
 // `specvae train`: train the VAE, data-parallel over MPI ranks.
 #include "specvae/cli/cli.hpp"
+#include "specvae/train/trainer.hpp"
 
 namespace specvae::cli {
 
-Command register_train(CLI::App& app, CommonOptions& /*common*/) {
-  return not_yet_available(app, "train", "train the VAE, data-parallel over MPI ranks");
+Command register_train(CLI::App& app, CommonOptions& common) {
+  struct Options {
+    std::string data, out;
+    bool resume = false;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("train", "train the VAE, data-parallel over MPI ranks");
+  sub->add_option("--data", opts->data, "preprocessed dataset (HDF5, from `specvae ingest`)")->required();
+  sub->add_option("--out", opts->out, "output folder: checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl")->required();
+  sub->add_flag("--resume", opts->resume, "continue from OUT/checkpoint-last.h5");
+  return Command{sub, [opts, &common]() {
+                   const Config config = common.resolve();
+                   train::TrainOptions t;
+                   t.out_dir = opts->out;
+                   t.resume = opts->resume;
+                   train::run_train(config, opts->data, t);
+                   return 0;
+                 }};
 }
 
 }  // namespace specvae::cli

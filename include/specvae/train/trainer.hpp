@@ -1,0 +1,103 @@
+// `specvae train` as a library: data-parallel training of the VAE. Each rank holds its
+// contiguous shard of the dataset; every global batch is a slice of a permutation of all
+// training rows keyed by (seed, epoch), each rank processes the rows of that slice it owns,
+// gradients (plus the batch loss, so a NaN anywhere reaches every rank) are summed with one
+// all-reduce of a flat buffer, and every rank takes the same Adam step.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "specvae/core/config.hpp"
+#include "specvae/dist/communicator.hpp"
+#include "specvae/io/dataset.hpp"
+#include "specvae/model/backend.hpp"
+#include "specvae/model/vae.hpp"
+#include "specvae/model/vae_graph.hpp"
+
+namespace specvae::train {
+
+// A non-finite loss or gradient: training stops; the last good checkpoint stays.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EpochMetrics {
+  std::int64_t epoch = 0;  // 1-based
+  std::int64_t step = 0;   // optimiser steps after this epoch
+  double train_loss = 0, train_recon = 0, train_kl = 0;  // per spectrum
+  double val_loss = 0, val_recon = 0, val_kl = 0;
+  double val_mse = 0;          // paper Eq. 6 at z = μ, mean over validation spectra
+  double val_mse_galaxy = 0;   // same, galaxies only (NaN without galaxies)
+  double learning_rate = 0;    // used during this epoch
+  double spectra_per_s = 0;    // training spectra per second (all ranks)
+  double seconds = 0;          // wall time of the epoch (training + validation)
+  bool best = false;
+  std::string to_json() const;
+};
+
+struct TrainOptions {
+  std::filesystem::path out_dir;  // checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl
+  bool resume = false;            // continue from out_dir/checkpoint-last.h5
+  std::string dataset_hash;       // recorded in checkpoints
+  bool write_outputs = true;      // false: no files (tests of the arithmetic)
+};
+
+struct StepLoss {
+  double loss_sum = 0;  // Σ over the global batch of (recon + kl_weight·KL)
+  double recon_sum = 0, kl_sum = 0;
+  std::int64_t rows = 0;  // rows of the global batch
+};
+
+class Trainer {
+ public:
+  // local: this rank's rows (train and validation, per /split). backend: null = from
+  // train.backend / train.threads.
+  Trainer(const Config& config, Communicator& comm, const DatasetRows& local, std::shared_ptr<model::Backend> backend);
+
+  // The all-reduced gradient of global batch `batch` of `epoch` (0-based), keyed by `step`,
+  // without taking the optimiser step. The gradient is then in gradient().
+  StepLoss compute_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step);
+  std::vector<float> gradient() const;
+  std::vector<float> parameters() const;
+
+  // Trains to train.epochs (from the last checkpoint when options.resume).
+  std::vector<EpochMetrics> run(const TrainOptions& options);
+
+  std::int64_t global_train_rows() const { return n_train_; }
+  std::int64_t global_val_rows() const { return n_val_; }
+  std::int64_t batches_per_epoch() const;
+  const model::VaeShape& shape() const { return shape_; }
+
+ private:
+  EpochMetrics validate();
+  void save(const TrainOptions& options, const std::filesystem::path& path);
+  void restore(const std::filesystem::path& path);
+
+  const Config& config_;
+  Communicator& comm_;
+  std::shared_ptr<model::Backend> be_;
+  model::VaeShape shape_;
+  std::int64_t n_params_ = 0;
+  std::int64_t batch_size_ = 0;
+  std::uint64_t seed_ = 0;
+  float kl_weight_ = 1;
+  // Host copies of this rank's rows: x and w = ivar·(1−mask), train then validation.
+  std::vector<float> train_x_, train_w_, val_x_, val_w_;
+  std::vector<std::uint8_t> val_is_galaxy_;
+  std::int64_t local_train_ = 0, local_val_ = 0, train_offset_ = 0, val_offset_ = 0, n_train_ = 0, n_val_ = 0;
+  // Device state: parameters, gradient (+1 slot for the batch loss), Adam moments, batch.
+  model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
+  std::unique_ptr<model::VaeGraph> graph_;
+  model::TrainState state_;
+};
+
+// Reads this rank's shard of `data` (collective) and trains; the CLI's entry point.
+std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem::path& data, const TrainOptions& options);
+
+}  // namespace specvae::train

@@ -1,0 +1,199 @@
+// CPU implementations of the backend ops: BLAS for the GEMMs, OpenMP loops for the rest.
+// Parallel loops split rows (or columns for bias gradients) so each output element is
+// computed by one thread in a fixed order: results are independent of the thread count.
+#include "cpu_backend.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "cpu_gemm.hpp"
+#include "specvae/core/error.hpp"
+
+namespace specvae::model {
+
+namespace {
+// Element-wise loops below this size run on one thread: a parallel region costs ~1–2 µs.
+constexpr std::size_t kParallelMin = 16384;
+}  // namespace
+
+CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {
+  set_gemm_threads(threads_);
+}
+
+std::string CpuBackend::describe() const {
+  const GemmLibraryInfo g = gemm_library_info();
+  return fmt::format("cpu ({} threads; GEMM: {}, kernel {})", threads_, g.library, g.kernel);
+}
+
+void CpuBackend::fill_zero(float* x, std::size_t n) { std::fill(x, x + n, 0.0f); }
+
+void CpuBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                      const float* b, int ldb, float beta, float* c, int ldc) {
+  cpu_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void CpuBackend::linear_forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k,
+                                Activation act, float* y) {
+  cpu_sgemm(false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
+  bias_activation_forward(y, b, m, n, act);
+}
+
+void CpuBackend::bias_activation_forward(float* y, const float* bias, int m, int n, Activation act) {
+  const bool relu = act == Activation::Relu;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int i = 0; i < m; ++i) {
+    float* row = y + static_cast<std::size_t>(i) * n;
+    if (relu) {
+#pragma omp simd
+      for (int j = 0; j < n; ++j) row[j] = std::max(row[j] + bias[j], 0.0f);
+    } else {
+#pragma omp simd
+      for (int j = 0; j < n; ++j) row[j] += bias[j];
+    }
+  }
+}
+
+void CpuBackend::activation_backward(float* dy, const float* y, int m, int n, Activation act) {
+  if (act == Activation::Identity) return;
+  const std::size_t total = static_cast<std::size_t>(m) * n;
+#pragma omp parallel for simd num_threads(threads_) schedule(static) if (total >= kParallelMin)
+  for (std::size_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void CpuBackend::bias_grad(const float* dy, int m, int n, float* db, bool accumulate) {
+  // Column blocks of 64 per task: each column is summed over rows in row order, in double.
+  constexpr int kBlock = 64;
+  const int blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int j0 = blk * kBlock, j1 = std::min(n, j0 + kBlock);
+    double acc[kBlock];
+    for (int j = j0; j < j1; ++j) acc[j - j0] = accumulate ? db[j] : 0.0;
+    for (int i = 0; i < m; ++i) {
+      const float* row = dy + static_cast<std::size_t>(i) * n;
+#pragma omp simd
+      for (int j = j0; j < j1; ++j) acc[j - j0] += row[j];
+    }
+    for (int j = j0; j < j1; ++j) db[j] = static_cast<float>(acc[j - j0]);
+  }
+}
+
+void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, float rate, const rng::StreamKey& key,
+                                 std::span<const std::int64_t> sample_ids) {
+  SPECVAE_CHECK(sample_ids.size() >= static_cast<std::size_t>(m), "dropout: {} sample ids for {} rows",
+                sample_ids.size(), m);
+  const float scale = 1.0f / (1.0f - rate);
+#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int i = 0; i < m; ++i) {
+    const std::uint64_t sample = static_cast<std::uint64_t>(sample_ids[i]);
+    float* yr = y + static_cast<std::size_t>(i) * n;
+    float* kr = keep_scale + static_cast<std::size_t>(i) * n;
+    // One Philox block gives the draws of four consecutive elements.
+    for (int j0 = 0; j0 < n; j0 += 4) {
+      const rng::Philox4x32 b = rng::block(key, sample, static_cast<std::uint32_t>(j0 >> 2));
+      const int j1 = std::min(n, j0 + 4);
+      for (int j = j0; j < j1; ++j) {
+        const float u = rng::uniform_open01(b.v[j - j0]);
+        kr[j] = u >= rate ? scale : 0.0f;
+        yr[j] *= kr[j];
+      }
+    }
+  }
+}
+
+void CpuBackend::dropout_backward(float* dy, const float* keep_scale, int m, int n) {
+  const std::size_t total = static_cast<std::size_t>(m) * n;
+#pragma omp parallel for simd num_threads(threads_) schedule(static) if (total >= kParallelMin)
+  for (std::size_t i = 0; i < total; ++i) dy[i] *= keep_scale[i];
+}
+
+void CpuBackend::reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,
+                                std::span<const std::int64_t> sample_ids, float* eps, float* z) {
+  SPECVAE_CHECK(sample_ids.size() >= static_cast<std::size_t>(m), "reparameterize: {} ids for {} rows",
+                sample_ids.size(), m);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < latent; ++j) {
+      const std::size_t zi = static_cast<std::size_t>(i) * latent + j;
+      const std::size_t mi = static_cast<std::size_t>(i) * 2 * latent + j;
+      const float e = rng::normal(key, static_cast<std::uint64_t>(sample_ids[i]), static_cast<std::uint32_t>(j));
+      eps[zi] = e;
+      z[zi] = static_cast<float>(mu_logvar[mi] + std::exp(0.5 * static_cast<double>(mu_logvar[mi + latent])) * e);
+    }
+}
+
+void CpuBackend::reparameterize_backward(const float* dz, const float* mu_logvar, const float* eps, int m, int latent,
+                                         float* d_mu_logvar) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < latent; ++j) {
+      const std::size_t zi = static_cast<std::size_t>(i) * latent + j;
+      const std::size_t mi = static_cast<std::size_t>(i) * 2 * latent + j;
+      const double lv = mu_logvar[mi + latent];
+      d_mu_logvar[mi] += dz[zi];
+      d_mu_logvar[mi + latent] = static_cast<float>(d_mu_logvar[mi + latent] +
+                                                    dz[zi] * static_cast<double>(eps[zi]) * 0.5 * std::exp(0.5 * lv));
+    }
+}
+
+void CpuBackend::gaussian_loss(const float* x, const float* w, const float* xhat, int m, int n, float grad_scale,
+                               float* dxhat, float* per_sample) {
+#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int i = 0; i < m; ++i) {
+    const std::size_t off = static_cast<std::size_t>(i) * n;
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int j = 0; j < n; ++j) {
+      const float r = xhat[off + j] - x[off + j];
+      const float wr = w[off + j] * r;
+      acc += static_cast<double>(wr) * r;
+      dxhat[off + j] = grad_scale * wr;
+    }
+    per_sample[i] = static_cast<float>(0.5 * acc);
+  }
+}
+
+void CpuBackend::kl_divergence(const float* mu_logvar, int m, int latent, float weight, float grad_scale,
+                               float* d_mu_logvar, float* per_sample) {
+  const double s = static_cast<double>(grad_scale) * weight;
+  for (int i = 0; i < m; ++i) {
+    double acc = 0;
+    for (int j = 0; j < latent; ++j) {
+      const std::size_t mi = static_cast<std::size_t>(i) * 2 * latent + j;
+      const double mu = mu_logvar[mi], lv = mu_logvar[mi + latent], elv = std::exp(lv);
+      acc += 1.0 + lv - mu * mu - elv;
+      d_mu_logvar[mi] = static_cast<float>(s * mu);
+      d_mu_logvar[mi + latent] = static_cast<float>(s * 0.5 * (elv - 1.0));
+    }
+    per_sample[i] = static_cast<float>(-0.5 * acc);
+  }
+}
+
+void CpuBackend::adam_step(float* params, const float* grads, float* m, float* v, std::size_t n,
+                           const AdamParams& p) {
+  // Bias corrections folded into a step size and an epsilon, computed once in double.
+  const double bc1 = 1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.t));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.t));
+  const float step = static_cast<float>(p.lr / bc1);
+  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  const float b1 = p.beta1, b2 = p.beta2, c1 = 1.0f - p.beta1, c2 = 1.0f - p.beta2, eps = p.eps;
+#pragma omp parallel for simd num_threads(threads_) schedule(static) if (n >= kParallelMin)
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grads[i];
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] -= step * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+  }
+}
+
+double CpuBackend::sum_squares(const float* x, std::size_t n) {
+  double acc = 0;
+  for (std::size_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * x[i];
+  return acc;
+}
+
+}  // namespace specvae::model

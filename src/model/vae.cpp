@@ -1,0 +1,89 @@
+// Inference with the VAE on any backend: encode a batch to (μ, log σ²), decode latent
+// vectors to spectra. Dropout is off; the workspace is reused across calls.
+#include "specvae/model/vae.hpp"
+
+#include <algorithm>
+
+#include "specvae/core/error.hpp"
+
+namespace specvae::model {
+
+Vae::Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend)
+    : shape_(std::move(shape)), layers_(shape_.layers()), backend_(std::move(backend)) {
+  SPECVAE_CHECK(backend_ != nullptr, "Vae needs a backend");
+  if (static_cast<std::int64_t>(params.size()) != shape_.n_params())
+    throw InputError(fmt::format("model {} needs {} parameters, got {}", shape_.describe(), shape_.n_params(),
+                                 params.size()));
+  params_ = DeviceBuffer(*backend_, params.size());
+  backend_->upload(params_.data(), params.data(), params.size());
+  for (const auto& l : layers_) widest_ = std::max({widest_, l.n_in, l.n_out});
+}
+
+Vae Vae::from_checkpoint(const std::filesystem::path& path, std::shared_ptr<Backend> backend) {
+  Checkpoint c = load_checkpoint(path);
+  return Vae(c.shape, std::move(c.params), std::move(backend));
+}
+
+std::vector<float> Vae::parameters() const {
+  std::vector<float> host(params_.size());
+  backend_->download(host.data(), params_.data(), host.size());
+  return host;
+}
+
+void Vae::ensure_workspace(std::int64_t batch) {
+  if (batch <= capacity_) return;
+  const std::size_t n = static_cast<std::size_t>(batch) * widest_;
+  act_a_ = DeviceBuffer(*backend_, n);
+  act_b_ = DeviceBuffer(*backend_, n);
+  io_ = DeviceBuffer(*backend_, n);
+  capacity_ = batch;
+}
+
+void Vae::encode(std::span<const float> x, std::int64_t batch, std::span<float> mu, std::span<float> logvar) {
+  const int L = shape_.latent;
+  SPECVAE_CHECK(x.size() >= static_cast<std::size_t>(batch) * shape_.n_input && mu.size() >= static_cast<std::size_t>(batch) * L &&
+                    logvar.size() >= static_cast<std::size_t>(batch) * L,
+                "encode: spans too small for batch {}", batch);
+  if (batch == 0) return;
+  ensure_workspace(batch);
+  const int m = static_cast<int>(batch);
+  backend_->upload(io_.data(), x.data(), static_cast<std::size_t>(batch) * shape_.n_input);
+  const float* in = io_.data();
+  float* bufs[2] = {act_a_.data(), act_b_.data()};
+  const float* p = params_.data();
+  for (int li = 0; li < shape_.n_encoder_layers(); ++li) {
+    const LayerShape& l = layers_[li];
+    float* out = bufs[li % 2];
+    backend_->linear_forward(in, l.n_in, p + l.w_offset, p + l.b_offset, m, l.n_out, l.n_in, l.activation, out);
+    in = out;
+  }
+  std::vector<float> head(static_cast<std::size_t>(m) * 2 * L);
+  backend_->download(head.data(), in, head.size());
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < L; ++j) {
+      mu[static_cast<std::size_t>(i) * L + j] = head[static_cast<std::size_t>(i) * 2 * L + j];
+      logvar[static_cast<std::size_t>(i) * L + j] = head[static_cast<std::size_t>(i) * 2 * L + L + j];
+    }
+}
+
+void Vae::decode(std::span<const float> z, std::int64_t batch, std::span<float> xhat) {
+  SPECVAE_CHECK(z.size() >= static_cast<std::size_t>(batch) * shape_.latent &&
+                    xhat.size() >= static_cast<std::size_t>(batch) * shape_.n_input,
+                "decode: spans too small for batch {}", batch);
+  if (batch == 0) return;
+  ensure_workspace(batch);
+  const int m = static_cast<int>(batch);
+  backend_->upload(io_.data(), z.data(), static_cast<std::size_t>(batch) * shape_.latent);
+  const float* in = io_.data();
+  float* bufs[2] = {act_a_.data(), act_b_.data()};
+  const float* p = params_.data();
+  for (std::size_t li = static_cast<std::size_t>(shape_.n_encoder_layers()); li < layers_.size(); ++li) {
+    const LayerShape& l = layers_[li];
+    float* out = bufs[li % 2];
+    backend_->linear_forward(in, l.n_in, p + l.w_offset, p + l.b_offset, m, l.n_out, l.n_in, l.activation, out);
+    in = out;
+  }
+  backend_->download(xhat.data(), in, static_cast<std::size_t>(batch) * shape_.n_input);
+}
+
+}  // namespace specvae::model

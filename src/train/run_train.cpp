@@ -1,0 +1,33 @@
+// Entry point of the train stage: read this rank's contiguous shard of the dataset
+// (collective), log the GEMM library in use, and run the trainer.
+#include <omp.h>
+
+#include "../model/cpu_gemm.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/dist/distributed.hpp"
+#include "specvae/dist/shard_plan.hpp"
+#include "specvae/train/trainer.hpp"
+
+namespace specvae::train {
+
+std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem::path& data,
+                                    const TrainOptions& options) {
+  MpiCommunicator& comm = *init_distributed(nullptr, nullptr).world;
+  const DatasetInfo info = read_dataset_info(comm.handle(), data);
+  const ShardPlan plan(info.rows, comm.size());
+  const DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
+
+  const int threads = static_cast<int>(config.get_int("train.threads"));
+  if (threads > 0) omp_set_num_threads(threads);
+  const model::GemmLibraryInfo gemm = model::gemm_library_info();
+  log::info("GEMM: {}, kernel {}", gemm.library, gemm.kernel);
+  if (gemm.slow_fallback) log::warn("GEMM kernel is a slow fallback: {}", gemm.note);
+
+  TrainOptions opts = options;
+  if (opts.dataset_hash.empty()) opts.dataset_hash = info.dataset_hash;
+  Trainer trainer(config, comm, rows, nullptr);
+  return trainer.run(opts);
+}
+
+}  // namespace specvae::train

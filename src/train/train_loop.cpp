@@ -1,0 +1,247 @@
+// The epoch loop: optimiser steps, validation, the plateau learning-rate schedule, the
+// divergence check, checkpoints (last and best) and per-epoch metrics as JSON lines, with a
+// progress line and ETA on rank 0. Resume restores weights, Adam moments, step and schedule,
+// and the counter-based RNG needs nothing else, so a resumed run repeats the same losses.
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/core/version.hpp"
+#include "specvae/train/trainer.hpp"
+
+namespace specvae::train {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// JSON has no NaN/Inf: write them as null.
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw InputError(fmt::format("cannot write {}", tmp.string()));
+    out << text;
+    if (!out.flush()) throw InputError(fmt::format("cannot write {}", tmp.string()));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// Lines of an existing metrics file for epochs ≤ last_epoch (a resumed run rewrites the rest).
+std::string kept_metrics(const std::filesystem::path& path, std::int64_t last_epoch) {
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("epoch")) continue;
+    if (j["epoch"].get<std::int64_t>() <= last_epoch) kept += line + "\n";
+  }
+  return kept;
+}
+}  // namespace
+
+std::string EpochMetrics::to_json() const {
+  nlohmann::json j;
+  j["epoch"] = epoch;
+  j["step"] = step;
+  j["train_loss"] = number(train_loss);
+  j["train_recon"] = number(train_recon);
+  j["train_kl"] = number(train_kl);
+  j["val_loss"] = number(val_loss);
+  j["val_recon"] = number(val_recon);
+  j["val_kl"] = number(val_kl);
+  j["val_mse"] = number(val_mse);
+  j["val_mse_galaxy"] = number(val_mse_galaxy);
+  j["lr"] = learning_rate;
+  j["spectra_per_s"] = number(spectra_per_s);
+  j["seconds"] = seconds;
+  j["best"] = best;
+  return j.dump();
+}
+
+void Trainer::save(const TrainOptions& options, const std::filesystem::path& path) {
+  // Collective: rank 0 writes; everyone waits so no rank runs ahead of a failed write.
+  if (comm_.rank() == 0) {
+    model::Checkpoint c;
+    c.shape = shape_;
+    c.params = parameters();
+    c.adam_m.resize(c.params.size());
+    c.adam_v.resize(c.params.size());
+    be_->download(c.adam_m.data(), adam_m_.data(), c.adam_m.size());
+    be_->download(c.adam_v.data(), adam_v_.data(), c.adam_v.size());
+    c.state = state_;
+    c.config_hash = config_.hash();
+    c.config_toml = config_.to_toml();
+    c.dataset_hash = options.dataset_hash;
+    c.code_version = version_string();
+    model::save_checkpoint(path, c);
+  }
+  comm_.barrier();
+}
+
+void Trainer::restore(const std::filesystem::path& path) {
+  // Rank 0 reads, everyone receives: one reader however many ranks.
+  std::vector<float> buf(static_cast<std::size_t>(3 * n_params_));
+  double state[7] = {0, 0, 0, 0, 0, 0, 0};
+  std::int64_t ok = 1;
+  std::string error;
+  if (comm_.rank() == 0) {
+    try {
+      const model::Checkpoint c = model::load_checkpoint(path);
+      if (!(c.shape == shape_))
+        throw InputError(fmt::format("checkpoint {} holds a {} model but the config asks for {}", path.string(),
+                                     c.shape.describe(), shape_.describe()));
+      if (c.adam_m.empty()) throw InputError(fmt::format("checkpoint {} has no optimiser state to resume from", path.string()));
+      if (c.state.seed != seed_)
+        throw InputError(fmt::format("checkpoint {} was trained with train.seed = {}, the config says {}", path.string(),
+                                     c.state.seed, seed_));
+      if (c.config_hash != config_.hash())
+        log::warn("resuming from {} written with config {} (now {}): check that only train.epochs changed",
+                  path.string(), c.config_hash, config_.hash());
+      std::copy(c.params.begin(), c.params.end(), buf.begin());
+      std::copy(c.adam_m.begin(), c.adam_m.end(), buf.begin() + n_params_);
+      std::copy(c.adam_v.begin(), c.adam_v.end(), buf.begin() + 2 * n_params_);
+      state[0] = static_cast<double>(c.state.epoch);
+      state[1] = static_cast<double>(c.state.step);
+      state[2] = c.state.learning_rate;
+      state[3] = c.state.best_val_loss;
+      state[4] = static_cast<double>(c.state.best_epoch);
+      state[5] = static_cast<double>(c.state.bad_epochs);
+    } catch (const InputError& e) {
+      ok = 0;
+      error = e.what();
+    }
+  }
+  comm_.broadcast(std::span<std::int64_t>(&ok, 1), 0);
+  if (!ok) throw InputError(comm_.rank() == 0 ? error : "resume failed on rank 0 (see its message)");
+  comm_.broadcast(std::span<float>(buf), 0);
+  comm_.broadcast(std::span<double>(state, 7), 0);
+  be_->upload(params_.data(), buf.data(), static_cast<std::size_t>(n_params_));
+  be_->upload(adam_m_.data(), buf.data() + n_params_, static_cast<std::size_t>(n_params_));
+  be_->upload(adam_v_.data(), buf.data() + 2 * n_params_, static_cast<std::size_t>(n_params_));
+  state_.epoch = static_cast<std::int64_t>(state[0]);
+  state_.step = static_cast<std::int64_t>(state[1]);
+  state_.learning_rate = state[2];
+  state_.best_val_loss = state[3];
+  state_.best_epoch = static_cast<std::int64_t>(state[4]);
+  state_.bad_epochs = static_cast<std::int64_t>(state[5]);
+}
+
+std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
+  const std::int64_t epochs = config_.get_int("train.epochs");
+  const double factor = config_.get_double("train.plateau_factor");
+  const std::int64_t patience = config_.get_int("train.plateau_patience");
+  const double min_lr = config_.get_double("train.min_lr");
+  const std::int64_t every = config_.get_int("train.checkpoint_every");
+  model::AdamParams adam;
+  adam.beta1 = static_cast<float>(config_.get_double("train.adam_beta1"));
+  adam.beta2 = static_cast<float>(config_.get_double("train.adam_beta2"));
+  adam.eps = static_cast<float>(config_.get_double("train.adam_eps"));
+
+  const auto last_path = options.out_dir / "checkpoint-last.h5";
+  const auto best_path = options.out_dir / "checkpoint-best.h5";
+  const auto metrics_path = options.out_dir / "metrics.jsonl";
+  std::string metrics_text;
+  if (options.write_outputs && comm_.rank() == 0) std::filesystem::create_directories(options.out_dir);
+  comm_.barrier();
+  if (options.resume) {
+    if (!std::filesystem::exists(last_path))
+      throw InputError(fmt::format("--resume: {} does not exist", last_path.string()));
+    restore(last_path);
+    if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
+    log::info("resuming after epoch {} (step {}, lr {:g})", state_.epoch, state_.step, state_.learning_rate);
+  }
+  log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}, backend {}", shape_.describe(),
+            n_train_, n_val_, comm_.size(), batch_size_, be_->describe());
+
+  std::vector<EpochMetrics> history;
+  const std::int64_t nb = batches_per_epoch();
+  const auto run_start = Clock::now();
+  const std::int64_t first_epoch = state_.epoch;
+  for (std::int64_t epoch = state_.epoch; epoch < epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    auto last_progress = t0;
+    double sums[3] = {0, 0, 0};
+    EpochMetrics e;
+    e.learning_rate = state_.learning_rate;
+    adam.lr = static_cast<float>(state_.learning_rate);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const StepLoss sl = compute_gradient(epoch, b, state_.step);
+      const double check = be_->sum_squares(grads_.data(), static_cast<std::size_t>(n_params_) + 1);
+      if (!std::isfinite(check))
+        throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; "
+                                           "the last good checkpoint is {}",
+                                           state_.step + 1, epoch + 1, b + 1, seed_, last_path.string()));
+      adam.t = state_.step + 1;
+      be_->adam_step(params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), static_cast<std::size_t>(n_params_), adam);
+      ++state_.step;
+      sums[0] += sl.loss_sum;
+      sums[1] += sl.recon_sum;
+      sums[2] += sl.kl_sum;
+      if (comm_.rank() == 0 && seconds_since(last_progress) > 10.0) {
+        last_progress = Clock::now();
+        const double done = static_cast<double>((epoch - first_epoch) * nb + b + 1);
+        const double total = static_cast<double>((epochs - first_epoch) * nb);
+        const double eta = seconds_since(run_start) / done * (total - done);
+        log::info("epoch {}/{} batch {}/{}  {:.0f} spectra/s  ETA {:.0f} s", epoch + 1, epochs, b + 1, nb,
+                  static_cast<double>((b + 1) * batch_size_) / seconds_since(t0), eta);
+      }
+    }
+    const double train_seconds = seconds_since(t0);
+    comm_.allreduce_sum(std::span<double>(sums, 3));
+    EpochMetrics v = validate();
+    e.epoch = epoch + 1;
+    e.step = state_.step;
+    e.train_loss = sums[0] / static_cast<double>(n_train_);
+    e.train_recon = sums[1] / static_cast<double>(n_train_);
+    e.train_kl = sums[2] / static_cast<double>(n_train_);
+    e.val_loss = v.val_loss;
+    e.val_recon = v.val_recon;
+    e.val_kl = v.val_kl;
+    e.val_mse = v.val_mse;
+    e.val_mse_galaxy = v.val_mse_galaxy;
+    e.spectra_per_s = static_cast<double>(n_train_) / train_seconds;
+    if (!std::isfinite(e.val_loss) || !std::isfinite(e.train_loss))
+      throw TrainingDiverged(fmt::format("non-finite loss after epoch {} (step {}); the last good checkpoint is {}",
+                                         e.epoch, state_.step, last_path.string()));
+
+    // Plateau schedule (Keras ReduceLROnPlateau semantics): monitor validation loss (train
+    // loss without a validation split); after `patience` epochs without improvement, ×factor.
+    const double monitored = n_val_ > 0 ? e.val_loss : e.train_loss;
+    state_.epoch = epoch + 1;
+    if (monitored < state_.best_val_loss) {
+      state_.best_val_loss = monitored;
+      state_.best_epoch = e.epoch;
+      state_.bad_epochs = 0;
+      e.best = true;
+    } else if (++state_.bad_epochs >= patience) {
+      state_.learning_rate = std::max(min_lr, state_.learning_rate * factor);
+      state_.bad_epochs = 0;
+      log::info("validation loss has not improved for {} epochs: learning rate now {:g}", patience, state_.learning_rate);
+    }
+    e.seconds = seconds_since(t0);
+    if (options.write_outputs) {
+      if (e.best) save(options, best_path);
+      if (e.epoch % every == 0 || e.epoch == epochs) save(options, last_path);
+      if (comm_.rank() == 0) {
+        metrics_text += e.to_json() + "\n";
+        write_text_atomically(metrics_path, metrics_text);
+      }
+    }
+    log::info("epoch {}/{}: train {:.4f} (recon {:.4f}, KL {:.4f})  val {:.4f}  val MSE {:.4f}  lr {:g}  {:.0f} spectra/s  {:.1f} s{}",
+              e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, e.val_mse, e.learning_rate,
+              e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
+    history.push_back(e);
+  }
+  return history;
+}
+
+}  // namespace specvae::train

@@ -1,0 +1,167 @@
+// The data-parallel step: which rows of a global batch this rank owns, the forward/backward
+// pass on them, and the one all-reduce of the flat gradient (with the batch loss appended).
+#include "specvae/train/trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+
+namespace specvae::train {
+
+namespace {
+// Per-row weight of the reconstruction term: ivar on good bins, 0 on infilled ones.
+void append_rows(const DatasetRows& rows, std::int64_t r, std::vector<float>& x, std::vector<float>& w) {
+  const std::size_t b = static_cast<std::size_t>(rows.n_bins);
+  const std::size_t off = static_cast<std::size_t>(r) * b;
+  x.insert(x.end(), rows.flux.begin() + off, rows.flux.begin() + off + b);
+  for (std::size_t j = 0; j < b; ++j) w.push_back(rows.mask[off + j] ? 0.0f : rows.ivar[off + j]);
+}
+}  // namespace
+
+Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& local,
+                 std::shared_ptr<model::Backend> backend)
+    : config_(config), comm_(comm), be_(std::move(backend)), shape_(model::VaeShape::from_config(config)) {
+  if (!be_) be_ = model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")));
+  if (local.count > 0 && local.n_bins != shape_.n_input)
+    throw InputError(fmt::format("dataset has {} bins per spectrum but model.n_input = {}", local.n_bins, shape_.n_input));
+  n_params_ = shape_.n_params();
+  batch_size_ = config.get_int("train.batch_size");
+  seed_ = static_cast<std::uint64_t>(config.get_int("train.seed"));
+  kl_weight_ = static_cast<float>(config.get_double("train.kl_weight"));
+
+  for (std::int64_t r = 0; r < local.count; ++r) {
+    const bool val = local.split[static_cast<std::size_t>(r)] != 0;
+    if (val) {
+      append_rows(local, r, val_x_, val_w_);
+      val_is_galaxy_.push_back(r < static_cast<std::int64_t>(local.spectype.size()) &&
+                               local.spectype[static_cast<std::size_t>(r)] == "GALAXY");
+    } else {
+      append_rows(local, r, train_x_, train_w_);
+    }
+  }
+  local_train_ = static_cast<std::int64_t>(train_x_.size()) / std::max(1, shape_.n_input);
+  local_val_ = static_cast<std::int64_t>(val_x_.size()) / std::max(1, shape_.n_input);
+  train_offset_ = comm_.exclusive_scan_sum(local_train_);
+  val_offset_ = comm_.exclusive_scan_sum(local_val_);
+  n_train_ = comm_.allreduce_sum(local_train_);
+  n_val_ = comm_.allreduce_sum(local_val_);
+  if (n_train_ == 0) throw InputError("the dataset has no training rows (/split == 0)");
+
+  params_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_));
+  grads_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_) + 1);
+  adam_m_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_));
+  adam_v_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_));
+  const int max_rows = static_cast<int>(std::min<std::int64_t>(batch_size_, std::max(local_train_, local_val_)));
+  batch_x_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
+  batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
+  graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
+
+  const std::vector<float> init = model::initial_parameters(shape_, seed_);
+  be_->upload(params_.data(), init.data(), init.size());
+  state_.seed = seed_;
+  state_.learning_rate = config.get_double("train.learning_rate");
+  state_.best_val_loss = std::numeric_limits<double>::infinity();
+}
+
+std::int64_t Trainer::batches_per_epoch() const { return (n_train_ + batch_size_ - 1) / batch_size_; }
+
+StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step) {
+  // Positions [b·B, b·B + B) of the epoch's permutation; keep the rows this rank owns.
+  const rng::FeistelPermutation perm(static_cast<std::uint64_t>(n_train_), seed_, static_cast<std::uint32_t>(epoch));
+  const std::int64_t first = batch * batch_size_;
+  const std::int64_t last = std::min(n_train_, first + batch_size_);
+  SPECVAE_CHECK(first < last, "batch {} is past the end of epoch {}", batch, epoch);
+  std::vector<std::int64_t> ids;
+  std::vector<float> hx, hw;
+  const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
+  for (std::int64_t p = first; p < last; ++p) {
+    const auto g = static_cast<std::int64_t>(perm(static_cast<std::uint64_t>(p)));
+    if (g < train_offset_ || g >= train_offset_ + local_train_) continue;
+    const std::size_t off = static_cast<std::size_t>(g - train_offset_) * nb;
+    ids.push_back(g);
+    hx.insert(hx.end(), train_x_.begin() + off, train_x_.begin() + off + nb);
+    hw.insert(hw.end(), train_w_.begin() + off, train_w_.begin() + off + nb);
+  }
+  const int m = static_cast<int>(ids.size());
+  be_->upload(batch_x_.data(), hx.data(), hx.size());
+  be_->upload(batch_w_.data(), hw.data(), hw.size());
+
+  model::PassOptions o;
+  o.training = true;
+  o.seed = seed_;
+  o.step = static_cast<std::uint32_t>(step);
+  o.kl_weight = kl_weight_;
+  o.grad_scale = 1.0f / static_cast<float>(last - first);
+  const model::BatchLoss bl = graph_->run(params_.data(), batch_x_.data(), batch_w_.data(), m, ids, o, grads_.data());
+
+  // The batch loss rides in the gradient's last slot: one all-reduce, and a NaN on any rank
+  // reaches every rank, so all of them stop at the same step.
+  const float local_loss = static_cast<float>((bl.recon_sum + kl_weight_ * bl.kl_sum) * o.grad_scale);
+  be_->upload(grads_.data() + n_params_, &local_loss, 1);
+  // CPU backends: device memory is host memory. (A CUDA backend all-reduces with NCCL.)
+  comm_.allreduce_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_) + 1));
+
+  double sums[3] = {bl.recon_sum + kl_weight_ * bl.kl_sum, bl.recon_sum, bl.kl_sum};
+  StepLoss out;
+  out.loss_sum = sums[0];
+  out.recon_sum = sums[1];
+  out.kl_sum = sums[2];
+  out.rows = last - first;
+  return out;
+}
+
+std::vector<float> Trainer::gradient() const {
+  std::vector<float> g(static_cast<std::size_t>(n_params_));
+  be_->download(g.data(), grads_.data(), g.size());
+  return g;
+}
+
+std::vector<float> Trainer::parameters() const {
+  std::vector<float> p(static_cast<std::size_t>(n_params_));
+  be_->download(p.data(), params_.data(), p.size());
+  return p;
+}
+
+EpochMetrics Trainer::validate() {
+  // Evaluation: dropout off; the ELBO's noise from a fixed stream (step 0, kValNoise) so
+  // that epochs are compared on the same draws; Eq. 6 at z = μ.
+  EpochMetrics e;
+  double sums[5] = {0, 0, 0, 0, 0};  // recon, kl, mse, mse galaxies, n galaxies
+  const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
+  const std::int64_t chunk = std::max(1, graph_->max_rows());
+  for (std::int64_t r0 = 0; r0 < local_val_; r0 += chunk) {
+    const int m = static_cast<int>(std::min(chunk, local_val_ - r0));
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(m));
+    for (int i = 0; i < m; ++i) ids[static_cast<std::size_t>(i)] = val_offset_ + r0 + i;
+    be_->upload(batch_x_.data(), val_x_.data() + static_cast<std::size_t>(r0) * nb, static_cast<std::size_t>(m) * nb);
+    be_->upload(batch_w_.data(), val_w_.data() + static_cast<std::size_t>(r0) * nb, static_cast<std::size_t>(m) * nb);
+    model::PassOptions o;
+    o.training = false;
+    o.seed = seed_;
+    o.step = 0;
+    o.noise_purpose = rng::kValNoise;
+    o.eq6 = true;
+    const model::BatchLoss bl = graph_->run(params_.data(), batch_x_.data(), batch_w_.data(), m, ids, o, nullptr);
+    sums[0] += bl.recon_sum;
+    sums[1] += bl.kl_sum;
+    sums[2] += bl.mse_sum;
+    for (int i = 0; i < m; ++i)
+      if (val_is_galaxy_[static_cast<std::size_t>(r0 + i)]) {
+        sums[3] += graph_->last_mse()[static_cast<std::size_t>(i)];
+        sums[4] += 1;
+      }
+  }
+  comm_.allreduce_sum(std::span<double>(sums, 5));
+  const double n = static_cast<double>(std::max<std::int64_t>(1, n_val_));
+  e.val_recon = sums[0] / n;
+  e.val_kl = sums[1] / n;
+  e.val_loss = e.val_recon + kl_weight_ * e.val_kl;
+  e.val_mse = sums[2] / n;
+  e.val_mse_galaxy = sums[4] > 0 ? sums[3] / sums[4] : std::numeric_limits<double>::quiet_NaN();
+  return e;
+}
+
+}  // namespace specvae::train
