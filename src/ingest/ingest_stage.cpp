@@ -1,0 +1,324 @@
+// The ingest stage: rows shared over ranks in file order, read and preprocessed in chunks,
+// PCA fitted on a deterministic sample gathered to every rank, masked bins infilled, spectra
+// unit-normalised and split, then one collective write. Bad files either stop the job or,
+// with ingest.on_bad_file = "skip", are dropped by every rank and counted.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/ingest/ingest.hpp"
+#include "specvae/ingest/pca_infill.hpp"
+#include "specvae/ingest/selection.hpp"
+#include "specvae/ingest/spectrum_prep.hpp"
+#include "specvae/io/desi.hpp"
+
+namespace fs = std::filesystem;
+
+namespace specvae::ingest {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Settings {
+  RestGrid grid;
+  SelectionRules sel;
+  int n_ev = 10, n_iter = 20;
+  std::int64_t pca_sample = 20000, chunk_rows = 2048;
+  double val_fraction = 0.25;
+  bool skip_bad = false;
+
+  explicit Settings(const Config& cfg) {
+    grid.n_bins = static_cast<int>(cfg.get_int("ingest.n_bins"));
+    grid.wave_min = cfg.get_double("ingest.wave_min");
+    grid.wave_max = cfg.get_double("ingest.wave_max");
+    if (!(grid.wave_max > grid.wave_min))
+      throw ConfigError(fmt::format("ingest.wave_max = {} must be above ingest.wave_min = {}", grid.wave_max, grid.wave_min));
+    sel = SelectionRules::from_config(cfg);
+    n_ev = static_cast<int>(cfg.get_int("ingest.pca_n_ev"));
+    n_iter = static_cast<int>(cfg.get_int("ingest.pca_n_iter"));
+    pca_sample = cfg.get_int("ingest.pca_sample");
+    chunk_rows = cfg.get_int("ingest.chunk_rows");
+    val_fraction = cfg.get_double("ingest.val_fraction");
+    skip_bad = cfg.get_string("ingest.on_bad_file") == "skip";
+  }
+};
+
+// This rank's accepted rows before infill, and the file each came from.
+struct Accepted {
+  DatasetRows rows;
+  std::vector<int> file;
+};
+
+// Reads and preprocesses one file slice in chunks, appending accepted rows.
+void process_slice(const Settings& s, const InputPair& pair, const FileSlice& slice, int n_bins, Accepted& acc,
+                   RejectCounts& rejected) {
+  const std::vector<Redshift> redshifts = read_redshifts(pair.redrock);
+  SpectrumPreparer prep(s.grid);
+  std::vector<double> flux, ivar;
+  std::vector<std::uint8_t> good;
+  const std::size_t B = static_cast<std::size_t>(n_bins);
+  auto& rows = acc.rows;
+  for (std::int64_t done = 0; done < slice.count;) {
+    const std::int64_t n = std::min(s.chunk_rows, slice.count - done);
+    const DesiSpectra spectra = read_desi_spectra(pair.coadd, slice.first + done, n);
+    if (!spectra.has_fibermap)
+      throw InputError(fmt::format("{}: no FIBERMAP HDU (TARGETID is needed to join redshifts)", pair.coadd.string()));
+    const std::vector<Redshift> zs = join_redshifts(spectra, redshifts, pair.redrock);
+    const BrzGrid grid = make_brz_grid(spectra.cameras, pair.coadd);
+    flux.resize(grid.wave.size());
+    ivar.resize(grid.wave.size());
+    good.resize(grid.wave.size());
+    for (std::int64_t i = 0; i < spectra.nspec; ++i) {
+      const FiberInfo& fiber = spectra.fibermap[i];
+      Reject why = s.sel.select_catalogue(&fiber, zs[i]);
+      if (why != Reject::none) {
+        rejected.add(why);
+        continue;
+      }
+      combine_cameras(spectra.cameras, grid, static_cast<std::size_t>(i), s.sel.bad_mask_bits, flux, ivar, good);
+      const std::size_t at = rows.flux.size();
+      rows.flux.resize(at + B);
+      rows.ivar.resize(at + B);
+      rows.mask.resize(at + B);
+      std::span<float> of(rows.flux.data() + at, B), oi(rows.ivar.data() + at, B);
+      std::span<std::uint8_t> om(rows.mask.data() + at, B);
+      float snr = 0;
+      bool ok = prep.prepare(grid, flux, ivar, good, zs[i].z, snr, of, oi, om);
+      if (ok) {  // at least one unmasked, non-zero bin, so the unit norm below exists
+        ok = false;
+        for (std::size_t b = 0; b < B && !ok; ++b) ok = !om[b] && of[b] != 0.0f;
+      }
+      if (ok && !(snr > s.sel.snr_min)) why = Reject::snr;
+      if (!ok) why = Reject::no_data;
+      if (why != Reject::none) {
+        rows.flux.resize(at);
+        rows.ivar.resize(at);
+        rows.mask.resize(at);
+        rejected.add(why);
+        continue;
+      }
+      rows.targetid.push_back(fiber.targetid);
+      rows.z.push_back(zs[i].z);
+      rows.spectype.push_back(zs[i].spectype);
+      rows.snr.push_back(snr);
+      rows.ra.push_back(fiber.ra);
+      rows.dec.push_back(fiber.dec);
+      acc.file.push_back(slice.file);
+      ++rows.count;
+    }
+    done += n;
+  }
+}
+
+// Keeps only the rows whose file is not flagged bad.
+void drop_rows_of_bad_files(Accepted& acc, const std::vector<std::int64_t>& bad, std::size_t B) {
+  auto& r = acc.rows;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < acc.file.size(); ++i) {
+    if (bad[acc.file[i]]) continue;
+    if (out != i) {
+      std::copy_n(r.flux.begin() + i * B, B, r.flux.begin() + out * B);
+      std::copy_n(r.ivar.begin() + i * B, B, r.ivar.begin() + out * B);
+      std::copy_n(r.mask.begin() + i * B, B, r.mask.begin() + out * B);
+      r.targetid[out] = r.targetid[i], r.z[out] = r.z[i], r.spectype[out] = r.spectype[i];
+      r.snr[out] = r.snr[i], r.ra[out] = r.ra[i], r.dec[out] = r.dec[i], acc.file[out] = acc.file[i];
+    }
+    ++out;
+  }
+  r.count = static_cast<std::int64_t>(out);
+  r.flux.resize(out * B), r.ivar.resize(out * B), r.mask.resize(out * B);
+  r.targetid.resize(out), r.z.resize(out), r.spectype.resize(out), r.snr.resize(out), r.ra.resize(out), r.dec.resize(out);
+  acc.file.resize(out);
+}
+
+// Global rows k·N/S (k = 0..S-1): spread over the whole survey, independent of rank count.
+bool in_pca_sample(std::int64_t g, std::int64_t N, std::int64_t S) {
+  if (S >= N) return true;
+  const std::int64_t k = (g * S + N - 1) / N;
+  return k < S && (k * N) / S == g;
+}
+
+}  // namespace
+
+IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs) {
+  const auto t0 = Clock::now();
+  const Settings s(cfg);
+  const int P = comm.size(), me = comm.rank();
+  const std::size_t nfiles = pairs.size(), B = static_cast<std::size_t>(s.grid.n_bins);
+
+  // 1. Spectrum counts (a header read per file), shared out over ranks.
+  std::vector<std::int64_t> counts(nfiles, 0), bad(nfiles, 0);
+  for (std::size_t f = static_cast<std::size_t>(me); f < nfiles; f += static_cast<std::size_t>(P)) {
+    try {
+      counts[f] = count_desi_spectra(pairs[f].coadd);
+    } catch (const InputError& e) {
+      if (!s.skip_bad) throw;
+      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", e.what());
+      bad[f] = 1;
+    }
+  }
+  comm.allreduce_sum(std::span<std::int64_t>(counts));
+  comm.allreduce_sum(std::span<std::int64_t>(bad));
+  for (std::size_t f = 0; f < nfiles; ++f)
+    if (bad[f]) counts[f] = -1;
+
+  // 2. Read and preprocess this rank's rows, chunk by chunk, file by file.
+  Accepted acc;
+  acc.rows.n_bins = s.grid.n_bins;
+  const auto slices = rank_slices(counts, me, P);
+  std::int64_t my_input = 0;
+  for (const auto& sl : slices) my_input += sl.count;
+  // Reserving the upper bound keeps peak memory at one copy of this rank's rows.
+  acc.rows.flux.reserve(static_cast<std::size_t>(my_input) * B);
+  acc.rows.ivar.reserve(static_cast<std::size_t>(my_input) * B);
+  acc.rows.mask.reserve(static_cast<std::size_t>(my_input) * B);
+  std::vector<RejectCounts> rejected(nfiles);
+  for (const auto& sl : slices) {
+    try {
+      process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file]);
+    } catch (const InputError& e) {
+      if (!s.skip_bad) throw;
+      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", e.what());
+      bad[sl.file] = 1;
+    }
+  }
+  const double t_read = seconds_since(t0);
+
+  // 3. A file bad on any rank is dropped by all of them.
+  comm.allreduce_sum(std::span<std::int64_t>(bad));
+  drop_rows_of_bad_files(acc, bad, B);
+  std::vector<std::int64_t> reject_totals(kRejectReasons + 1, 0);  // last = spectra in bad files
+  for (std::size_t f = 0; f < nfiles; ++f) {
+    if (bad[f]) continue;
+    for (int k = 1; k < kRejectReasons; ++k) reject_totals[k] += rejected[f].n[k];
+  }
+  comm.allreduce_sum(std::span<std::int64_t>(reject_totals));
+  std::int64_t bad_spectra = 0;
+  for (std::size_t f = 0; f < nfiles; ++f)
+    if (bad[f]) bad_spectra += std::max<std::int64_t>(counts[f], 0);
+  // (counts of files that failed only while reading are known to every rank)
+  std::vector<std::int64_t> counted_bad(nfiles, 0);
+  for (std::size_t f = 0; f < nfiles; ++f) counted_bad[f] = bad[f] ? 1 : 0;
+
+  // 4. Global offsets.
+  IngestOutput out;
+  DatasetRows& rows = acc.rows;
+  rows.begin = comm.exclusive_scan_sum(rows.count);
+  const std::int64_t N = comm.allreduce_sum(rows.count);
+  out.total_rows = N;
+
+  // 5. PCA on a deterministic sample, gathered in global row order to every rank.
+  const auto t_pca = Clock::now();
+  const std::int64_t S = std::min(s.pca_sample, N);
+  std::vector<float> my_flux;
+  std::vector<std::uint8_t> my_mask;
+  for (std::int64_t i = 0; i < rows.count; ++i) {
+    if (!in_pca_sample(rows.begin + i, N, S)) continue;
+    my_flux.insert(my_flux.end(), rows.flux.begin() + i * B, rows.flux.begin() + (i + 1) * B);
+    my_mask.insert(my_mask.end(), rows.mask.begin() + i * B, rows.mask.begin() + (i + 1) * B);
+  }
+  PcaModel model;
+  if (N > 0) {
+    const auto sample_flux = comm.allgatherv<float>(my_flux);
+    const auto sample_mask = comm.allgatherv<std::uint8_t>(my_mask);
+    SPECVAE_CHECK(sample_flux.size() == static_cast<std::size_t>(S) * B, "PCA sample: {} values for {} spectra",
+                  sample_flux.size(), S);
+    model = fit_iterative_pca(sample_flux, sample_mask, S, s.grid.n_bins, s.n_ev, s.n_iter);
+  }
+  const double t_fit = seconds_since(t_pca);
+
+  // 6. Infill, unit L2 norm (ivar scaled by norm²), split.
+  const auto t_fill = Clock::now();
+  std::int64_t n_infilled = 0;
+  rows.split.resize(static_cast<std::size_t>(rows.count));
+  if (rows.count > 0) {
+    PcaInfiller infiller(model, s.n_iter);
+    for (std::int64_t i = 0; i < rows.count; ++i) {
+      std::span<float> f(rows.flux.data() + i * B, B), iv(rows.ivar.data() + i * B, B);
+      std::span<const std::uint8_t> m(rows.mask.data() + i * B, B);
+      if (std::find(m.begin(), m.end(), 1) != m.end()) {
+        SPECVAE_CHECK(infiller.infill(f, m), "row {} has no unmasked bin after selection", rows.begin + i);
+        ++n_infilled;
+      }
+      double ss = 0;
+      for (float v : f) ss += double(v) * double(v);
+      const double norm = std::sqrt(ss);
+      SPECVAE_CHECK(norm > 0 && std::isfinite(norm), "row {} (TARGETID {}) has norm {}", rows.begin + i,
+                    rows.targetid[i], norm);
+      for (std::size_t b = 0; b < B; ++b) {
+        f[b] = static_cast<float>(f[b] / norm);
+        iv[b] = static_cast<float>(iv[b] * norm * norm);
+      }
+      rows.split[i] = split_of(rows.targetid[i], s.val_fraction);
+    }
+  }
+  const double t_infill = seconds_since(t_fill);
+  n_infilled = comm.allreduce_sum(n_infilled);
+
+  // 7. Provenance (identical on every rank).
+  auto& p = out.provenance;
+  p.wave = s.grid.centres();
+  p.wave_min = s.grid.wave_min;
+  p.wave_max = s.grid.wave_max;
+  p.selection = s.sel.describe();
+  p.config_toml = cfg.to_toml();
+  p.config_hash = cfg.hash();
+  for (const auto& pr : pairs) {
+    p.input_files.push_back(pr.coadd.string());
+    p.input_files.push_back(pr.redrock.string());
+  }
+  for (int k = 1; k < kRejectReasons; ++k) p.rejected[reject_name(static_cast<Reject>(k))] = reject_totals[k];
+  p.rejected["bad_file"] = bad_spectra;
+  std::string skipped;
+  for (std::size_t f = 0; f < nfiles; ++f)
+    if (counted_bad[f]) skipped += pairs[f].coadd.string() + "\n";
+  p.extra_string_attrs["skipped_files"] = skipped;
+  p.extra_string_attrs["flux_convention"] =
+      "rest frame: f_rest(lambda/(1+z)) = (1+z) f_obs(lambda), ivar_rest = ivar_obs/(1+z)^2; flux-conserving "
+      "resampling (SpectRes weights and errors) onto equal bins; then each spectrum divided by its L2 norm over "
+      "all bins (after infill) and ivar multiplied by norm^2";
+  p.extra_string_attrs["snr_definition"] =
+      "median of flux*sqrt(ivar) over good observed-frame brz pixels whose rest wavelength lies in [wave_min, wave_max]";
+  p.extra_string_attrs["mask_definition"] = fmt::format(
+      "mask = 1 (ivar = 0, flux infilled by PCA) where the bin is not covered by the observed range or more than {} "
+      "of its width came from bad pixels (MASK & bad_mask_bits, ivar <= 0, flux == 0, non-finite), which were filled by "
+      "linear interpolation in the observed frame",
+      kMaxBadFraction);
+  p.extra_string_attrs["pca_infill"] = fmt::format(
+      "iterative PCA (astroML iterative_pca, norm L2, 0/1 weights): {} eigenspectra fitted on {} spectra (global rows "
+      "floor(k*N/S)), {} iterations; masked bins replaced by the weighted least-squares projection; {} spectra infilled",
+      model.n_ev, S, model.iterations, n_infilled);
+  p.extra_string_attrs["split_rule"] = fmt::format(
+      "split = 1 (validation) when fnv1a64(TARGETID as 8 little-endian bytes) / 2^64 < {}", s.val_fraction);
+
+  std::int64_t input_total = 0;
+  for (auto c : counts) input_total += std::max<std::int64_t>(c, 0);
+  log::info("ingest: {} spectra in {} files -> {} kept; PCA: {} eigenspectra from {} spectra in {} iterations",
+            input_total, nfiles, N, model.n_ev, S, model.iterations);
+  log::info("ingest timings (rank 0): read+preprocess {:.2f} s for {} rows ({:.0f} spectra/s), PCA fit {:.2f} s, "
+            "infill+normalise {:.2f} s",
+            t_read, my_input, t_read > 0 ? my_input / t_read : 0.0, t_fit, t_infill);
+  out.rows = std::move(rows);
+  return out;
+}
+
+std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vector<fs::path>& inputs,
+                        const fs::path& out, bool overwrite) {
+  if (!overwrite && fs::exists(out))
+    throw InputError(fmt::format("{}: already exists (use --overwrite to replace it)", out.string()));
+  const auto pairs = find_input_pairs(inputs);
+  log::info("ingest: {} coadd/redrock pairs on {} ranks", pairs.size(), comm.size());
+  IngestOutput result = preprocess_survey(comm, cfg, pairs);
+  const auto t = Clock::now();
+  const std::int64_t n = write_dataset(comm.handle(), out, result.rows, result.provenance, overwrite);
+  log::info("ingest: wrote {} rows to {} in {:.2f} s", n, out.string(), seconds_since(t));
+  return n;
+}
+
+}  // namespace specvae::ingest
