@@ -1,10 +1,33 @@
 // `specvae ingest`: preprocess DESI coadd + redrock files into one parallel-HDF5 dataset.
+#include <filesystem>
+#include <memory>
+
 #include "specvae/cli/cli.hpp"
+#include "specvae/dist/distributed.hpp"
+#include "specvae/ingest/ingest.hpp"
 
 namespace specvae::cli {
 
-Command register_ingest(CLI::App& app, CommonOptions& /*common*/) {
-  return not_yet_available(app, "ingest", "preprocess DESI coadd + redrock files into one parallel-HDF5 dataset");
+Command register_ingest(CLI::App& app, CommonOptions& common) {
+  struct Options {
+    std::vector<std::string> inputs;
+    std::string out;
+    bool overwrite = false;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("ingest", "preprocess DESI coadd + redrock files into one parallel-HDF5 dataset");
+  sub->add_option("--input", opts->inputs,
+                  "folders with coadd-*.fits + redrock-*.fits pairs (matched by name suffix), or the files")
+      ->required();
+  sub->add_option("--out", opts->out, "dataset to write (HDF5)")->required();
+  sub->add_flag("--overwrite", opts->overwrite, "replace an existing output file");
+  return Command{sub, [opts, &common]() {
+                   const Config config = common.resolve();
+                   auto& ctx = init_distributed(nullptr, nullptr);
+                   std::vector<std::filesystem::path> inputs(opts->inputs.begin(), opts->inputs.end());
+                   ingest::run_ingest(*ctx.world, config, inputs, opts->out, opts->overwrite);
+                   return 0;
+                 }};
 }
 
 }  // namespace specvae::cli
