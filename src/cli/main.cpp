@@ -8,6 +8,7 @@
 #include "specvae/core/log.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
+#include "specvae/gpu/resources.hpp"
 
 int main(int argc, char** argv) {
   using namespace specvae;
@@ -46,7 +47,12 @@ int main(int argc, char** argv) {
     log::init(0, common.log_all_ranks, log::Level::info);
     if (chosen->needs_mpi) {
       ctx = &init_distributed(&argc, &argv);
-      log::init(ctx->world_rank, common.log_all_ranks, log::Level::info);
+      // Runtime settings from the resolved configuration (stages resolve it again for their keys).
+      const Config config = common.resolve();
+      log::init(ctx->world_rank, config.get_bool("runtime.log_all_ranks"),
+                log::parse_level(config.get_string("runtime.log_level")));
+      set_cuda_debug_sync(config.get_bool("runtime.cuda_debug_sync"));
+      log::debug("{} on {} rank(s); GPU {}", version_string(), ctx->world_size, ctx->gpu_device);
     }
     code = chosen->run();
   } catch (const std::exception& e) {
