@@ -1,0 +1,36 @@
+// Exact k nearest neighbours of low-dimensional points (the 10-d latent means) for LOF:
+// a k-d tree (the default; exact, fast for d ≲ 16), a blocked brute force (the reference)
+// and FAISS IndexFlatL2, all with scikit-learn's self-exclusion and ties broken by index.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace specvae::score {
+
+enum class KnnMethod { KdTree, BruteForce, Faiss };
+
+// "auto"/"kdtree" → KdTree, "bruteforce", "faiss". Throws ConfigError otherwise.
+KnnMethod parse_knn_method(const std::string& name);
+std::string knn_method_name(KnnMethod method);
+
+// Neighbours of nq query rows, k per row, sorted by (distance, index).
+struct KnnResult {
+  int k = 0;
+  std::vector<std::int64_t> index;  // [nq × k] global row indices into the point set
+  std::vector<double> distance;     // [nq × k] Euclidean, recomputed in double from the coordinates
+};
+
+// points: n × d floats (row-major), the whole point set. Queries are the points' own rows
+// [q_begin, q_begin + nq). For each query, the k+1 nearest points (the query itself
+// included, ties broken by smaller index) are found; the column holding the query's own
+// index is removed, or the first column when the query is not among them (more than k
+// exact duplicates) — scikit-learn's KNeighborsMixin.kneighbors(X=None). Distances of the
+// chosen neighbours are recomputed in double and the row re-sorted by (distance, index).
+// Requires 1 ≤ k ≤ n − 1. threads: 0 = OpenMP default.
+KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
+                             std::int64_t nq, int k, KnnMethod method, int threads = 0);
+
+}  // namespace specvae::score
