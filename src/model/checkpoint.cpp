@@ -163,7 +163,10 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw InputError(fmt::format("checkpoint {} does not exist", path.string()));
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t file = -1;
+  // A non-HDF5 file is a user error reported below, not an HDF5 stack dump.
+  H5E_BEGIN_TRY { file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
   if (file < 0) throw InputError(fmt::format("checkpoint {} is not a readable HDF5 file", path.string()));
   Checkpoint c;
   try {
