@@ -30,6 +30,9 @@ struct FiberInfo {
   std::int32_t coadd_fiberstatus = 0;     // COADD_FIBERSTATUS (or FIBERSTATUS in frame-like files)
   std::string objtype;                    // TGT, SKY, NON, BAD
   std::int64_t desi_target = 0, bgs_target = 0, mws_target = 0, scnd_target = 0;  // 0 when absent
+  // SV1/SV2/SV3_{DESI,BGS,MWS,SCND}_TARGET of the SV survey the file has (0 when absent): in SV
+  // files the target bits live there and DESI_TARGET etc. are 0.
+  std::int64_t sv_desi_target = 0, sv_bgs_target = 0, sv_mws_target = 0, sv_scnd_target = 0;
 };
 
 struct DesiSpectra {
@@ -51,6 +54,7 @@ struct Redshift {
   std::string spectype;                   // GALAXY, QSO, STAR (trailing blanks removed)
   std::string subtype;
   double deltachi2 = 0;
+  std::string survey, program;            // zcatalog SURVEY / PROGRAM columns (empty in redrock files)
 };
 
 // Number of spectra in a coadd/spectra file (from the first camera's FLUX HDU).
@@ -67,6 +71,8 @@ std::vector<Redshift> read_redshifts(const std::filesystem::path& path);
 
 // Joins spectra with redshifts on TARGETID: result[i] is the redshift of spectrum i.
 // A spectrum whose TARGETID has no redshift is an InputError naming both files and the row.
+// A TARGETID listed more than once (a zcatalog spanning surveys) is resolved by the spectra
+// file's SURVEY/PROGRAM; if that leaves more or less than one row it is an InputError.
 std::vector<Redshift> join_redshifts(const DesiSpectra& spectra, const std::vector<Redshift>& redshifts,
                                      const std::filesystem::path& redshift_path);
 

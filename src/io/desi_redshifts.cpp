@@ -1,0 +1,141 @@
+// Reads redshifts from a redrock file (REDSHIFTS HDU) or a zcatalog (ZCATALOG HDU) and joins
+// them to spectra on TARGETID. Tables are read in row blocks so that a survey-wide zcatalog
+// never needs a second full-size copy in memory.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "specvae/core/error.hpp"
+#include "specvae/io/desi.hpp"
+#include "specvae/io/fits_util.hpp"
+
+namespace specvae {
+namespace {
+
+using fits::ColType;
+
+// Rows per CFITSIO call: large enough to amortise the call, small enough (~10 MB of
+// temporaries) to keep memory flat on catalogues with tens of millions of rows.
+constexpr std::int64_t kBlockRows = 1 << 16;
+
+}  // namespace
+
+std::vector<Redshift> read_redshifts(const std::filesystem::path& path) {
+  fits::FitsFile file(path);
+  if (file.has_hdu("REDSHIFTS")) {
+    file.move_to("REDSHIFTS");
+  } else if (file.has_hdu("ZCATALOG")) {
+    file.move_to("ZCATALOG");
+  } else {
+    file.fail("neither a REDSHIFTS HDU (redrock file) nor a ZCATALOG HDU (zcatalog)");
+  }
+  const std::int64_t nrows = file.table_rows();
+
+  const auto targetid = file.require_column("TARGETID", ColType::int64, "K (int64)");
+  const auto z = file.require_column("Z", ColType::float64, "D (float64)");
+  const auto zerr = file.require_column("ZERR", ColType::float64, "D (float64)");
+  const auto zwarn = file.require_column("ZWARN", ColType::int64, "K (int64)");
+  const auto spectype = file.require_column("SPECTYPE", ColType::string, "6A (characters)");
+  const auto deltachi2 = file.require_column("DELTACHI2", ColType::float64, "D (float64)");
+  const auto subtype = file.find_column("SUBTYPE");
+  if (subtype) file.check_column_type(*subtype, ColType::string, "20A (characters)");
+  const auto survey = file.find_column("SURVEY");
+  if (survey) file.check_column_type(*survey, ColType::string, "7A (characters)");
+  const auto program = file.find_column("PROGRAM");
+  if (program) file.check_column_type(*program, ColType::string, "6A (characters)");
+
+  std::vector<Redshift> out(std::size_t(std::max<std::int64_t>(nrows, 0)));
+  std::vector<std::int64_t> i64;
+  std::vector<double> f64;
+  std::vector<std::string> str;
+  for (std::int64_t first = 0; first < nrows; first += kBlockRows) {
+    const std::int64_t n = std::min(kBlockRows, nrows - first);
+    Redshift* rows = out.data() + first;
+    i64.resize(std::size_t(n));
+    f64.resize(std::size_t(n));
+
+    file.read_column(targetid, first, n, i64.data());
+    for (std::int64_t i = 0; i < n; ++i) rows[i].targetid = i64[std::size_t(i)];
+    file.read_column(zwarn, first, n, i64.data());
+    for (std::int64_t i = 0; i < n; ++i) rows[i].zwarn = i64[std::size_t(i)];
+
+    file.read_column(z, first, n, f64.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(f64[std::size_t(i)]))
+        file.fail(fmt::format("row {} (TARGETID {}): Z is {}", first + i, rows[i].targetid,
+                              f64[std::size_t(i)]));
+      rows[i].z = f64[std::size_t(i)];
+    }
+    file.read_column(zerr, first, n, f64.data());
+    for (std::int64_t i = 0; i < n; ++i) rows[i].zerr = f64[std::size_t(i)];
+    file.read_column(deltachi2, first, n, f64.data());
+    for (std::int64_t i = 0; i < n; ++i) rows[i].deltachi2 = f64[std::size_t(i)];
+
+    file.read_column(spectype, first, n, str);
+    for (std::int64_t i = 0; i < n; ++i) rows[i].spectype = std::move(str[std::size_t(i)]);
+    if (subtype) {
+      file.read_column(*subtype, first, n, str);
+      for (std::int64_t i = 0; i < n; ++i) rows[i].subtype = std::move(str[std::size_t(i)]);
+    }
+    if (survey) {
+      file.read_column(*survey, first, n, str);
+      for (std::int64_t i = 0; i < n; ++i) rows[i].survey = std::move(str[std::size_t(i)]);
+    }
+    if (program) {
+      file.read_column(*program, first, n, str);
+      for (std::int64_t i = 0; i < n; ++i) rows[i].program = std::move(str[std::size_t(i)]);
+    }
+  }
+  return out;
+}
+
+std::vector<Redshift> join_redshifts(const DesiSpectra& spectra, const std::vector<Redshift>& redshifts,
+                                     const std::filesystem::path& redshift_path) {
+  if (!spectra.has_fibermap)
+    throw InputError(fmt::format("{}: no FIBERMAP HDU, so its spectra have no TARGETID to join "
+                                 "with the redshifts in {}", spectra.path.string(),
+                                 redshift_path.string()));
+  // Sorted index instead of a hash map: no per-row allocation, and duplicates sit together.
+  std::vector<std::size_t> order(redshifts.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return redshifts[a].targetid < redshifts[b].targetid;
+  });
+  auto key_less = [&](std::size_t idx, std::int64_t tid) { return redshifts[idx].targetid < tid; };
+
+  std::vector<Redshift> out;
+  out.reserve(spectra.fibermap.size());
+  for (std::size_t i = 0; i < spectra.fibermap.size(); ++i) {
+    const std::int64_t tid = spectra.fibermap[i].targetid;
+    auto lo = std::lower_bound(order.begin(), order.end(), tid, key_less);
+    auto hi = lo;
+    while (hi != order.end() && redshifts[*hi].targetid == tid) ++hi;
+    const std::int64_t row = spectra.first_row + std::int64_t(i);
+    if (lo == hi)
+      throw InputError(fmt::format("{}: FIBERMAP row {}: TARGETID {} has no redshift in {}",
+                                   spectra.path.string(), row, tid, redshift_path.string()));
+    if (hi - lo == 1) {
+      out.push_back(redshifts[*lo]);
+      continue;
+    }
+    // Several rows (a zcatalog spanning surveys): keep the one of this file's survey/program.
+    const Redshift* match = nullptr;
+    std::size_t matches = 0;
+    for (auto it = lo; it != hi; ++it) {
+      const Redshift& r = redshifts[*it];
+      if (!spectra.survey.empty() && r.survey == spectra.survey && r.program == spectra.program) {
+        match = &r;
+        ++matches;
+      }
+    }
+    if (matches != 1)
+      throw InputError(fmt::format(
+          "{}: FIBERMAP row {}: TARGETID {} has {} rows in {} and {} of them match this file's "
+          "SURVEY '{}' / PROGRAM '{}'", spectra.path.string(), row, tid, hi - lo,
+          redshift_path.string(), matches, spectra.survey, spectra.program));
+    out.push_back(*match);
+  }
+  return out;
+}
+
+}  // namespace specvae
