@@ -103,9 +103,14 @@ void Trainer::restore(const std::filesystem::path& path) {
       if (c.state.seed != seed_)
         throw InputError(fmt::format("checkpoint {} was trained with train.seed = {}, the config says {}", path.string(),
                                      c.state.seed, seed_));
-      if (c.config_hash != config_.hash())
-        log::warn("resuming from {} written with config {} (now {}): check that only train.epochs changed",
-                  path.string(), c.config_hash, config_.hash());
+      // Extending a run (more train.epochs) is the usual reason to resume; warn on anything else.
+      if (c.config_hash != config_.hash()) {
+        Config saved = Config::from_toml(c.config_toml, path.string());
+        saved.set_value("train.epochs", config_.get_int("train.epochs"));
+        if (saved.hash() != config_.hash())
+          log::warn("resuming from {} written with a different config ({} vs {} now, beyond train.epochs)",
+                    path.string(), c.config_hash, config_.hash());
+      }
       std::copy(c.params.begin(), c.params.end(), buf.begin());
       std::copy(c.adam_m.begin(), c.adam_m.end(), buf.begin() + n_params_);
       std::copy(c.adam_v.begin(), c.adam_v.end(), buf.begin() + 2 * n_params_);

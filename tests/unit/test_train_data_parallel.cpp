@@ -1,0 +1,194 @@
+// The data-parallel trainer: a global batch split over 2 or 3 ranks (one with no rows) gives
+// the 1-rank gradient to float rounding; training is deterministic for a seed and rank
+// count; a resumed run repeats the uninterrupted run's losses bit for bit; a NaN stops
+// training with the step named and the last good checkpoint intact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "specvae/core/error.hpp"
+#include "specvae/dist/communicator.hpp"
+#include "specvae/train/trainer.hpp"
+#include "train_test_data.hpp"
+
+using namespace specvae;
+using specvae::test::small_train_config;
+using specvae::test::synthetic_rows;
+
+namespace {
+constexpr std::int64_t kRows = 130;
+
+// Rows per rank for a layout: contiguous, in rank order.
+std::vector<std::int64_t> layout(int ranks) {
+  if (ranks == 1) return {kRows};
+  if (ranks == 2) return {70, 60};
+  return {55, 0, 75};  // the middle rank owns nothing
+}
+
+struct GradientResult {
+  std::vector<float> grad;
+  train::StepLoss loss;
+};
+
+GradientResult gradient_on(int ranks, std::int64_t epoch, std::int64_t batch) {
+  const Config config = small_train_config(1);
+  const auto counts = layout(ranks);
+  GradientResult out;
+  std::mutex mu;
+  run_in_process(ranks, [&](Communicator& comm) {
+    std::int64_t begin = 0;
+    for (int r = 0; r < comm.rank(); ++r) begin += counts[r];
+    const DatasetRows rows = synthetic_rows(begin, counts[comm.rank()], 16);
+    train::Trainer trainer(config, comm, rows, nullptr);
+    const train::StepLoss l = trainer.compute_gradient(epoch, batch, 17);
+    std::vector<float> g = trainer.gradient();
+    std::lock_guard lock(mu);
+    if (comm.rank() == 0) {
+      out.grad = std::move(g);
+      out.loss = l;
+    }
+  });
+  return out;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("specvae_train_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+std::vector<train::EpochMetrics> train_on(int ranks, const Config& config, const train::TrainOptions& opts,
+                                          std::vector<float>* params = nullptr, std::int64_t poison_row = -1) {
+  const auto counts = layout(ranks);
+  std::vector<train::EpochMetrics> history;
+  std::mutex mu;
+  run_in_process(ranks, [&](Communicator& comm) {
+    std::int64_t begin = 0;
+    for (int r = 0; r < comm.rank(); ++r) begin += counts[r];
+    DatasetRows rows = synthetic_rows(begin, counts[comm.rank()], 16);
+    if (poison_row >= begin && poison_row < begin + counts[comm.rank()])
+      rows.flux[static_cast<std::size_t>(poison_row - begin) * 16 + 3] = std::nanf("");
+    train::Trainer trainer(config, comm, rows, nullptr);
+    auto h = trainer.run(opts);
+    auto p = trainer.parameters();
+    std::lock_guard lock(mu);
+    if (comm.rank() == 0) {
+      history = std::move(h);
+      if (params) *params = std::move(p);
+    }
+  });
+  return history;
+}
+}  // namespace
+
+TEST(DataParallel, SplitBatchGradientEqualsOneRankGradient) {
+  for (std::int64_t batch : {0, 2}) {  // batch 2 is the short last one: 98 training rows = 2·40 + 18
+    const GradientResult one = gradient_on(1, 2, batch);
+    double scale = 0;
+    for (float g : one.grad) scale = std::max(scale, std::abs(static_cast<double>(g)));
+    ASSERT_GT(scale, 0.0);
+    for (int ranks : {2, 3}) {
+      const GradientResult many = gradient_on(ranks, 2, batch);
+      ASSERT_EQ(many.grad.size(), one.grad.size());
+      double worst = 0;
+      for (std::size_t i = 0; i < one.grad.size(); ++i)
+        worst = std::max(worst, std::abs(static_cast<double>(many.grad[i]) - one.grad[i]));
+      EXPECT_LT(worst / scale, 1e-5) << ranks << " ranks, batch " << batch;
+      EXPECT_EQ(many.loss.rows, one.loss.rows);
+    }
+  }
+}
+
+TEST(DataParallel, EpochPermutationCoversEveryTrainingRowOnce) {
+  // The all-reduced per-epoch loss of 1 rank and 3 ranks agree: every row is used once.
+  const Config config = small_train_config(1);
+  train::TrainOptions opts;
+  opts.write_outputs = false;
+  const auto a = train_on(1, config, opts), b = train_on(3, config, opts);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_NEAR(a[0].train_loss, b[0].train_loss, 1e-4 * std::abs(a[0].train_loss));
+  EXPECT_NEAR(a[0].val_loss, b[0].val_loss, 1e-4 * std::abs(a[0].val_loss));
+}
+
+TEST(Training, DeterministicForSeedAndRankCountAndLearns) {
+  const Config config = small_train_config(6);
+  train::TrainOptions opts;
+  opts.write_outputs = false;
+  std::vector<float> p1, p2;
+  const auto a = train_on(2, config, opts, &p1), b = train_on(2, config, opts, &p2);
+  ASSERT_EQ(a.size(), 6u);
+  for (std::size_t e = 0; e < a.size(); ++e) {
+    EXPECT_EQ(a[e].train_loss, b[e].train_loss);
+    EXPECT_EQ(a[e].val_loss, b[e].val_loss);
+  }
+  EXPECT_EQ(p1, p2);
+  EXPECT_LT(a.back().val_loss, 0.7 * a.front().val_loss) << "training did not reduce the validation loss";
+}
+
+TEST(Training, ResumedRunRepeatsUninterruptedLossesBitForBit) {
+  const auto dir_full = temp_dir("full"), dir_split = temp_dir("split");
+  train::TrainOptions full;
+  full.out_dir = dir_full;
+  std::vector<float> p_full, p_resumed;
+  const auto uninterrupted = train_on(2, small_train_config(5), full, &p_full);
+  train::TrainOptions first;
+  first.out_dir = dir_split;
+  train_on(2, small_train_config(2), first);
+  train::TrainOptions resume = first;
+  resume.resume = true;
+  const auto resumed = train_on(2, small_train_config(5), resume, &p_resumed);
+  ASSERT_EQ(uninterrupted.size(), 5u);
+  ASSERT_EQ(resumed.size(), 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(resumed[e].epoch, uninterrupted[e + 2].epoch);
+    EXPECT_EQ(resumed[e].train_loss, uninterrupted[e + 2].train_loss) << "epoch " << resumed[e].epoch;
+    EXPECT_EQ(resumed[e].val_loss, uninterrupted[e + 2].val_loss) << "epoch " << resumed[e].epoch;
+    EXPECT_EQ(resumed[e].learning_rate, uninterrupted[e + 2].learning_rate);
+  }
+  EXPECT_EQ(p_resumed, p_full);
+  // Outputs: both checkpoints and one metrics line per epoch.
+  EXPECT_TRUE(std::filesystem::exists(dir_split / "checkpoint-last.h5"));
+  EXPECT_TRUE(std::filesystem::exists(dir_split / "checkpoint-best.h5"));
+  std::ifstream in(dir_split / "metrics.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) lines += !l.empty();
+  EXPECT_EQ(lines, 5);
+  EXPECT_EQ(model::load_checkpoint(dir_split / "checkpoint-last.h5").state.epoch, 5);
+  std::filesystem::remove_all(dir_full);
+  std::filesystem::remove_all(dir_split);
+}
+
+TEST(Training, NonFiniteLossStopsWithTheStepAndKeepsLastCheckpoint) {
+  const auto dir = temp_dir("nan");
+  train::TrainOptions opts;
+  opts.out_dir = dir;
+  train_on(3, small_train_config(1), opts);
+  opts.resume = true;
+  try {
+    train_on(3, small_train_config(3), opts, nullptr, 40);  // row 40 is a training row
+    FAIL() << "a NaN in the data did not stop training";
+  } catch (const train::TrainingDiverged& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("at step"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("checkpoint-last.h5"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(model::load_checkpoint(dir / "checkpoint-last.h5").state.epoch, 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Training, ResumeRefusesAnotherArchitecture) {
+  const auto dir = temp_dir("arch");
+  train::TrainOptions opts;
+  opts.out_dir = dir;
+  train_on(1, small_train_config(1), opts);
+  Config other = small_train_config(2);
+  other.set("model.latent_dim=4");
+  opts.resume = true;
+  EXPECT_THROW(train_on(1, other, opts), InputError);
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,1 @@
+specvae_add_unit_test(test_train ${CMAKE_CURRENT_SOURCE_DIR}/test_train_data_parallel.cpp)
