@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../unit/train_test_data.hpp"
+#include "../unit/test_train_data.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/train/trainer.hpp"
 

@@ -12,7 +12,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/dist/communicator.hpp"
 #include "specvae/train/trainer.hpp"
-#include "train_test_data.hpp"
+#include "test_train_data.hpp"
 
 using namespace specvae;
 using specvae::test::small_train_config;
