@@ -1,0 +1,67 @@
+// The merged catalogue: every dataset row exactly once, in dataset row order, keyed by
+// TARGETID, with each score's rank (1 = most anomalous), its top-fraction flag and threshold,
+// and a combined score. Built from score shards after the coverage and provenance checks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "specvae/score/score_shard.hpp"
+
+namespace specvae::merge {
+
+// The per-spectrum scores, in catalogue column order, and which direction is anomalous.
+struct ScoreSpec {
+  const char* name;
+  bool higher_is_weirder;
+};
+inline constexpr std::array<ScoreSpec, 3> kScores = {{{"mse", true}, {"recon_logprob", false}, {"nof", false}}};
+inline constexpr int kNumScores = 3;
+
+struct Catalogue {
+  std::int64_t n = 0;
+  int latent = 0;
+  std::vector<std::int64_t> targetid;
+  std::vector<double> ra, dec, z;
+  std::vector<std::string> spectype;
+  std::vector<float> snr;
+  std::vector<std::uint8_t> split;
+  std::array<std::vector<double>, kNumScores> score;  // mse, recon_logprob, nof
+  std::vector<float> latent_mu, latent_logvar;         // [n × latent]
+  // Derived by rank_catalogue():
+  std::array<std::vector<std::int64_t>, kNumScores> rank;  // 1 = most anomalous
+  std::array<std::vector<std::uint8_t>, kNumScores> flag;  // in the top fraction
+  std::array<double, kNumScores> threshold{};              // score of the last flagged row
+  // combined = mean over the three scores of the anomaly percentile 1 − (rank − 1)/n
+  // (1 = most anomalous by that score); ranked and flagged like the others.
+  std::vector<double> combined;
+  std::vector<std::int64_t> rank_combined;
+  std::vector<std::uint8_t> flag_combined;
+  double threshold_combined = 0;
+  double top_fraction = 0;
+  std::int64_t n_flagged = 0;  // rows flagged per score: ceil(top_fraction · n)
+  // Provenance, from the shards.
+  std::string dataset_hash, model_hash, config_hash, code_version, dataset_path, checkpoint_path, knn_method;
+  std::int64_t lof_k = 0, recon_samples = 0, n_shards = 0;
+};
+
+// Reads every shard (InputError naming the file on any problem).
+std::vector<score::ScoreShard> read_shards(const std::vector<std::filesystem::path>& paths);
+
+// Checks that the shards cover rows [0, N) exactly once with one dataset hash, one model hash
+// and one N, and throws InputError saying which file is missing, overlapping or foreign.
+// `paths` name the shards in messages.
+void check_coverage(const std::vector<score::ScoreShard>& shards, const std::vector<std::filesystem::path>& paths);
+
+// Concatenates the shards in row order (after check_coverage) and ranks them.
+Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vector<std::filesystem::path>& paths,
+                          double top_fraction);
+
+// Ranks, flags, thresholds and the combined score (ties broken by row order; NaN scores
+// rank last).
+void rank_catalogue(Catalogue& cat, double top_fraction);
+
+}  // namespace specvae::merge

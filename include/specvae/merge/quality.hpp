@@ -1,0 +1,46 @@
+// What the catalogue says about the data and the method: mean weighted MSE by SPECTYPE on the
+// validation rows (paper §5.1), and — when the simulated survey's truth table is given —
+// detection quality per anomaly kind: recall in the top fraction by each score, and ROC AUC
+// of each score separating that kind from normal spectra.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "specvae/merge/catalogue.hpp"
+
+namespace specvae::merge {
+
+struct ClassSummary {
+  std::string spectype;
+  std::int64_t n_all = 0, n_val = 0;
+  double mean_mse_val = 0;  // NaN without validation rows
+  double mean_mse_all = 0;
+};
+std::vector<ClassSummary> class_summaries(const Catalogue& cat);
+
+// targetid → anomaly kind ("normal" for normal objects), from truth.csv (columns found by name:
+// targetid and anomaly). Throws InputError naming the file and line.
+std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& path);
+
+struct DetectionRow {
+  std::string kind;
+  std::int64_t n_truth = 0;       // objects of this kind in the truth table
+  std::int64_t n_catalogue = 0;   // of them, in the catalogue (ingest may drop some)
+  double recall[kNumScores + 1];  // in the top fraction by mse, recon_logprob, nof, combined
+  double auc[kNumScores + 1];     // vs. normal catalogue rows (NaN when either set is empty)
+};
+std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map<std::int64_t, std::string>& truth);
+
+// ROC AUC of `score` (higher = predicted positive) for labels (1 positive, 0 negative);
+// Mann–Whitney with average ranks for ties. NaN when a class is empty.
+double roc_auc(const std::vector<double>& score, const std::vector<std::uint8_t>& label);
+
+// Human-readable tables (also stored in the catalogue's attributes).
+std::string format_class_table(const std::vector<ClassSummary>& rows);
+std::string format_detection_table(const std::vector<DetectionRow>& rows, double top_fraction);
+
+}  // namespace specvae::merge

@@ -1,0 +1,43 @@
+// One rank's score shard: its rows' scores with everything merge needs to check coverage and
+// provenance (row range, total rows, dataset hash, model hash) and to build the catalogue
+// (targetid, ra, dec, z, spectype, snr, split). HDF5, written atomically by its rank.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace specvae::score {
+
+inline constexpr int kScoreShardSchemaVersion = 1;
+
+struct ScoreShard {
+  // --- provenance (root attributes) ---
+  std::int64_t row_begin = 0, row_count = 0, n_total_rows = 0;
+  std::int64_t rank = 0, ranks = 1, latent = 0, lof_k = 0, recon_samples = 0;
+  std::string dataset_hash, model_hash, config_hash, code_version, dataset_path, checkpoint_path, knn_method;
+  // --- columns, row_count rows ---
+  std::vector<std::int64_t> targetid;
+  std::vector<double> ra, dec, z;
+  std::vector<std::string> spectype;
+  std::vector<float> snr;
+  std::vector<std::uint8_t> split;
+  std::vector<double> mse, recon_logprob, nof;
+  std::vector<float> latent_mu, latent_logvar;  // [row_count × latent]
+
+  // Throws InputError when a column's length does not match row_count (names `origin`).
+  void validate(const std::string& origin) const;
+};
+
+// <dir>/score-shard-<rank, 5 digits>.h5
+std::filesystem::path score_shard_path(const std::filesystem::path& dir, std::int64_t rank);
+// Every score-shard-*.h5 in dir, sorted by name.
+std::vector<std::filesystem::path> find_score_shards(const std::filesystem::path& dir);
+
+// Serial HDF5 into "<path>.tmp", then renamed onto path.
+void write_score_shard(const std::filesystem::path& path, const ScoreShard& shard);
+// Throws InputError naming the file and what is missing or inconsistent.
+ScoreShard read_score_shard(const std::filesystem::path& path);
+
+}  // namespace specvae::score

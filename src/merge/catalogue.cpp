@@ -1,0 +1,150 @@
+// Coverage checks over score shards (every row once, one dataset, one model) and the ranking
+// that turns the concatenated scores into the catalogue's ranks, flags and combined score.
+#include "specvae/merge/catalogue.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "specvae/core/error.hpp"
+
+namespace specvae::merge {
+
+namespace fs = std::filesystem;
+
+std::vector<score::ScoreShard> read_shards(const std::vector<fs::path>& paths) {
+  std::vector<score::ScoreShard> out;
+  out.reserve(paths.size());
+  for (const fs::path& p : paths) out.push_back(score::read_score_shard(p));
+  return out;
+}
+
+void check_coverage(const std::vector<score::ScoreShard>& shards, const std::vector<fs::path>& paths) {
+  SPECVAE_CHECK(shards.size() == paths.size(), "{} shards, {} paths", shards.size(), paths.size());
+  if (shards.empty()) throw InputError("merge: no score shards given (run `specvae score` first)");
+  const score::ScoreShard& first = shards[0];
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const score::ScoreShard& s = shards[i];
+    s.validate(paths[i].string());
+    if (s.dataset_hash != first.dataset_hash || s.n_total_rows != first.n_total_rows)
+      throw InputError(fmt::format("merge: {} is from dataset {} ({} rows) but {} is from dataset {} ({} rows)",
+                                   paths[i].string(), s.dataset_hash, s.n_total_rows, paths[0].string(),
+                                   first.dataset_hash, first.n_total_rows));
+    if (s.model_hash != first.model_hash)
+      throw InputError(fmt::format("merge: {} was scored with model {} but {} with model {}; rescore with one model",
+                                   paths[i].string(), s.model_hash, paths[0].string(), first.model_hash));
+    if (s.latent != first.latent)
+      throw InputError(fmt::format("merge: {} has latent_dim {}, {} has {}", paths[i].string(), s.latent,
+                                   paths[0].string(), first.latent));
+  }
+  std::vector<std::size_t> order(shards.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::pair(shards[a].row_begin, shards[a].row_count) < std::pair(shards[b].row_begin, shards[b].row_count);
+  });
+  std::int64_t next = 0;
+  std::size_t prev = order[0];
+  for (std::size_t i : order) {
+    const score::ScoreShard& s = shards[i];
+    if (s.row_count == 0) continue;  // a rank without rows
+    if (s.row_begin < next)
+      throw InputError(fmt::format("merge: {} (rows {}–{}) overlaps {} (rows {}–{}); remove the stale shard",
+                                   paths[i].string(), s.row_begin, s.row_begin + s.row_count - 1,
+                                   paths[prev].string(), shards[prev].row_begin,
+                                   shards[prev].row_begin + shards[prev].row_count - 1));
+    if (s.row_begin > next)
+      throw InputError(fmt::format("merge: rows {}–{} of {} are in no shard (is a score shard missing?)", next,
+                                   s.row_begin - 1, first.n_total_rows));
+    next = s.row_begin + s.row_count;
+    prev = i;
+  }
+  if (next != first.n_total_rows)
+    throw InputError(fmt::format("merge: rows {}–{} of {} are in no shard (is a score shard missing?)", next,
+                                 first.n_total_rows - 1, first.n_total_rows));
+}
+
+Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vector<fs::path>& paths,
+                          double top_fraction) {
+  check_coverage(shards, paths);
+  std::sort(shards.begin(), shards.end(),
+            [](const auto& a, const auto& b) { return a.row_begin < b.row_begin; });
+  Catalogue c;
+  const score::ScoreShard& f = shards[0];
+  c.n = f.n_total_rows;
+  c.latent = static_cast<int>(f.latent);
+  c.dataset_hash = f.dataset_hash;
+  c.model_hash = f.model_hash;
+  c.config_hash = f.config_hash;
+  c.code_version = f.code_version;
+  c.dataset_path = f.dataset_path;
+  c.checkpoint_path = f.checkpoint_path;
+  c.knn_method = f.knn_method;
+  c.lof_k = f.lof_k;
+  c.recon_samples = f.recon_samples;
+  c.n_shards = static_cast<std::int64_t>(shards.size());
+  const auto cat = [](auto& dst, const auto& src) { dst.insert(dst.end(), src.begin(), src.end()); };
+  for (const score::ScoreShard& s : shards) {
+    cat(c.targetid, s.targetid);
+    cat(c.ra, s.ra);
+    cat(c.dec, s.dec);
+    cat(c.z, s.z);
+    cat(c.spectype, s.spectype);
+    cat(c.snr, s.snr);
+    cat(c.split, s.split);
+    cat(c.score[0], s.mse);
+    cat(c.score[1], s.recon_logprob);
+    cat(c.score[2], s.nof);
+    cat(c.latent_mu, s.latent_mu);
+    cat(c.latent_logvar, s.latent_logvar);
+  }
+  SPECVAE_CHECK(static_cast<std::int64_t>(c.targetid.size()) == c.n, "catalogue has {} rows, expected {}",
+                c.targetid.size(), c.n);
+  rank_catalogue(c, top_fraction);
+  return c;
+}
+
+namespace {
+
+// Rows ordered from most to least anomalous; NaN last; ties by row.
+std::vector<std::int64_t> anomaly_order(const std::vector<double>& v, bool higher_is_weirder) {
+  std::vector<std::int64_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), std::int64_t{0});
+  std::stable_sort(idx.begin(), idx.end(), [&](std::int64_t a, std::int64_t b) {
+    const double x = v[a], y = v[b];
+    if (std::isnan(x) || std::isnan(y)) return !std::isnan(x) && std::isnan(y);
+    return higher_is_weirder ? x > y : x < y;
+  });
+  return idx;
+}
+
+void rank_and_flag(const std::vector<double>& v, bool higher_is_weirder, std::int64_t n_flag,
+                   std::vector<std::int64_t>& rank, std::vector<std::uint8_t>& flag, double& threshold) {
+  const std::vector<std::int64_t> order = anomaly_order(v, higher_is_weirder);
+  rank.assign(v.size(), 0);
+  flag.assign(v.size(), 0);
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    rank[order[r]] = static_cast<std::int64_t>(r) + 1;
+    flag[order[r]] = static_cast<std::int64_t>(r) < n_flag;
+  }
+  threshold = order.empty() ? std::nan("") : v[order[std::max<std::int64_t>(0, n_flag - 1)]];
+}
+
+}  // namespace
+
+void rank_catalogue(Catalogue& c, double top_fraction) {
+  c.top_fraction = top_fraction;
+  // ceil, with a tolerance so that 1% of 20000 is 200 and not 201 through rounding.
+  c.n_flagged = std::min<std::int64_t>(
+      c.n, std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(top_fraction * static_cast<double>(c.n) - 1e-9))));
+  c.combined.assign(c.n, 0.0);
+  for (int s = 0; s < kNumScores; ++s) {
+    rank_and_flag(c.score[s], kScores[s].higher_is_weirder, c.n_flagged, c.rank[s], c.flag[s], c.threshold[s]);
+    for (std::int64_t i = 0; i < c.n; ++i)
+      c.combined[i] += (1.0 - static_cast<double>(c.rank[s][i] - 1) / static_cast<double>(c.n)) / kNumScores;
+  }
+  rank_and_flag(c.combined, true, c.n_flagged, c.rank_combined, c.flag_combined, c.threshold_combined);
+}
+
+}  // namespace specvae::merge

@@ -1,0 +1,170 @@
+// Per-class MSE summaries, the truth table reader, recall in the top fraction and ROC AUC.
+#include "specvae/merge/quality.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "specvae/core/error.hpp"
+
+namespace specvae::merge {
+
+std::vector<ClassSummary> class_summaries(const Catalogue& cat) {
+  std::map<std::string, ClassSummary> by;
+  std::map<std::string, double> sum_val, sum_all;
+  for (std::int64_t i = 0; i < cat.n; ++i) {
+    ClassSummary& s = by[cat.spectype[i]];
+    s.spectype = cat.spectype[i];
+    ++s.n_all;
+    sum_all[s.spectype] += cat.score[0][i];
+    if (cat.split[i] == 1) {
+      ++s.n_val;
+      sum_val[s.spectype] += cat.score[0][i];
+    }
+  }
+  std::vector<ClassSummary> out;
+  for (auto& [name, s] : by) {
+    s.mean_mse_all = sum_all[name] / static_cast<double>(s.n_all);
+    s.mean_mse_val = s.n_val > 0 ? sum_val[name] / static_cast<double>(s.n_val) : std::nan("");
+    out.push_back(s);
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string cell;
+  while (std::getline(ss, cell, ',')) out.push_back(cell);
+  if (!line.empty() && line.back() == ',') out.emplace_back();
+  return out;
+}
+
+}  // namespace
+
+std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the truth table", path.string()));
+  std::string line;
+  if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty truth table", path.string()));
+  const std::vector<std::string> header = split_csv(line);
+  const auto col = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end())
+      throw InputError(fmt::format("{}: truth table header has no '{}' column (header: {})", path.string(), name, line));
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::size_t c_id = col("targetid"), c_kind = col("anomaly");
+  std::map<std::int64_t, std::string> out;
+  for (std::int64_t lineno = 2; std::getline(in, line); ++lineno) {
+    if (line.empty()) continue;
+    const std::vector<std::string> cells = split_csv(line);
+    if (cells.size() != header.size())
+      throw InputError(fmt::format("{}: line {} has {} fields, the header {}", path.string(), lineno, cells.size(),
+                                   header.size()));
+    std::int64_t id = 0;
+    try {
+      std::size_t used = 0;
+      id = std::stoll(cells[c_id], &used);
+      if (used != cells[c_id].size()) throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw InputError(fmt::format("{}: line {}: targetid '{}' is not an integer", path.string(), lineno, cells[c_id]));
+    }
+    out[id] = cells[c_kind];
+  }
+  return out;
+}
+
+double roc_auc(const std::vector<double>& score, const std::vector<std::uint8_t>& label) {
+  std::vector<std::size_t> idx(score.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
+  double rank_sum = 0;
+  std::int64_t n_pos = 0, n_neg = 0;
+  for (std::size_t i = 0; i < idx.size();) {
+    std::size_t j = i;
+    while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
+    const double avg = 0.5 * static_cast<double>(i + 1 + j);  // average of ranks i+1 … j
+    for (std::size_t t = i; t < j; ++t)
+      if (label[idx[t]]) rank_sum += avg;
+    i = j;
+  }
+  for (std::uint8_t l : label) (l ? n_pos : n_neg)++;
+  if (n_pos == 0 || n_neg == 0) return std::nan("");
+  const double np = static_cast<double>(n_pos), nn = static_cast<double>(n_neg);
+  return (rank_sum - np * (np + 1) / 2) / (np * nn);
+}
+
+std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map<std::int64_t, std::string>& truth) {
+  std::map<std::string, std::int64_t> n_truth;
+  for (const auto& [id, kind] : truth) ++n_truth[kind];
+  std::vector<std::string> kind_of(cat.n);
+  for (std::int64_t i = 0; i < cat.n; ++i) {
+    const auto it = truth.find(cat.targetid[i]);
+    kind_of[i] = it == truth.end() ? "" : it->second;
+  }
+  // Anomaly "weirdness" of each score, higher = more anomalous, for the AUC.
+  std::array<std::vector<double>, kNumScores + 1> weird;
+  for (int s = 0; s < kNumScores; ++s) {
+    weird[s].resize(cat.n);
+    for (std::int64_t i = 0; i < cat.n; ++i) weird[s][i] = kScores[s].higher_is_weirder ? cat.score[s][i] : -cat.score[s][i];
+  }
+  weird[kNumScores] = cat.combined;
+  std::vector<DetectionRow> out;
+  for (const auto& [kind, count] : n_truth) {
+    if (kind == "normal") continue;
+    DetectionRow row;
+    row.kind = kind;
+    row.n_truth = count;
+    std::vector<double> sub[kNumScores + 1];
+    std::vector<std::uint8_t> label;
+    std::int64_t flagged[kNumScores + 1] = {};
+    for (std::int64_t i = 0; i < cat.n; ++i) {
+      const bool pos = kind_of[i] == kind, neg = kind_of[i] == "normal";
+      if (pos) {
+        ++row.n_catalogue;
+        for (int s = 0; s < kNumScores; ++s) flagged[s] += cat.flag[s][i];
+        flagged[kNumScores] += cat.flag_combined[i];
+      }
+      if (!pos && !neg) continue;
+      label.push_back(pos);
+      for (int s = 0; s <= kNumScores; ++s) sub[s].push_back(weird[s][i]);
+    }
+    for (int s = 0; s <= kNumScores; ++s) {
+      row.recall[s] = row.n_catalogue > 0 ? static_cast<double>(flagged[s]) / static_cast<double>(row.n_catalogue)
+                                          : std::nan("");
+      row.auc[s] = roc_auc(sub[s], label);
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::string format_class_table(const std::vector<ClassSummary>& rows) {
+  std::string s = fmt::format("{:<8} {:>9} {:>9} {:>14} {:>14}\n", "class", "n", "n_val", "mean_mse_val",
+                              "mean_mse_all");
+  for (const auto& r : rows)
+    s += fmt::format("{:<8} {:>9} {:>9} {:>14.5g} {:>14.5g}\n", r.spectype, r.n_all, r.n_val, r.mean_mse_val,
+                     r.mean_mse_all);
+  return s;
+}
+
+std::string format_detection_table(const std::vector<DetectionRow>& rows, double top_fraction) {
+  std::string s = fmt::format("recall in the top {:g}% by each score, and ROC AUC vs normal spectra\n",
+                              100 * top_fraction);
+  s += fmt::format("{:<22} {:>6} {:>6} | {:>7} {:>7} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>8}\n", "anomaly", "truth",
+                   "in_cat", "R_mse", "R_logp", "R_nof", "R_comb", "A_mse", "A_logp", "A_nof", "A_comb");
+  for (const auto& r : rows)
+    s += fmt::format("{:<22} {:>6} {:>6} | {:>7.3f} {:>7.3f} {:>7.3f} {:>8.3f} | {:>6.3f} {:>6.3f} {:>6.3f} {:>8.3f}\n",
+                     r.kind, r.n_truth, r.n_catalogue, r.recall[0], r.recall[1], r.recall[2], r.recall[3], r.auc[0],
+                     r.auc[1], r.auc[2], r.auc[3]);
+  return s;
+}
+
+}  // namespace specvae::merge

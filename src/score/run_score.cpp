@@ -1,0 +1,111 @@
+// The score stage driver: read this rank's rows (collective), load the checkpoint, compute
+// the model scores, LOF over all ranks' latent means, and write this rank's shard.
+#include <chrono>
+#include <cstring>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/core/version.hpp"
+#include "specvae/dist/shard_plan.hpp"
+#include "specvae/score/lof.hpp"
+#include "specvae/score/score.hpp"
+#include "specvae/score/score_shard.hpp"
+
+namespace specvae::score {
+
+namespace fs = std::filesystem;
+
+std::string model_hash(const model::Checkpoint& c) {
+  std::uint64_t h = fnv1a64(c.config_hash);
+  h = fnv1a64(c.shape.describe(), h);
+  h = fnv1a64(std::string_view(reinterpret_cast<const char*>(c.params.data()), c.params.size() * sizeof(float)), h);
+  return fmt::format("{:016x}", h);
+}
+
+fs::path default_checkpoint(const fs::path& train_dir) {
+  const fs::path best = train_dir / "checkpoint-best.h5";
+  return fs::exists(best) ? best : train_dir / "checkpoint-last.h5";
+}
+
+ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const DatasetInfo info = read_dataset_info(comm.handle(), options.dataset);
+  const ShardPlan plan(info.rows, comm.size());
+  const int rank = comm.rank();
+  const DatasetRows rows = read_dataset_rows(comm.handle(), options.dataset, plan.begin(rank), plan.count(rank));
+
+  if (!fs::exists(options.checkpoint))
+    throw InputError(fmt::format("{}: checkpoint not found (run `specvae train` first)", options.checkpoint.string()));
+  model::Checkpoint ckpt = model::load_checkpoint(options.checkpoint);
+  if (!ckpt.dataset_hash.empty() && !info.dataset_hash.empty() && ckpt.dataset_hash != info.dataset_hash)
+    log::warn("{} was trained on dataset {}, scoring dataset {} ({})", options.checkpoint.string(),
+              ckpt.dataset_hash, info.dataset_hash, options.dataset.string());
+  ScoreSummary summary;
+  summary.rows_total = info.rows;
+  summary.rows_local = rows.count;
+  summary.dataset_hash = info.dataset_hash;
+  summary.model_hash = model_hash(ckpt);
+  const int latent = ckpt.shape.latent;
+
+  std::shared_ptr<model::Backend> backend =
+      model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")));
+  model::Vae vae(ckpt.shape, std::move(ckpt.params), backend);
+  auto t0 = Clock::now();
+  const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),
+                                  static_cast<std::uint64_t>(config.get_int("score.seed")),
+                                  config.get_int("score.batch_size"));
+  summary.model_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  const KnnMethod method = parse_knn_method(config.get_string("score.knn"));
+  t0 = Clock::now();
+  const LofResult lof = distributed_lof(comm, rs.mu, latent, static_cast<int>(config.get_int("score.lof_k")), method,
+                                        static_cast<int>(config.get_int("train.threads")));
+  summary.lof_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  SPECVAE_CHECK(lof.row_begin == rows.begin && lof.n_total == info.rows, "LOF rows [{}, +{}) of {} vs shard {} of {}",
+                lof.row_begin, rows.count, lof.n_total, rows.begin, info.rows);
+
+  ScoreShard s;
+  s.row_begin = rows.begin;
+  s.row_count = rows.count;
+  s.n_total_rows = info.rows;
+  s.rank = rank;
+  s.ranks = comm.size();
+  s.latent = latent;
+  s.lof_k = lof.k;
+  s.recon_samples = config.get_int("score.recon_samples");
+  s.dataset_hash = info.dataset_hash;
+  s.model_hash = summary.model_hash;
+  s.config_hash = config.hash();
+  s.code_version = version_string();
+  s.dataset_path = fs::absolute(options.dataset).string();
+  s.checkpoint_path = fs::absolute(options.checkpoint).string();
+  s.knn_method = knn_method_name(method);
+  s.targetid = rows.targetid;
+  s.ra = rows.ra;
+  s.dec = rows.dec;
+  s.z = rows.z;
+  s.spectype = rows.spectype;
+  s.snr = rows.snr;
+  s.split = rows.split;
+  s.mse = rs.mse;
+  s.recon_logprob = rs.recon_logprob;
+  s.nof = lof.nof;
+  s.latent_mu = rs.mu;
+  s.latent_logvar = rs.logvar;
+
+  // Old shards (possibly from another rank count) go before any new one is written.
+  if (rank == 0) {
+    fs::create_directories(options.out_dir);
+    for (const fs::path& old : find_score_shards(options.out_dir)) fs::remove(old);
+  }
+  comm.barrier();
+  summary.shard = score_shard_path(options.out_dir, rank);
+  write_score_shard(summary.shard, s);
+  comm.barrier();
+  log::info("scored {} spectra on {} ranks: model {:.1f} s, LOF (k={}, {}) {:.1f} s on rank 0; shards in {}",
+            info.rows, comm.size(), summary.model_seconds, lof.k, s.knn_method, summary.lof_seconds,
+            options.out_dir.string());
+  return summary;
+}
+
+}  // namespace specvae::score

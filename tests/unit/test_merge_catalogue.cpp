@@ -1,0 +1,231 @@
+// merge: coverage checks (missing, overlapping, foreign-model shards are refused), ranks,
+// flags, thresholds and the combined score, the three output files (FITS read back by
+// astropy), and detection quality against a truth table.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "specvae/core/config.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/merge/merge.hpp"
+#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/hdf5.hpp"
+
+using namespace specvae;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("specvae_test_merge_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// Rows [begin, begin+count) of a fake N-row survey with deterministic scores.
+score::ScoreShard make_shard(std::int64_t begin, std::int64_t count, std::int64_t n_total,
+                             const std::string& model = "m1", int latent = 3) {
+  score::ScoreShard s;
+  s.row_begin = begin;
+  s.row_count = count;
+  s.n_total_rows = n_total;
+  s.latent = latent;
+  s.lof_k = 20;
+  s.recon_samples = 4;
+  s.dataset_hash = "d1";
+  s.model_hash = model;
+  s.config_hash = "c1";
+  for (std::int64_t i = begin; i < begin + count; ++i) {
+    s.targetid.push_back(1000 + i);
+    s.ra.push_back(150.0 + 0.01 * i);
+    s.dec.push_back(2.0 - 0.01 * i);
+    s.z.push_back(0.1 + 0.001 * i);
+    s.spectype.push_back(i % 10 == 0 ? "STAR" : (i % 7 == 0 ? "QSO" : "GALAXY"));
+    s.snr.push_back(10.0f + static_cast<float>(i % 5));
+    s.split.push_back(i % 4 == 0);
+    // Row i's MSE grows with (i·37 mod N): a permutation, so ranks are known exactly.
+    const double key = static_cast<double>((i * 37) % n_total);
+    s.mse.push_back(1.0 + key);
+    s.recon_logprob.push_back(-10.0 * key);  // lower = weirder: same order as mse
+    s.nof.push_back(-1.0 - 0.01 * static_cast<double>((i * 11) % n_total));
+    for (int j = 0; j < latent; ++j) {
+      s.latent_mu.push_back(static_cast<float>(i + j));
+      s.latent_logvar.push_back(-static_cast<float>(j));
+    }
+  }
+  return s;
+}
+
+void write_shards(const fs::path& dir, const std::vector<score::ScoreShard>& shards) {
+  for (std::size_t r = 0; r < shards.size(); ++r) score::write_score_shard(score::score_shard_path(dir, r), shards[r]);
+}
+
+std::string expect_input_error(const Config& cfg, const merge::MergeOptions& o) {
+  try {
+    merge::run_merge(cfg, o);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "merge accepted a bad shard set";
+  return "";
+}
+
+}  // namespace
+
+TEST(MergeCoverage, RefusesMissingOverlappingAndForeignShards) {
+  const Config cfg = Config::defaults();
+  const std::int64_t N = 100;
+  {
+    const fs::path d = fresh_dir("missing");
+    write_shards(d, {make_shard(0, 40, N), make_shard(70, 30, N)});
+    const std::string msg = expect_input_error(cfg, {d, {}, d / "out", {}});
+    EXPECT_NE(msg.find("rows 40–69"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("missing"), std::string::npos) << msg;
+  }
+  {
+    const fs::path d = fresh_dir("tail");
+    write_shards(d, {make_shard(0, 40, N), make_shard(40, 30, N)});
+    EXPECT_NE(expect_input_error(cfg, {d, {}, d / "out", {}}).find("rows 70–99"), std::string::npos);
+  }
+  {
+    const fs::path d = fresh_dir("overlap");
+    write_shards(d, {make_shard(0, 50, N), make_shard(40, 60, N)});
+    const std::string msg = expect_input_error(cfg, {d, {}, d / "out", {}});
+    EXPECT_NE(msg.find("overlaps"), std::string::npos) << msg;
+  }
+  {
+    const fs::path d = fresh_dir("model");
+    write_shards(d, {make_shard(0, 50, N), make_shard(50, 50, N, "m2")});
+    const std::string msg = expect_input_error(cfg, {d, {}, d / "out", {}});
+    EXPECT_NE(msg.find("model m2"), std::string::npos) << msg;
+  }
+  {
+    const fs::path d = fresh_dir("none");
+    EXPECT_NE(expect_input_error(cfg, {d, {}, d / "out", {}}).find("no score-shard"), std::string::npos);
+  }
+  {
+    // A shard that is not a score shard at all.
+    const fs::path d = fresh_dir("garbage");
+    write_shards(d, {make_shard(0, 100, N)});
+    std::ofstream(score::score_shard_path(d, 1)) << "not hdf5";
+    EXPECT_THROW(merge::run_merge(cfg, {d, {}, d / "out", {}}), std::exception);
+  }
+}
+
+TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
+  const std::int64_t N = 100;
+  const fs::path d = fresh_dir("rank");
+  // Three shards, one of them empty (a rank without rows), written out of order.
+  write_shards(d, {make_shard(60, 40, N), make_shard(0, 60, N), make_shard(100, 0, N)});
+  Config cfg = Config::defaults();
+  cfg.set("merge.top_fraction=0.05");
+  cfg.set("merge.top_n_csv=7");
+  const merge::MergeResult r = merge::run_merge(cfg, {d, {}, d / "out", {}});
+  EXPECT_EQ(r.rows, N);
+  ASSERT_TRUE(fs::exists(r.hdf5) && fs::exists(r.fits) && fs::exists(r.csv));
+
+  h5::Handle f = h5::open_file(MPI_COMM_NULL, r.hdf5);
+  const auto tid = h5col::read<std::int64_t>(f, "targetid", N, 0, r.hdf5);
+  const auto rank_mse = h5col::read<std::int64_t>(f, "rank_mse", N, 0, r.hdf5);
+  const auto rank_lp = h5col::read<std::int64_t>(f, "rank_recon_logprob", N, 0, r.hdf5);
+  const auto flag_mse = h5col::read<std::uint8_t>(f, "flag_mse", N, 0, r.hdf5);
+  const auto combined = h5col::read<double>(f, "combined", N, 0, r.hdf5);
+  for (std::int64_t i = 0; i < N; ++i) {
+    EXPECT_EQ(tid[i], 1000 + i);  // dataset row order
+    // mse = 1 + (37 i mod N): the largest key has rank 1.
+    EXPECT_EQ(rank_mse[i], N - (i * 37) % N);
+    EXPECT_EQ(rank_lp[i], rank_mse[i]);
+    EXPECT_EQ(flag_mse[i], rank_mse[i] <= 5);
+    EXPECT_GT(combined[i], 0.0);
+    EXPECT_LE(combined[i], 1.0);
+  }
+  EXPECT_EQ(h5::read_attr_int(f, "n_flagged"), 5);
+  EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "threshold_mse"), 1.0 + 95.0);  // the 5th largest key is 95
+  EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "top_fraction"), 0.05);
+
+  // The CSV: a header and 7 rows for each of 4 scores; its first mse row is rank 1.
+  std::ifstream csv(r.csv);
+  std::string line;
+  int lines = 0;
+  std::getline(csv, line);
+  EXPECT_EQ(line.rfind("by,rank,targetid", 0), 0u);
+  std::string first;
+  while (std::getline(csv, line)) {
+    if (lines++ == 0) first = line;
+  }
+  EXPECT_EQ(lines, 28);
+  // Row i with 37 i mod 100 = 99 is i = 27 (37·27 = 999): targetid 1027.
+  EXPECT_EQ(first.rfind("mse,1,1027,", 0), 0u) << first;
+}
+
+TEST(MergeCatalogue, FitsTableReadsInAstropy) {
+  const std::int64_t N = 30;
+  const fs::path d = fresh_dir("fits");
+  write_shards(d, {make_shard(0, 30, N)});
+  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, d / "out", {}});
+  const std::string script =
+      "import sys; from astropy.table import Table; t = Table.read(sys.argv[1], hdu='CATALOG');"
+      "assert len(t) == 30, len(t); assert list(t['TARGETID'][:3]) == [1000, 1001, 1002];"
+      "assert t['LATENT_MU'].shape == (30, 3), t['LATENT_MU'].shape;"
+      "assert float(t['LATENT_MU'][4][2]) == 6.0; assert t['SPECTYPE'][0].strip() == 'STAR';"
+      "assert t['FLAG_MSE'].dtype == bool and int(t['FLAG_MSE'].sum()) == 1;"
+      "assert abs(t.meta['TOPFRAC'] - 0.01) < 1e-12; print('ok')";
+  const std::string cmd = std::string(SPECVAE_PYTHON) + " -c \"" + script + "\" " + r.fits.string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+TEST(MergeQuality, DetectionRecallAndAuc) {
+  const std::int64_t N = 100;
+  const fs::path d = fresh_dir("truth");
+  write_shards(d, {make_shard(0, 100, N)});
+  // Rows with the 3 largest mse keys (99, 98, 97) are "weird"; two normal-looking ones are "hidden".
+  std::ofstream t(d / "truth.csv");
+  t << "targetid,file_group,row,class,subtype,anomaly,z_true,z_reported,spectype_reported,mag_r,snr\n";
+  for (std::int64_t i = 0; i < N; ++i) {
+    const std::int64_t key = (i * 37) % N;
+    const char* kind = key >= 97 ? "weird" : (key == 10 || key == 11 ? "hidden" : "normal");
+    t << 1000 + i << ",0," << i << ",GALAXY,,"<< kind << ",0.1,0.1,GALAXY,19,10\n";
+  }
+  t << "99999,0,0,GALAXY,,weird,0.1,0.1,GALAXY,19,10\n";  // dropped by ingest: not in the catalogue
+  t.close();
+  Config cfg = Config::defaults();
+  cfg.set("merge.top_fraction=0.03");
+  const merge::MergeResult r = merge::run_merge(cfg, {d, {}, d / "out", d / "truth.csv"});
+  ASSERT_EQ(r.detection.size(), 2u);
+  const merge::DetectionRow& hidden = r.detection[0];
+  const merge::DetectionRow& weird = r.detection[1];
+  EXPECT_EQ(weird.kind, "weird");
+  EXPECT_EQ(weird.n_truth, 4);
+  EXPECT_EQ(weird.n_catalogue, 3);
+  EXPECT_DOUBLE_EQ(weird.recall[0], 1.0);  // all three in the top 3 by mse
+  EXPECT_DOUBLE_EQ(weird.auc[0], 1.0);
+  EXPECT_DOUBLE_EQ(weird.auc[1], 1.0);     // recon_logprob orders the same way
+  EXPECT_DOUBLE_EQ(hidden.recall[0], 0.0);
+  EXPECT_LT(hidden.auc[0], 0.2);
+  EXPECT_NE(r.report.find("weird"), std::string::npos);
+}
+
+TEST(MergeQuality, RocAucHandlesTies) {
+  EXPECT_DOUBLE_EQ(merge::roc_auc({1, 2, 3, 4}, {0, 0, 1, 1}), 1.0);
+  EXPECT_DOUBLE_EQ(merge::roc_auc({1, 1, 1, 1}, {0, 1, 0, 1}), 0.5);
+  EXPECT_DOUBLE_EQ(merge::roc_auc({4, 3, 2, 1}, {0, 0, 1, 1}), 0.0);
+  EXPECT_TRUE(std::isnan(merge::roc_auc({1, 2}, {1, 1})));
+}
+
+TEST(MergeQuality, TruthTableErrorsNameTheLine) {
+  const fs::path d = fresh_dir("badtruth");
+  std::ofstream(d / "t.csv") << "targetid,anomaly\n12,normal\nabc,normal\n";
+  try {
+    merge::read_truth_csv(d / "t.csv");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
+  }
+  std::ofstream(d / "u.csv") << "id,kind\n";
+  EXPECT_THROW(merge::read_truth_csv(d / "u.csv"), InputError);
+}
