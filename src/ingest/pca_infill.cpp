@@ -106,6 +106,35 @@ void top_eigenpairs(std::vector<double>& c, int B, int K, std::vector<double>& e
   }
 }
 
+// Top-K eigenpairs of the covariance of the rows of [xf; xv] (row-major, B columns) through
+// the Gram matrix of the centred rows: G u = λ u gives v = Xcᵀ u / ‖Xcᵀ u‖ with the same λ.
+void eigen_from_gram(const std::vector<double>& xf, const std::vector<double>& xv, const std::vector<double>& mean,
+                     int B, int K, std::vector<double>& evecs, std::vector<double>& evals) {
+  const std::size_t Bz = static_cast<std::size_t>(B), n = (xf.size() + xv.size()) / Bz;
+  std::vector<double> xc(n * Bz);
+  std::copy(xf.begin(), xf.end(), xc.begin());
+  std::copy(xv.begin(), xv.end(), xc.begin() + static_cast<std::ptrdiff_t>(xf.size()));
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t b = 0; b < Bz; ++b) xc[r * Bz + b] -= mean[b];
+  const int N = static_cast<int>(n);
+  std::vector<double> g(n * n, 0.0), u;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, N, B, 1.0, xc.data(), B, 0.0, g.data(), N);
+  top_eigenpairs(g, N, K, u, evals);
+  evecs.assign(static_cast<std::size_t>(K) * Bz, 0.0);
+  for (int k = 0; k < K; ++k) {
+    double* v = evecs.data() + static_cast<std::size_t>(k) * Bz;
+    cblas_dgemv(CblasRowMajor, CblasTrans, N, B, 1.0, xc.data(), B, u.data() + static_cast<std::size_t>(k) * n, 1, 0.0,
+                v, 1);
+    const double norm = cblas_dnrm2(B, v, 1);
+    if (!(norm > 0)) continue;  // a zero-variance direction: leave it out of the fill
+    int imax = 0;
+    for (int b = 1; b < B; ++b)
+      if (std::abs(v[b]) > std::abs(v[imax])) imax = b;
+    const double scale = (v[imax] < 0 ? -1.0 : 1.0) / norm;
+    for (int b = 0; b < B; ++b) v[b] *= scale;
+  }
+}
+
 }  // namespace
 
 void project_unmasked(const PcaModel& model, std::span<const double> y, std::span<const std::int32_t> masked,
@@ -205,18 +234,23 @@ PcaModel fit_iterative_pca(std::span<const float> flux, std::span<const std::uin
   };
 
   // Fixed rows: normalise once, accumulate their sum and Σ x xᵀ once.
-  std::vector<double> sum_fixed(Bz, 0.0), c_fixed(Bz * Bz, 0.0);
+  // With fewer spectra than bins the eigenvectors come from the rows×rows Gram matrix
+  // instead of the bins×bins covariance (same vectors, far less work for small samples); the
+  // fixed rows are then kept.
+  const bool gram_space = rows < B;
+  std::vector<double> sum_fixed(Bz, 0.0), c_fixed(gram_space ? 0 : Bz * Bz, 0.0), xf;
   {
-    std::vector<double> xf(nf * Bz);
+    xf.assign(nf * Bz, 0.0);
     for (std::size_t i = 0; i < nf; ++i) {
       std::span<double> x(xf.data() + i * Bz, Bz);
       for (int b = 0; b < B; ++b) x[b] = model.never_observed[b] ? 0.0 : flux[fixed_rows[i] * Bz + b];
       normalise(x);
       for (int b = 0; b < B; ++b) sum_fixed[b] += x[b];
     }
-    if (nf > 0)
+    if (nf > 0 && !gram_space)
       cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, B, static_cast<int>(nf), 1.0, xf.data(), B, 0.0,
                   c_fixed.data(), B);
+    if (!gram_space) std::vector<double>().swap(xf);
   }
 
   // Varying rows: initial fill with column means of the unmasked values (over all rows),
@@ -249,7 +283,7 @@ PcaModel fit_iterative_pca(std::span<const float> flux, std::span<const std::uin
     for (int it = 0; it < std::max(1, n_iter); ++it) refill_with_means(true);
   }
 
-  std::vector<double> cov(Bz * Bz), coeffs(static_cast<std::size_t>(K)), gram, rhs;
+  std::vector<double> cov(gram_space ? 0 : Bz * Bz), coeffs(static_cast<std::size_t>(K)), gram, rhs;
   model.mean.assign(Bz, 0.0);
   for (int it = 0; it < std::max(1, n_iter); ++it) {
     for (std::size_t i = 0; i < nv; ++i) normalise(std::span<double>(xv.data() + i * Bz, Bz));
@@ -258,12 +292,16 @@ PcaModel fit_iterative_pca(std::span<const float> flux, std::span<const std::uin
     for (std::size_t i = 0; i < nv; ++i)
       for (int b = 0; b < B; ++b) model.mean[b] += xv[i * Bz + b];
     for (double& m : model.mean) m /= static_cast<double>(rows);
-    cov = c_fixed;
-    if (nv > 0)
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, B, static_cast<int>(nv), 1.0, xv.data(), B, 1.0, cov.data(),
-                  B);
-    cblas_dsyr(CblasRowMajor, CblasUpper, B, -static_cast<double>(rows), model.mean.data(), 1, cov.data(), B);
-    top_eigenpairs(cov, B, K, model.evecs, model.eigenvalues);
+    if (gram_space) {
+      eigen_from_gram(xf, xv, model.mean, B, K, model.evecs, model.eigenvalues);
+    } else {
+      cov = c_fixed;
+      if (nv > 0)
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, B, static_cast<int>(nv), 1.0, xv.data(), B, 1.0,
+                    cov.data(), B);
+      cblas_dsyr(CblasRowMajor, CblasUpper, B, -static_cast<double>(rows), model.mean.data(), 1, cov.data(), B);
+      top_eigenpairs(cov, B, K, model.evecs, model.eigenvalues);
+    }
     model.iterations = it + 1;
 
     double change = 0;
