@@ -38,3 +38,11 @@
     SPECVAE_CUDA_CHECK(cudaGetLastError());                                                   \
     if (::specvae::cuda_debug_sync()) SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));      \
   } while (0)
+
+// A launcher's argument precondition (an internal invariant: the caller is our own code).
+#define SPECVAE_LAUNCH_REQUIRE(cond, detail)                                                  \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]]                                                                 \
+      ::specvae::fail_check("kernel launch precondition `" #cond "`", detail,                 \
+                            std::source_location::current());                                \
+  } while (0)

@@ -1,0 +1,61 @@
+// Exact k nearest neighbours and LOF on one GPU, by brute force (the FAISS GpuIndexFlat
+// pattern): points centred on the base mean (cuML's advice: keeps the expanded form
+// ‖q‖² + ‖b‖² − 2·q·b accurate), cuBLAS for −2·Q·Bᵀ per (query tile × base tile), a fused
+// add-norms + k-selection kernel merging every base tile into a running list, and the
+// chosen neighbours' distances recomputed exactly in double at the end.
+//
+// Tie policy: candidates are ordered by (distance, index), so among equal distances the
+// smaller global index wins — in the float selection and again in the double re-sort. Sets
+// of neighbours can still differ from an exact search where two candidates' true distances
+// are closer than the float rounding of the expanded form (≈1e-6 relative to the norms).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace specvae::gpu {
+
+struct GpuKnnOptions {
+  int device = 0;
+  std::int64_t query_tile = 0;  // rows per query tile; 0 = from the memory budget
+  std::int64_t base_tile = 0;   // rows per base tile; 0 = min(n_b, 2^20)
+  bool profile = false;         // synchronise around phases to time them (slower)
+};
+
+struct GpuKnnStats {
+  double seconds = 0;          // whole call, uploads and downloads included
+  double gemm_seconds = 0;     // with profile: time in the distance GEMMs
+  double select_seconds = 0;   // with profile: time in the selection kernels
+  double gemm_flops = 0;       // 2·n_q·n_b·dim
+  int query_tiles = 0, base_tiles = 0;
+};
+
+struct GpuKnnResult {
+  int k = 0;
+  std::vector<std::int64_t> index;  // [n_q × k] rows of `base`, sorted by (distance, index)
+  std::vector<double> distance;     // [n_q × k] Euclidean, recomputed in double
+  GpuKnnStats stats;
+};
+
+// The k nearest rows of base (n_b × dim, row-major, host) for each row of queries (n_q × dim,
+// host). exclude_self_offset ≥ 0 states that queries are base rows [offset, offset + n_q):
+// each query's k+1 nearest are found and the query itself removed (scikit-learn's
+// kneighbors(X=None): if it is not among them, the first column goes). Requires
+// 1 ≤ k ≤ 127, k ≤ n_b (k ≤ n_b − 1 when excluding self), n_b < 2^31. Throws InputError.
+GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, std::int64_t n_b, int dim, int k,
+                     std::int64_t exclude_self_offset, const GpuKnnOptions& options = {});
+
+struct GpuLofResult {
+  int k = 0;                       // neighbours used: max(1, min(k, n − 1)) as scikit-learn
+  std::vector<double> nof;         // negative_outlier_factor_
+  std::vector<double> lrd;
+  std::vector<double> k_distance;
+  GpuKnnStats knn_stats;
+  double seconds = 0;              // whole call
+};
+
+// scikit-learn's LocalOutlierFactor(n_neighbors=k).fit(points).negative_outlier_factor_ over
+// all n rows (one process, one GPU). Throws InputError for n < 2.
+GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options = {});
+
+}  // namespace specvae::gpu

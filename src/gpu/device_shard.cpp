@@ -1,0 +1,124 @@
+// DeviceShard (see specvae/gpu/device_shard.hpp): resident rows gathered by a kernel, or
+// streamed through a pinned staging buffer whose reuse waits on the previous copy's event.
+#include "specvae/gpu/device_shard.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cuda_check.cuh"
+#include "gather_ops.h"
+#include "specvae/core/error.hpp"
+
+namespace specvae::gpu {
+
+struct DeviceShard::Impl {
+  int device = 0;
+  const float* host_x = nullptr;
+  const float* host_w = nullptr;
+  std::int64_t rows = 0;
+  int n_cols = 0;
+  bool resident = false;
+  cudaStream_t own_stream = nullptr;
+  float* dev_x = nullptr;  // resident copies
+  float* dev_w = nullptr;
+  std::int64_t* dev_rows = nullptr;  // row list of the current batch
+  std::size_t rows_capacity = 0;
+  float* pinned = nullptr;  // streaming: x rows then w rows of one batch
+  std::int64_t* pinned_rows = nullptr;
+  std::size_t pinned_capacity = 0;  // rows
+  cudaEvent_t staged_free = nullptr;  // the last copies out of the pinned buffers completed
+};
+
+DeviceShard::DeviceShard(int device, const float* x, const float* w, std::int64_t rows, int n_cols,
+                         std::size_t budget_bytes)
+    : impl_(std::make_unique<Impl>()) {
+  SPECVAE_CHECK(rows >= 0 && n_cols > 0, "DeviceShard: {} rows of {} columns", rows, n_cols);
+  auto& s = *impl_;
+  s.device = device;
+  s.host_x = x;
+  s.host_w = w;
+  s.rows = rows;
+  s.n_cols = n_cols;
+  SPECVAE_CUDA_CHECK(cudaSetDevice(device));
+  SPECVAE_CUDA_CHECK(cudaStreamCreateWithFlags(&s.own_stream, cudaStreamNonBlocking));
+  SPECVAE_CUDA_CHECK(cudaEventCreateWithFlags(&s.staged_free, cudaEventDisableTiming));
+  if (budget_bytes == 0) {
+    std::size_t free_b = 0, total_b = 0;
+    SPECVAE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    budget_bytes = free_b / 10 * 7;  // leave 30 % for the model, activations and cuBLAS
+  }
+  const std::size_t bytes = 2 * static_cast<std::size_t>(rows) * static_cast<std::size_t>(n_cols) * sizeof(float);
+  s.resident = bytes <= budget_bytes;
+  if (s.resident && rows > 0) {
+    const std::size_t half = bytes / 2;
+    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_x), half));
+    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_w), half));
+    SPECVAE_CUDA_CHECK(cudaMemcpy(s.dev_x, x, half, cudaMemcpyHostToDevice));
+    SPECVAE_CUDA_CHECK(cudaMemcpy(s.dev_w, w, half, cudaMemcpyHostToDevice));
+  }
+}
+
+DeviceShard::~DeviceShard() {
+  if (!impl_) return;
+  auto& s = *impl_;
+  cudaSetDevice(s.device);
+  cudaDeviceSynchronize();  // callers' streams may still read the staging buffers
+  cudaFree(s.dev_x);
+  cudaFree(s.dev_w);
+  cudaFree(s.dev_rows);
+  cudaFreeHost(s.pinned);
+  cudaFreeHost(s.pinned_rows);
+  cudaEventDestroy(s.staged_free);
+  cudaStreamDestroy(s.own_stream);
+}
+
+bool DeviceShard::resident() const { return impl_->resident; }
+std::int64_t DeviceShard::rows() const { return impl_->rows; }
+int DeviceShard::n_cols() const { return impl_->n_cols; }
+
+void DeviceShard::gather(std::span<const std::int64_t> local_rows, float* dst_x, float* dst_w, void* stream_ptr) {
+  auto& s = *impl_;
+  const auto stream = stream_ptr ? static_cast<cudaStream_t>(stream_ptr) : s.own_stream;
+  const std::size_t count = local_rows.size();
+  if (count == 0) return;
+  for (std::int64_t r : local_rows) SPECVAE_CHECK(r >= 0 && r < s.rows, "DeviceShard: row {} of {}", r, s.rows);
+  SPECVAE_CUDA_CHECK(cudaSetDevice(s.device));
+  const std::size_t n = static_cast<std::size_t>(s.n_cols);
+  if (count > s.pinned_capacity) {
+    // Grow the pinned buffers (after the copies still reading them have finished).
+    SPECVAE_CUDA_CHECK(cudaEventSynchronize(s.staged_free));
+    SPECVAE_CUDA_CHECK(cudaFreeHost(s.pinned));
+    SPECVAE_CUDA_CHECK(cudaFreeHost(s.pinned_rows));
+    s.pinned = nullptr;
+    s.pinned_rows = nullptr;
+    s.pinned_capacity = std::max<std::size_t>(count, 512);
+    SPECVAE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s.pinned_rows), s.pinned_capacity * sizeof(std::int64_t)));
+    if (!s.resident)
+      SPECVAE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s.pinned), 2 * s.pinned_capacity * n * sizeof(float)));
+    SPECVAE_CUDA_CHECK(cudaFree(s.dev_rows));
+    s.dev_rows = nullptr;
+    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_rows), s.pinned_capacity * sizeof(std::int64_t)));
+  }
+  // The previous batch's copies must be done before the staging buffers are rewritten.
+  SPECVAE_CUDA_CHECK(cudaEventSynchronize(s.staged_free));
+  if (s.resident) {
+    std::memcpy(s.pinned_rows, local_rows.data(), count * sizeof(std::int64_t));
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_rows, s.pinned_rows, count * sizeof(std::int64_t), cudaMemcpyHostToDevice, stream));
+    kernels::launch_gather_rows(s.dev_x, s.dev_rows, static_cast<std::int64_t>(count), s.n_cols, dst_x, stream);
+    kernels::launch_gather_rows(s.dev_w, s.dev_rows, static_cast<std::int64_t>(count), s.n_cols, dst_w, stream);
+  } else {
+    float* px = s.pinned;
+    float* pw = s.pinned + count * n;
+    for (std::size_t r = 0; r < count; ++r) {
+      const std::size_t src = static_cast<std::size_t>(local_rows[r]) * n;
+      std::memcpy(px + r * n, s.host_x + src, n * sizeof(float));
+      std::memcpy(pw + r * n, s.host_w + src, n * sizeof(float));
+    }
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(dst_x, px, count * n * sizeof(float), cudaMemcpyHostToDevice, stream));
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(dst_w, pw, count * n * sizeof(float), cudaMemcpyHostToDevice, stream));
+  }
+  SPECVAE_CUDA_CHECK(cudaEventRecord(s.staged_free, stream));
+}
+
+}  // namespace specvae::gpu

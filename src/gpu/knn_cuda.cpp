@@ -1,0 +1,230 @@
+// The tiled brute-force kNN and LOF drivers (see specvae/gpu/knn_cuda.hpp): uploads, centring,
+// the tile loops over cuBLAS GEMMs and the selection kernel, refinement and LOF on device.
+#include "specvae/gpu/knn_cuda.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cublas_rowmajor.hpp"
+#include "cuda_check.cuh"
+#include "knn_ops.h"
+#include "lof_ops.h"
+#include "specvae/core/error.hpp"
+#include "specvae/gpu/resources.hpp"
+
+namespace specvae::gpu {
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A device allocation owned by a scope (stream-ordered free).
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray(std::size_t n, cudaStream_t stream) : stream_(stream) {
+    SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p_), std::max<std::size_t>(n, 1) * sizeof(T), stream));
+  }
+  ~DeviceArray() { cudaFreeAsync(p_, stream_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  cudaStream_t stream_;
+};
+
+void h2d(void* dst, const void* src, std::size_t bytes, cudaStream_t s) {
+  if (bytes) SPECVAE_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+}
+void d2h(void* dst, const void* src, std::size_t bytes, cudaStream_t s) {
+  if (bytes) SPECVAE_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
+}
+
+// Mean of the base rows in double, as floats (the shift only has to be close to the centre).
+std::vector<float> column_means(const float* x, std::int64_t n, int d) {
+  std::vector<double> acc(static_cast<std::size_t>(d), 0.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j) acc[static_cast<std::size_t>(j)] += x[i * d + j];
+  std::vector<float> mean(static_cast<std::size_t>(d));
+  for (int j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] = static_cast<float>(acc[static_cast<std::size_t>(j)] / double(n));
+  return mean;
+}
+
+// Base points on the device: original and centred coordinates and the centred squared norms.
+struct DeviceBase {
+  DeviceBase(const float* host, std::int64_t n, int d, cudaStream_t s)
+      : original(static_cast<std::size_t>(n) * d, s), centred(static_cast<std::size_t>(n) * d, s),
+        norms(static_cast<std::size_t>(n), s), mean(static_cast<std::size_t>(d), s) {
+    const std::size_t bytes = static_cast<std::size_t>(n) * d * sizeof(float);
+    h2d(original.get(), host, bytes, s);
+    host_mean = column_means(host, n, d);
+    h2d(mean.get(), host_mean.data(), host_mean.size() * sizeof(float), s);
+    if (bytes) SPECVAE_CUDA_CHECK(cudaMemcpyAsync(centred.get(), original.get(), bytes, cudaMemcpyDeviceToDevice, s));
+    kernels::launch_centre_rows(centred.get(), n, d, mean.get(), s);
+    kernels::launch_row_sq_norms(centred.get(), n, d, norms.get(), s);
+    // host_mean must outlive the async upload: wait here (once per call).
+    SPECVAE_CUDA_CHECK(cudaStreamSynchronize(s));
+  }
+  DeviceArray<float> original, centred, norms, mean;
+  std::vector<float> host_mean;
+};
+
+struct Queries {
+  const float* original;
+  const float* centred;
+  const float* norms;
+  std::int64_t n;
+};
+
+// The search proper, all on the device: out_index/out_distance [n_q × k].
+void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_sel,
+            std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
+            const GpuKnnOptions& opt, GpuKnnStats& stats) {
+  auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  auto cublas = static_cast<cublasHandle_t>(gpu.cublas());
+  const std::int64_t b_tile = std::max<std::int64_t>(1, std::min(n_b, opt.base_tile > 0 ? opt.base_tile : std::int64_t{1} << 20));
+  std::int64_t q_tile = opt.query_tile;
+  if (q_tile <= 0) {
+    // The distance tile takes at most a quarter of free memory and 4 GiB: large enough that
+    // launches amortise, small enough to leave room for the inputs and outputs.
+    std::size_t free_b = 0, total_b = 0;
+    SPECVAE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    const std::size_t budget = std::min<std::size_t>(free_b / 4, std::size_t{4} << 30);
+    q_tile = static_cast<std::int64_t>(budget / (sizeof(float) * static_cast<std::size_t>(b_tile)));
+    q_tile = std::clamp<std::int64_t>(q_tile, 1, 65535);
+  }
+  q_tile = std::min(q_tile, std::max<std::int64_t>(q.n, 1));
+  DeviceArray<float> ip(static_cast<std::size_t>(q_tile) * static_cast<std::size_t>(b_tile), stream);
+  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
+  stats.base_tiles = static_cast<int>((n_b + b_tile - 1) / b_tile);
+  stats.gemm_flops = 2.0 * double(q.n) * double(n_b) * dim;
+
+  for (std::int64_t q0 = 0; q0 < q.n; q0 += q_tile) {
+    const int rows = static_cast<int>(std::min(q_tile, q.n - q0));
+    const std::int64_t tile_self = self_begin >= 0 ? self_begin + q0 : -1;
+    for (std::int64_t b0 = 0; b0 < n_b; b0 += b_tile) {
+      const int cols = static_cast<int>(std::min(b_tile, n_b - b0));
+      auto t0 = Clock::now();
+      // ip[rows × cols] = −2 · Qc[q0 : q0+rows] · Bc[b0 : b0+cols]ᵀ (row-major, ld = cols).
+      sgemm_row_major(cublas, false, true, rows, cols, dim, -2.0f, q.centred + q0 * dim, dim,
+                      base.centred.get() + b0 * dim, dim, 0.0f, ip.get(), cols);
+      if (opt.profile) {
+        SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
+        stats.gemm_seconds += since(t0);
+        t0 = Clock::now();
+      }
+      kernels::launch_knn_select_tile(ip.get(), cols, rows, cols, q.norms + q0, base.norms.get() + b0, b0, tile_self,
+                                      k_sel, b0 == 0, best_d.get(), best_i.get(), stream);
+      if (opt.profile) {
+        SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
+        stats.select_seconds += since(t0);
+      }
+    }
+    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_sel, tile_self, k,
+                               out_index + q0 * k, out_distance + q0 * k, stream);
+  }
+}
+
+void check_sizes(std::int64_t n_q, std::int64_t n_b, int dim, int k, bool exclude_self) {
+  if (dim < 1) throw InputError(fmt::format("gpu kNN: dimension {} < 1", dim));
+  if (n_q < 0 || n_b < 1) throw InputError(fmt::format("gpu kNN: {} queries over {} base points", n_q, n_b));
+  if (n_b >= std::numeric_limits<std::int32_t>::max())
+    throw InputError(fmt::format("gpu kNN: {} base points exceed the 2^31 − 1 index range", n_b));
+  const int k_sel = k + (exclude_self ? 1 : 0);
+  if (k < 1 || k_sel > kernels::kMaxKnnSelect || k_sel > n_b)
+    throw InputError(fmt::format("gpu kNN: k = {} needs 1 ≤ k ≤ {} and k{} ≤ {} base points", k,
+                                 kernels::kMaxKnnSelect - 1, exclude_self ? " + 1 (self)" : "", n_b));
+}
+}  // namespace
+
+GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, std::int64_t n_b, int dim, int k,
+                     std::int64_t exclude_self_offset, const GpuKnnOptions& options) {
+  const auto t0 = Clock::now();
+  const bool self = exclude_self_offset >= 0;
+  check_sizes(n_q, n_b, dim, k, self);
+  if (self && exclude_self_offset + n_q > n_b)
+    throw InputError(fmt::format("gpu kNN: queries [{}, {}) are not rows of the {} base points", exclude_self_offset,
+                                 exclude_self_offset + n_q, n_b));
+  GpuResources gpu(options.device);
+  auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  GpuKnnResult result;
+  result.k = k;
+  DeviceBase dbase(base, n_b, dim, stream);
+  const int k_sel = k + (self ? 1 : 0);
+  // Queries: when they are base rows, their (identical) rows of the base are used.
+  std::unique_ptr<DeviceBase> own_queries;
+  Queries q{};
+  q.n = n_q;
+  if (self) {
+    q.original = dbase.original.get() + exclude_self_offset * dim;
+    q.centred = dbase.centred.get() + exclude_self_offset * dim;
+    q.norms = dbase.norms.get() + exclude_self_offset;
+  } else {
+    own_queries = std::make_unique<DeviceBase>(queries, n_q, dim, stream);
+    // Re-centre the queries on the base mean (DeviceBase centred them on their own).
+    std::vector<float> shift(static_cast<std::size_t>(dim));
+    for (int j = 0; j < dim; ++j)
+      shift[static_cast<std::size_t>(j)] = dbase.host_mean[static_cast<std::size_t>(j)] - own_queries->host_mean[static_cast<std::size_t>(j)];
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(own_queries->centred.get(), own_queries->original.get(),
+                                       static_cast<std::size_t>(n_q) * dim * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+    h2d(own_queries->mean.get(), dbase.host_mean.data(), dbase.host_mean.size() * sizeof(float), stream);
+    kernels::launch_centre_rows(own_queries->centred.get(), n_q, dim, own_queries->mean.get(), stream);
+    kernels::launch_row_sq_norms(own_queries->centred.get(), n_q, dim, own_queries->norms.get(), stream);
+    q.original = own_queries->original.get();
+    q.centred = own_queries->centred.get();
+    q.norms = own_queries->norms.get();
+  }
+  const std::size_t out_n = static_cast<std::size_t>(n_q) * k;
+  DeviceArray<std::int64_t> d_index(out_n, stream);
+  DeviceArray<double> d_dist(out_n, stream);
+  search(gpu, dbase, n_b, q, dim, k_sel, self ? exclude_self_offset : -1, k, d_index.get(), d_dist.get(), options,
+         result.stats);
+  result.index.resize(out_n);
+  result.distance.resize(out_n);
+  d2h(result.index.data(), d_index.get(), out_n * sizeof(std::int64_t), stream);
+  d2h(result.distance.data(), d_dist.get(), out_n * sizeof(double), stream);
+  SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
+  result.stats.seconds = since(t0);
+  return result;
+}
+
+GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options) {
+  const auto t0 = Clock::now();
+  if (n < 2) throw InputError(fmt::format("LOF needs at least 2 points, got {}", n));
+  const int k_eff = std::max(1, static_cast<int>(std::min<std::int64_t>(k, n - 1)));
+  check_sizes(n, n, dim, k_eff, true);
+  GpuResources gpu(options.device);
+  auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  GpuLofResult result;
+  result.k = k_eff;
+  DeviceBase dbase(points, n, dim, stream);
+  const Queries q{dbase.original.get(), dbase.centred.get(), dbase.norms.get(), n};
+  const std::size_t out_n = static_cast<std::size_t>(n) * k_eff;
+  DeviceArray<std::int64_t> d_index(out_n, stream);
+  DeviceArray<double> d_dist(out_n, stream);
+  search(gpu, dbase, n, q, dim, k_eff + 1, 0, k_eff, d_index.get(), d_dist.get(), options, result.knn_stats);
+  DeviceArray<double> kdist(static_cast<std::size_t>(n), stream), lrd(static_cast<std::size_t>(n), stream),
+      nof(static_cast<std::size_t>(n), stream);
+  kernels::launch_k_distance(d_dist.get(), n, k_eff, kdist.get(), stream);
+  kernels::launch_lrd(d_index.get(), d_dist.get(), n, k_eff, kdist.get(), lrd.get(), stream);
+  kernels::launch_nof(d_index.get(), n, k_eff, lrd.get(), lrd.get(), nof.get(), stream);
+  result.nof.resize(static_cast<std::size_t>(n));
+  result.lrd.resize(static_cast<std::size_t>(n));
+  result.k_distance.resize(static_cast<std::size_t>(n));
+  d2h(result.nof.data(), nof.get(), result.nof.size() * sizeof(double), stream);
+  d2h(result.lrd.data(), lrd.get(), result.lrd.size() * sizeof(double), stream);
+  d2h(result.k_distance.data(), kdist.get(), result.k_distance.size() * sizeof(double), stream);
+  SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
+  result.knn_stats.seconds = since(t0);
+  result.seconds = since(t0);
+  return result;
+}
+
+}  // namespace specvae::gpu

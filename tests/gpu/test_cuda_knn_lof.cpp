@@ -1,0 +1,266 @@
+// GPU exact kNN and LOF against CPU brute force written here (double, exact distances,
+// scikit-learn's self exclusion and (distance, index) ties): random, clustered and
+// duplicated points, forced multi-tile searches, k up to 100; NOF within 1e-3.
+#if SPECVAE_HAVE_CUDA
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "gpu_test_util.hpp"
+#include "gpu_tolerances.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/gpu/knn_cuda.hpp"
+
+using namespace specvae;
+using namespace specvae::gpu_test;
+
+namespace {
+
+struct Points {
+  std::int64_t n = 0;
+  int d = 0;
+  std::vector<float> x;
+  const float* row(std::int64_t i) const { return x.data() + i * d; }
+};
+
+Points uniform_points(std::int64_t n, int d, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  Points p{n, d, std::vector<float>(static_cast<std::size_t>(n) * d)};
+  for (auto& v : p.x) v = u(gen);
+  return p;
+}
+
+// Tight clusters far from the origin (the expanded form is only accurate after centring),
+// with every 50th point repeated twice more (exact duplicates, fewer than k).
+Points clustered_points(std::int64_t n, int d, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> g(0, 1);
+  const int clusters = 12;
+  std::vector<float> centres(static_cast<std::size_t>(clusters) * d);
+  for (auto& c : centres) c = 1000.0f + 20.0f * g(gen);
+  Points p{n, d, std::vector<float>(static_cast<std::size_t>(n) * d)};
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int c = static_cast<int>(i % clusters);
+    const float spread = (c % 3 == 0) ? 0.05f : 0.5f;
+    for (int j = 0; j < d; ++j) p.x[static_cast<std::size_t>(i * d + j)] = centres[static_cast<std::size_t>(c * d + j)] + spread * g(gen);
+  }
+  for (std::int64_t i = 0; i + 2 < n; i += 50)
+    for (int rep = 1; rep <= 2; ++rep)
+      std::copy(p.row(i), p.row(i) + d, p.x.begin() + (i + rep) * d);
+  return p;
+}
+
+double exact_dist(const float* a, const float* b, int d) {
+  double s = 0;
+  for (int j = 0; j < d; ++j) {
+    const double t = double(a[j]) - double(b[j]);
+    s += t * t;
+  }
+  return std::sqrt(s);
+}
+
+struct CpuKnn {
+  int k;
+  std::vector<std::int64_t> index;
+  std::vector<double> distance;
+};
+
+// Exact brute force: the k (+1 with self) smallest by (distance, index); self removed as in
+// scikit-learn (its column, else the first).
+CpuKnn cpu_knn(const Points& q, const Points& base, int k, std::int64_t self_offset) {
+  CpuKnn out{k, std::vector<std::int64_t>(static_cast<std::size_t>(q.n) * k), std::vector<double>(static_cast<std::size_t>(q.n) * k)};
+  const int k_sel = k + (self_offset >= 0 ? 1 : 0);
+  std::vector<std::pair<double, std::int64_t>> all(static_cast<std::size_t>(base.n));
+  for (std::int64_t i = 0; i < q.n; ++i) {
+    for (std::int64_t j = 0; j < base.n; ++j) all[static_cast<std::size_t>(j)] = {exact_dist(q.row(i), base.row(j), q.d), j};
+    std::partial_sort(all.begin(), all.begin() + k_sel, all.end());
+    std::vector<std::pair<double, std::int64_t>> chosen(all.begin(), all.begin() + k_sel);
+    if (self_offset >= 0) {
+      auto it = std::find_if(chosen.begin(), chosen.end(), [&](auto& c) { return c.second == self_offset + i; });
+      chosen.erase(it == chosen.end() ? chosen.begin() : it);
+    }
+    for (int c = 0; c < k; ++c) {
+      out.index[static_cast<std::size_t>(i * k + c)] = chosen[static_cast<std::size_t>(c)].second;
+      out.distance[static_cast<std::size_t>(i * k + c)] = chosen[static_cast<std::size_t>(c)].first;
+    }
+  }
+  return out;
+}
+
+// Largest squared norm about the base mean: the scale of the expanded form's rounding.
+double centred_scale(const Points& base) {
+  std::vector<double> mean(static_cast<std::size_t>(base.d), 0.0);
+  for (std::int64_t i = 0; i < base.n; ++i)
+    for (int j = 0; j < base.d; ++j) mean[static_cast<std::size_t>(j)] += base.row(i)[j] / double(base.n);
+  double scale = 0;
+  for (std::int64_t i = 0; i < base.n; ++i) {
+    double s = 0;
+    for (int j = 0; j < base.d; ++j) s += std::pow(base.row(i)[j] - mean[static_cast<std::size_t>(j)], 2);
+    scale = std::max(scale, s);
+  }
+  return scale;
+}
+
+// GPU neighbours as sets against the CPU's, tolerant of ties: every returned neighbour is
+// distinct, not the query itself (when excluded), carries its exact distance, lies within
+// the CPU's k-th distance up to the tie tolerance, and the rows are sorted.
+// max_differing: rows whose sets may differ (ties are the exception on continuous data).
+void expect_same_neighbours(const gpu::GpuKnnResult& got, const CpuKnn& want, const Points& q, const Points& base,
+                            std::int64_t self_offset, std::int64_t max_differing = -1) {
+  ASSERT_EQ(got.k, want.k);
+  const int k = want.k;
+  ASSERT_EQ(got.index.size(), want.index.size());
+  const double tie_d2 = tol::kKnnTieRel * 2.0 * centred_scale(base);
+  int differing_rows = 0;
+  for (std::int64_t i = 0; i < q.n; ++i) {
+    const std::size_t row = static_cast<std::size_t>(i * k);
+    std::vector<std::int64_t> g(got.index.begin() + row, got.index.begin() + row + k);
+    std::vector<std::int64_t> w(want.index.begin() + row, want.index.begin() + row + k);
+    const double kth = want.distance[row + k - 1];
+    for (int c = 0; c < k; ++c) {
+      const std::int64_t j = g[static_cast<std::size_t>(c)];
+      ASSERT_GE(j, 0) << "query " << i;
+      ASSERT_LT(j, base.n) << "query " << i;
+      if (self_offset >= 0) ASSERT_NE(j, self_offset + i) << "query " << i << " lists itself";
+      const double exact = exact_dist(q.row(i), base.row(j), q.d);
+      ASSERT_NEAR(got.distance[row + c], exact, 1e-12 * (1 + exact)) << "query " << i << " col " << c;
+      ASSERT_LE(exact * exact, kth * kth + tie_d2) << "query " << i << " neighbour " << j << " beyond the k-th";
+      if (c > 0) ASSERT_LE(got.distance[row + c - 1], got.distance[row + c]) << "query " << i << " unsorted";
+    }
+    std::sort(g.begin(), g.end());
+    ASSERT_TRUE(std::adjacent_find(g.begin(), g.end()) == g.end()) << "query " << i << " repeats a neighbour";
+    std::sort(w.begin(), w.end());
+    differing_rows += g != w;
+  }
+  EXPECT_LE(differing_rows, max_differing >= 0 ? max_differing : std::max<std::int64_t>(2, q.n / 20));
+}
+
+std::vector<double> cpu_nof(const Points& p, int k) {
+  const CpuKnn knn = cpu_knn(p, p, k, 0);
+  std::vector<double> kdist(static_cast<std::size_t>(p.n)), lrd(static_cast<std::size_t>(p.n)), nof(static_cast<std::size_t>(p.n));
+  for (std::int64_t i = 0; i < p.n; ++i) kdist[static_cast<std::size_t>(i)] = knn.distance[static_cast<std::size_t>(i * k + k - 1)];
+  for (std::int64_t i = 0; i < p.n; ++i) {
+    double s = 0;
+    for (int c = 0; c < k; ++c) {
+      const auto at = static_cast<std::size_t>(i * k + c);
+      s += std::max(knn.distance[at], kdist[static_cast<std::size_t>(knn.index[at])]);
+    }
+    lrd[static_cast<std::size_t>(i)] = 1.0 / (s / k + 1e-10);
+  }
+  for (std::int64_t i = 0; i < p.n; ++i) {
+    double s = 0;
+    for (int c = 0; c < k; ++c) s += lrd[static_cast<std::size_t>(knn.index[static_cast<std::size_t>(i * k + c)])] / lrd[static_cast<std::size_t>(i)];
+    nof[static_cast<std::size_t>(i)] = -s / k;
+  }
+  return nof;
+}
+}  // namespace
+
+TEST(CudaKnn, RandomPointsSelfExcludedManyTiles) {
+  SPECVAE_REQUIRE_GPU();
+  const Points p = uniform_points(3001, 10, 1);
+  gpu::GpuKnnOptions opt;
+  opt.query_tile = 257;  // uneven tiles on both axes: the running lists are merged 4 times
+  opt.base_tile = 1000;
+  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
+  EXPECT_EQ(got.stats.query_tiles, 12);
+  EXPECT_EQ(got.stats.base_tiles, 4);
+  expect_same_neighbours(got, cpu_knn(p, p, 20, 0), p, p, 0);
+  // Default tiling gives the same neighbours.
+  const auto one_tile = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0);
+  EXPECT_EQ(one_tile.index, got.index);
+}
+
+TEST(CudaKnn, ClusteredFarFromOriginWithDuplicates) {
+  SPECVAE_REQUIRE_GPU();
+  const Points p = clustered_points(2400, 10, 2);
+  gpu::GpuKnnOptions opt;
+  opt.base_tile = 700;
+  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
+  expect_same_neighbours(got, cpu_knn(p, p, 20, 0), p, p, 0);
+  // A duplicated point's first two neighbours are its copies, at distance exactly 0.
+  EXPECT_EQ(got.distance[50 * 20], 0.0);
+  EXPECT_EQ(got.distance[50 * 20 + 1], 0.0);
+}
+
+TEST(CudaKnn, BlockOfQueriesInsideTheBase) {
+  SPECVAE_REQUIRE_GPU();
+  // A rank's own rows [offset, offset + n_q) against all rows: the distributed LOF's call.
+  const Points all = uniform_points(2000, 7, 3);
+  const std::int64_t offset = 700, n_q = 333;
+  Points q{n_q, all.d, std::vector<float>(all.row(offset), all.row(offset + n_q))};
+  const auto got = gpu::gpu_knn(q.x.data(), n_q, all.x.data(), all.n, all.d, 15, offset);
+  expect_same_neighbours(got, cpu_knn(q, all, 15, offset), q, all, offset);
+}
+
+TEST(CudaKnn, ExternalQueriesLargeK) {
+  SPECVAE_REQUIRE_GPU();
+  const Points base = uniform_points(1500, 10, 4);
+  const Points q = uniform_points(200, 10, 5);
+  for (int k : {1, 64, 100}) {
+    gpu::GpuKnnOptions opt;
+    opt.base_tile = 512;
+    const auto got = gpu::gpu_knn(q.x.data(), q.n, base.x.data(), base.n, base.d, k, -1, opt);
+    expect_same_neighbours(got, cpu_knn(q, base, k, -1), q, base, -1);
+  }
+}
+
+TEST(CudaKnn, MoreDuplicatesThanNeighbours) {
+  SPECVAE_REQUIRE_GPU();
+  // 40 copies of one point among random ones, k = 10: scikit-learn's corner case, where a
+  // copy's k+1 nearest may not include itself; all neighbours are then copies at 0.
+  Points p = uniform_points(500, 4, 6);
+  for (std::int64_t i = 100; i < 140; ++i) std::copy(p.row(99), p.row(99) + p.d, p.x.begin() + i * p.d);
+  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 10, 0);
+  // Which 10 of the 40 copies a copy lists is a tie; the tie checks still apply row by row.
+  expect_same_neighbours(got, cpu_knn(p, p, 10, 0), p, p, 0, p.n);
+  for (int c = 0; c < 10; ++c) EXPECT_EQ(got.distance[static_cast<std::size_t>(120 * 10 + c)], 0.0);
+}
+
+TEST(CudaKnn, RejectsBadSizes) {
+  SPECVAE_REQUIRE_GPU();
+  const Points p = uniform_points(10, 3, 7);
+  EXPECT_THROW(gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 10, 0), InputError);  // k + self > n
+  EXPECT_THROW(gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 0, -1), InputError);
+  EXPECT_THROW(gpu::gpu_knn(p.x.data(), 5, p.x.data(), p.n, p.d, 3, 8), InputError);  // rows past the base
+  EXPECT_THROW(gpu::gpu_lof(p.x.data(), 1, p.d, 20), InputError);
+}
+
+TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
+  SPECVAE_REQUIRE_GPU();
+  for (const Points& p : {uniform_points(2000, 10, 8), clustered_points(2000, 10, 9)}) {
+    const auto want = cpu_nof(p, 20);
+    gpu::GpuKnnOptions opt;
+    opt.query_tile = 300;
+    opt.base_tile = 900;
+    const auto got = gpu::gpu_lof(p.x.data(), p.n, p.d, 20, opt);
+    ASSERT_EQ(got.k, 20);
+    ASSERT_EQ(got.nof.size(), want.size());
+    double worst = 0;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if (std::abs(got.nof[i] - want[i]) > worst) {
+        worst = std::abs(got.nof[i] - want[i]);
+        at = i;
+      }
+    EXPECT_LE(worst, tol::kNofAbs) << "row " << at << ": gpu " << got.nof[at] << ", cpu " << want[at];
+    // Not trivially −1 everywhere: the data have real outliers and dense cores.
+    const auto [lo, hi] = std::minmax_element(got.nof.begin(), got.nof.end());
+    EXPECT_GT(*hi - *lo, 0.05);
+  }
+}
+
+TEST(CudaLof, FewPointsUseNMinusOneNeighbours) {
+  SPECVAE_REQUIRE_GPU();
+  const Points p = uniform_points(8, 3, 10);
+  const auto got = gpu::gpu_lof(p.x.data(), p.n, p.d, 20);
+  EXPECT_EQ(got.k, 7);
+  const auto want = cpu_nof(p, 7);
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got.nof[i], want[i], tol::kNofAbs) << i;
+}
+#else
+#include "gpu_test_util.hpp"
+TEST(CudaKnn, NeedsCudaBuild) { GTEST_SKIP() << "specvae was built without CUDA"; }
+#endif
