@@ -1,0 +1,116 @@
+// score and merge under mpiexec: the catalogue of P ranks is identical to that of 1 rank
+// (MPI_COMM_SELF on rank 0), and LOF over MPI with a rank that owns no rows equals the
+// one-process LOF.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "../unit/test_score_fixture.hpp"
+#include "specvae/core/config.hpp"
+#include "specvae/dist/distributed.hpp"
+#include "specvae/dist/shard_plan.hpp"
+#include "specvae/io/hdf5.hpp"
+#include "specvae/merge/merge.hpp"
+#include "specvae/score/h5_columns.hpp"
+#include "specvae/score/lof.hpp"
+#include "specvae/score/score.hpp"
+
+using namespace specvae;
+namespace fs = std::filesystem;
+
+namespace {
+
+MpiCommunicator& world() { return *init_distributed(nullptr, nullptr).world; }
+
+// A folder every rank agrees on (rank 0's pid).
+fs::path shared_dir(const std::string& name) {
+  std::int64_t pid = ::getpid();
+  world().broadcast(std::span<std::int64_t>(&pid, 1), 0);
+  const fs::path d = fs::temp_directory_path() / fmt::format("specvae_mpi_score_{}_{}_np{}", name, pid, world().size());
+  if (world().rank() == 0) {
+    fs::remove_all(d);
+    fs::create_directories(d);
+  }
+  world().barrier();
+  return d;
+}
+
+template <typename T>
+std::vector<T> column(const fs::path& file, const std::string& name, std::int64_t n, int cols = 0) {
+  h5::Handle f = h5::open_file(MPI_COMM_NULL, file);
+  return h5col::read<T>(f, name, n, cols, file);
+}
+
+}  // namespace
+
+TEST(MpiScore, CatalogueIsIdenticalForOneAndManyRanks) {
+  MpiCommunicator& comm = world();
+  const int P = comm.size(), r = comm.rank();
+  const fs::path dir = shared_dir("catalogue");
+  const int M = 32;
+  const std::int64_t N = 90;
+  const ShardPlan plan(N, P);
+  DatasetProvenance prov;
+  for (int j = 0; j < M; ++j) prov.wave.push_back(3600.0 + 4.0 * j);
+  prov.wave_min = 3598;
+  prov.wave_max = 3600 + 4.0 * M - 2;
+  prov.selection = "test";
+  write_dataset(comm.handle(), dir / "data.h5", score_test::small_rows(plan.begin(r), plan.count(r), M), prov, true);
+  if (r == 0) {
+    model::Checkpoint c;
+    c.shape = score_test::small_shape(M);
+    c.params = model::initial_parameters(c.shape, 9);
+    c.config_hash = "test";
+    model::save_checkpoint(dir / "model.h5", c);
+  }
+  comm.barrier();
+
+  Config cfg = Config::defaults();
+  cfg.set("train.backend=cpu");
+  cfg.set("train.threads=1");
+  cfg.set("score.recon_samples=3");
+  cfg.set("score.batch_size=16");
+  cfg.set("score.lof_k=10");
+  const score::ScoreOptions many{dir / "data.h5", dir / "model.h5", dir / "score_many"};
+  const score::ScoreSummary s = score::run_score(cfg, comm, many);
+  EXPECT_EQ(s.rows_total, N);
+  EXPECT_EQ(s.rows_local, plan.count(r));
+  if (r == 0) {
+    MpiCommunicator self(MPI_COMM_SELF);
+    score::run_score(cfg, self, {dir / "data.h5", dir / "model.h5", dir / "score_one"});
+    EXPECT_EQ(score::find_score_shards(dir / "score_many").size(), static_cast<std::size_t>(P));
+    const auto a = merge::run_merge(cfg, {dir / "score_many", {}, dir / "cat_many", {}});
+    const auto b = merge::run_merge(cfg, {dir / "score_one", {}, dir / "cat_one", {}});
+    for (const char* name : {"mse", "recon_logprob", "nof", "combined"})
+      EXPECT_EQ(column<double>(a.hdf5, name, N), column<double>(b.hdf5, name, N)) << name;
+    for (const char* name : {"targetid", "rank_mse", "rank_recon_logprob", "rank_nof", "rank_combined"})
+      EXPECT_EQ(column<std::int64_t>(a.hdf5, name, N), column<std::int64_t>(b.hdf5, name, N)) << name;
+    EXPECT_EQ(column<float>(a.hdf5, "latent_mu", N, 3), column<float>(b.hdf5, "latent_mu", N, 3));
+    // The odd spectra (row % 17 == 5) lead the MSE ranking.
+    const auto rank = column<std::int64_t>(a.hdf5, "rank_mse", N);
+    EXPECT_LE(rank[5], 6);
+  }
+  comm.barrier();
+  if (r == 0) fs::remove_all(dir);
+}
+
+TEST(MpiScore, LofWithAnEmptyRankEqualsOneProcess) {
+  MpiCommunicator& comm = world();
+  const int P = comm.size(), r = comm.rank();
+  const std::int64_t n = 300;
+  const int d = 10;
+  std::vector<float> x(n * d);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j) x[i * d + j] = static_cast<float>(((i * 7919 + j * 104729) % 1000) / 100.0 + (i % 3) * 5);
+  const score::LofResult ref = score::lof(x, n, d, 20, score::KnnMethod::KdTree, 1);
+  const ShardPlan plan(n, P - 1);  // the last rank owns no rows
+  const std::int64_t begin = r < P - 1 ? plan.begin(r) : n, count = r < P - 1 ? plan.count(r) : 0;
+  const score::LofResult got =
+      score::distributed_lof(comm, std::span<const float>(x.data() + begin * d, count * d), d, 20,
+                             score::KnnMethod::KdTree, 1);
+  ASSERT_EQ(got.nof.size(), static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) EXPECT_DOUBLE_EQ(got.nof[i], ref.nof[begin + i]) << "row " << begin + i;
+}
