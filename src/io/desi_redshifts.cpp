@@ -1,6 +1,6 @@
 // Reads redshifts from a redrock file (REDSHIFTS HDU) or a zcatalog (ZCATALOG HDU) and joins
-// them to spectra on TARGETID. Tables are read in row blocks so that a survey-wide zcatalog
-// never needs a second full-size copy in memory.
+// them to spectra on TARGETID. Tables are read in row blocks, optionally keeping only wanted
+// TARGETIDs, so a survey-wide zcatalog costs memory for the rows kept, not for the file.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -20,7 +20,11 @@ constexpr std::int64_t kBlockRows = 1 << 16;
 
 }  // namespace
 
-std::vector<Redshift> read_redshifts(const std::filesystem::path& path) {
+namespace {
+
+// Reads the table in blocks and keeps the rows for which keep(targetid) is true.
+template <typename Keep>
+std::vector<Redshift> read_redshift_rows(const std::filesystem::path& path, Keep keep) {
   fits::FitsFile file(path);
   if (file.has_hdu("REDSHIFTS")) {
     file.move_to("REDSHIFTS");
@@ -44,49 +48,68 @@ std::vector<Redshift> read_redshifts(const std::filesystem::path& path) {
   const auto program = file.find_column("PROGRAM");
   if (program) file.check_column_type(*program, ColType::string, "6A (characters)");
 
-  std::vector<Redshift> out(std::size_t(std::max<std::int64_t>(nrows, 0)));
+  std::vector<Redshift> out;
+  std::vector<Redshift> rows;
   std::vector<std::int64_t> i64;
   std::vector<double> f64;
   std::vector<std::string> str;
   for (std::int64_t first = 0; first < nrows; first += kBlockRows) {
     const std::int64_t n = std::min(kBlockRows, nrows - first);
-    Redshift* rows = out.data() + first;
-    i64.resize(std::size_t(n));
-    f64.resize(std::size_t(n));
-
+    const std::size_t un = std::size_t(n);
+    i64.resize(un);
+    f64.resize(un);
     file.read_column(targetid, first, n, i64.data());
-    for (std::int64_t i = 0; i < n; ++i) rows[i].targetid = i64[std::size_t(i)];
+    if (std::none_of(i64.begin(), i64.end(), keep)) continue;  // nothing wanted in this block
+    rows.assign(un, Redshift{});
+    for (std::size_t i = 0; i < un; ++i) rows[i].targetid = i64[i];
     file.read_column(zwarn, first, n, i64.data());
-    for (std::int64_t i = 0; i < n; ++i) rows[i].zwarn = i64[std::size_t(i)];
+    for (std::size_t i = 0; i < un; ++i) rows[i].zwarn = i64[i];
 
     file.read_column(z, first, n, f64.data());
-    for (std::int64_t i = 0; i < n; ++i) {
-      if (!std::isfinite(f64[std::size_t(i)]))
-        file.fail(fmt::format("row {} (TARGETID {}): Z is {}", first + i, rows[i].targetid,
-                              f64[std::size_t(i)]));
-      rows[i].z = f64[std::size_t(i)];
+    for (std::size_t i = 0; i < un; ++i) {
+      if (!std::isfinite(f64[i]) && keep(rows[i].targetid))
+        file.fail(fmt::format("row {} (TARGETID {}): Z is {}", first + std::int64_t(i),
+                              rows[i].targetid, f64[i]));
+      rows[i].z = f64[i];
     }
     file.read_column(zerr, first, n, f64.data());
-    for (std::int64_t i = 0; i < n; ++i) rows[i].zerr = f64[std::size_t(i)];
+    for (std::size_t i = 0; i < un; ++i) rows[i].zerr = f64[i];
     file.read_column(deltachi2, first, n, f64.data());
-    for (std::int64_t i = 0; i < n; ++i) rows[i].deltachi2 = f64[std::size_t(i)];
+    for (std::size_t i = 0; i < un; ++i) rows[i].deltachi2 = f64[i];
 
     file.read_column(spectype, first, n, str);
-    for (std::int64_t i = 0; i < n; ++i) rows[i].spectype = std::move(str[std::size_t(i)]);
+    for (std::size_t i = 0; i < un; ++i) rows[i].spectype = std::move(str[i]);
     if (subtype) {
       file.read_column(*subtype, first, n, str);
-      for (std::int64_t i = 0; i < n; ++i) rows[i].subtype = std::move(str[std::size_t(i)]);
+      for (std::size_t i = 0; i < un; ++i) rows[i].subtype = std::move(str[i]);
     }
     if (survey) {
       file.read_column(*survey, first, n, str);
-      for (std::int64_t i = 0; i < n; ++i) rows[i].survey = std::move(str[std::size_t(i)]);
+      for (std::size_t i = 0; i < un; ++i) rows[i].survey = std::move(str[i]);
     }
     if (program) {
       file.read_column(*program, first, n, str);
-      for (std::int64_t i = 0; i < n; ++i) rows[i].program = std::move(str[std::size_t(i)]);
+      for (std::size_t i = 0; i < un; ++i) rows[i].program = std::move(str[i]);
     }
+    for (auto& r : rows)
+      if (keep(r.targetid)) out.push_back(std::move(r));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Redshift> read_redshifts(const std::filesystem::path& path) {
+  return read_redshift_rows(path, [](std::int64_t) { return true; });
+}
+
+std::vector<Redshift> read_redshifts(const std::filesystem::path& path,
+                                     std::span<const std::int64_t> targetids) {
+  std::vector<std::int64_t> wanted(targetids.begin(), targetids.end());
+  std::sort(wanted.begin(), wanted.end());
+  return read_redshift_rows(path, [&](std::int64_t tid) {
+    return std::binary_search(wanted.begin(), wanted.end(), tid);
+  });
 }
 
 std::vector<Redshift> join_redshifts(const DesiSpectra& spectra, const std::vector<Redshift>& redshifts,

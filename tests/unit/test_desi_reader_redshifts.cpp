@@ -101,5 +101,42 @@ TEST_F(DesiRedshifts, ZcatalogDuplicatesResolvedBySurveyAndProgram) {
                      "SURVEY 'sv1'");
 }
 
+// More rows than one read block (65536), so block boundaries are crossed; the filtered read
+// keeps only wanted TARGETIDs, in file order.
+TEST_F(DesiRedshifts, BlocksAndTargetidFilter) {
+  MiniRedshifts r;
+  r.extname = "ZCATALOG";
+  const std::int64_t n = 70000;
+  for (std::int64_t i = 0; i < n; ++i) {
+    r.targetid.push_back(1000 + i);
+    r.z.push_back(double(i) * 1e-5);
+  }
+  const auto path = write(r, "zall-test.fits");
+  const auto all = read_redshifts(path);
+  ASSERT_EQ(all.size(), std::size_t(n));
+  EXPECT_EQ(all[65535].targetid, 1000 + 65535);
+  EXPECT_EQ(all[65536].targetid, 1000 + 65536);
+  EXPECT_EQ(all[65536].z, 65536 * 1e-5);
+  EXPECT_EQ(all.back().targetid, 1000 + n - 1);
+
+  const std::vector<std::int64_t> wanted = {1000 + 65540, 42, 1000 + 5};
+  const auto some = read_redshifts(path, wanted);
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_EQ(some[0].targetid, 1005);
+  EXPECT_EQ(some[0].z, 5e-5);
+  EXPECT_EQ(some[1].targetid, 1000 + 65540);
+  EXPECT_TRUE(read_redshifts(path, std::vector<std::int64_t>{7}).empty());
+}
+
+TEST_F(DesiRedshifts, NonFiniteZOfUnwantedRowIsIgnoredByFilteredRead) {
+  MiniRedshifts r;
+  r.targetid = {10, 20};
+  r.z = {0.1, std::numeric_limits<double>::infinity()};
+  const auto path = write(r);
+  EXPECT_EQ(read_redshifts(path, std::vector<std::int64_t>{10}).size(), 1u);
+  EXPECT_INPUT_ERROR(read_redshifts(path, std::vector<std::int64_t>{20}), "row 1 (TARGETID 20)",
+                     "Z is inf");
+}
+
 }  // namespace
 }  // namespace specvae

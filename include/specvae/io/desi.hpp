@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,11 +64,19 @@ std::int64_t count_desi_spectra(const std::filesystem::path& path);
 // Reads rows [first_row, first_row + n_rows) (n_rows < 0: to the end). Memory is bounded by
 // the rows asked for. Checks dtypes, shapes, matching row counts across HDUs, finite values
 // where ivar > 0, and that camera grids are strictly increasing.
+// Also: IVAR must be finite and >= 0; non-finite FLUX where IVAR = 0 is set to 0; camera
+// grids must coincide within 1e-4 Å where they overlap (desispec coadd_cameras); uint32
+// masks (BZERO 2^31) keep their bits; a truncated file is reported when it is opened.
 DesiSpectra read_desi_spectra(const std::filesystem::path& path, std::int64_t first_row = 0,
                               std::int64_t n_rows = -1);
 
 // Reads the REDSHIFTS HDU of a redrock file, or the ZCATALOG HDU of a zcatalog.
 std::vector<Redshift> read_redshifts(const std::filesystem::path& path);
+
+// Same, keeping only rows whose TARGETID is in `targetids` (read in blocks of rows, so a
+// survey-wide zcatalog costs memory only for the rows kept). Rows come in file order.
+std::vector<Redshift> read_redshifts(const std::filesystem::path& path,
+                                     std::span<const std::int64_t> targetids);
 
 // Joins spectra with redshifts on TARGETID: result[i] is the redshift of spectrum i.
 // A spectrum whose TARGETID has no redshift is an InputError naming both files and the row.
