@@ -1,0 +1,206 @@
+// The survey driver (see simulate.hpp): file groups distributed round robin over ranks,
+// each group simulated in memory (OpenMP over its spectra) and written atomically, then
+// truth.csv assembled by rank 0 from per-group parts in group order.
+#include <omp.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/core/version.hpp"
+#include "specvae/simulate/sim_random.hpp"
+#include "specvae/simulate/simulate.hpp"
+
+namespace specvae::sim {
+namespace {
+
+std::filesystem::path truth_part_path(const std::filesystem::path& dir, std::int64_t group) {
+  return dir / fmt::format(".truth-part-{:06d}.csv", group);
+}
+
+std::vector<FitsKey> primary_keys(const SurveySpec& spec, std::int64_t group, std::int64_t healpix) {
+  std::string survey = spec.survey, program = spec.program;
+  return {{"SPGRP", std::string("healpix"), ""},
+          {"SPGRPVAL", std::int64_t{healpix}, ""},
+          {"HPXPIXEL", std::int64_t{healpix}, ""},
+          {"HPXNSIDE", std::int64_t{64}, ""},
+          {"HPXNEST", true, ""},
+          {"SURVEY", survey, ""},
+          {"PROGRAM", program, ""},
+          {"SIMULATE", true, "simulated by specvae simulate"},
+          {"SIMSEED", static_cast<std::int64_t>(spec.seed), "survey seed"},
+          {"SIMGROUP", group, "file group index"},
+          {"SIMVER", specvae::version(), "specvae version"}};
+}
+
+}  // namespace
+
+std::filesystem::path coadd_path(const std::filesystem::path& dir, const SurveySpec& spec, std::int64_t group) {
+  return dir / fmt::format("coadd-{}-{}-{}.fits", spec.survey, spec.program, group);
+}
+
+std::filesystem::path redrock_path(const std::filesystem::path& dir, const SurveySpec& spec, std::int64_t group) {
+  return dir / fmt::format("redrock-{}-{}-{}.fits", spec.survey, spec.program, group);
+}
+
+GroupDefects draw_group_defects(const SurveySpec& spec, std::int64_t group, std::int64_t nrows) {
+  // About one bad CCD column per camera in every other file, hitting the ~10% of the
+  // file's spectra that would sit on that CCD amplifier.
+  GroupDefects d;
+  SimStream s(spec.seed, StreamPurpose::kFileGroup, static_cast<std::uint64_t>(group));
+  const int nwave[kNumCameras] = {2751, 2326, 2881};
+  for (int c = 0; c < kNumCameras; ++c) {
+    if (!s.bernoulli(0.5)) continue;
+    BadColumn b;
+    b.camera = c;
+    b.start = static_cast<int>(s.below(static_cast<std::uint32_t>(nwave[c])));
+    b.width = 1 + static_cast<int>(s.below(2));
+    const std::int64_t span = std::max<std::int64_t>(1, nrows / 10);
+    const std::int64_t first = static_cast<std::int64_t>(s.below(static_cast<std::uint32_t>(std::max<std::int64_t>(nrows, 1))));
+    d.columns.push_back(b);
+    d.rows.emplace_back(first, std::min(nrows, first + span));
+  }
+  return d;
+}
+
+GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::int64_t group,
+                           const std::filesystem::path& out_dir) {
+  const std::int64_t first = group * spec.spectra_per_file;
+  const std::int64_t nrows = std::min(spec.spectra_per_file, spec.n_spectra - first);
+  SPECVAE_CHECK(nrows > 0, "group {} is empty", group);
+  const std::size_t n = static_cast<std::size_t>(nrows);
+  std::vector<ObjectParams> objects(n);
+  std::vector<RenderResult> results(n);
+  std::array<std::vector<float>, kNumCameras> flux, ivar;
+  std::array<std::vector<std::int32_t>, kNumCameras> mask;
+  for (int c = 0; c < kNumCameras; ++c) {
+    const std::size_t size = n * static_cast<std::size_t>(inst.cameras[static_cast<std::size_t>(c)].nwave);
+    flux[static_cast<std::size_t>(c)].resize(size);
+    ivar[static_cast<std::size_t>(c)].resize(size);
+    mask[static_cast<std::size_t>(c)].resize(size);
+  }
+  const GroupDefects defects = draw_group_defects(spec, group, nrows);
+
+#pragma omp parallel
+  {
+    Renderer renderer(inst);
+    std::vector<BadColumn> bad;
+#pragma omp for schedule(dynamic, 8)
+    for (std::int64_t row = 0; row < nrows; ++row) {
+      const std::size_t r = static_cast<std::size_t>(row);
+      objects[r] = draw_object(spec, first + row);
+      bad.clear();
+      for (std::size_t k = 0; k < defects.columns.size(); ++k)
+        if (row >= defects.rows[k].first && row < defects.rows[k].second) bad.push_back(defects.columns[k]);
+      SpectrumView view;
+      for (int c = 0; c < kNumCameras; ++c) {
+        const std::size_t off = r * static_cast<std::size_t>(inst.cameras[static_cast<std::size_t>(c)].nwave);
+        view.flux[static_cast<std::size_t>(c)] = flux[static_cast<std::size_t>(c)].data() + off;
+        view.ivar[static_cast<std::size_t>(c)] = ivar[static_cast<std::size_t>(c)].data() + off;
+        view.mask[static_cast<std::size_t>(c)] = mask[static_cast<std::size_t>(c)].data() + off;
+      }
+      results[r] = renderer.render(objects[r], spec.seed, bad, view);
+    }
+  }
+
+  const int healpix = objects.front().healpix;
+  CoaddContent coadd;
+  coadd.nspec = nrows;
+  coadd.primary = primary_keys(spec, group, healpix);
+  coadd.fibermap = make_fibermap(spec, objects);
+  coadd.exp_fibermap = make_exp_fibermap(spec, group, objects);
+  coadd.scores = make_scores(objects, results);
+  const char* bands[kNumCameras] = {"B", "R", "Z"};
+  for (int c = 0; c < kNumCameras; ++c) {
+    const Camera& cam = inst.cameras[static_cast<std::size_t>(c)];
+    coadd.cameras.push_back(CoaddCamera{bands[c], &cam.wave, flux[static_cast<std::size_t>(c)].data(),
+                                        ivar[static_cast<std::size_t>(c)].data(), mask[static_cast<std::size_t>(c)].data(),
+                                        cam.resolution.data(), kResolutionDiagonals});
+  }
+  write_coadd(coadd_path(out_dir, spec, group), coadd);
+
+  RedrockContent rr;
+  rr.primary = primary_keys(spec, group, healpix);
+  rr.redshifts = make_redshifts(objects, results);
+  rr.fibermap = make_fibermap(spec, objects);
+  rr.exp_fibermap = make_exp_fibermap(spec, group, objects);
+  write_redrock(redrock_path(out_dir, spec, group), rr);
+
+  GroupResult g;
+  std::string& out = g.truth_rows;
+  for (std::size_t i = 0; i < n; ++i) {
+    const ObjectParams& p = objects[i];
+    out += fmt::format("{},{},{},{},{},{},{:.6f},{:.6f},{},{:.3f},{:.3f}\n", p.targetid, group, i, class_name(p.true_class),
+                       p.subtype, anomaly_name(p.anomaly), p.z, results[i].z_reported, class_name(p.reported_class),
+                       p.mag_r, results[i].snr);
+    ++g.class_counts[static_cast<std::size_t>(p.true_class)];
+    ++g.anomaly_counts[static_cast<std::size_t>(p.anomaly)];
+  }
+  return g;
+}
+
+SimulateSummary simulate_survey(const Config& config, const std::filesystem::path& out_dir, Communicator& comm,
+                                bool overwrite) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const SurveySpec spec = SurveySpec::from_config(config);
+  SimulateSummary summary;
+  summary.n_spectra = spec.n_spectra;
+  summary.n_files = spec.n_groups();
+  const std::filesystem::path truth = out_dir / "truth.csv";
+  if (comm.rank() == 0) {
+    std::filesystem::create_directories(out_dir);
+    if (!overwrite && (std::filesystem::exists(truth) || std::filesystem::exists(coadd_path(out_dir, spec, 0))))
+      throw InputError(fmt::format("{}: a simulated survey is already there (use --overwrite to replace it)", out_dir.string()));
+  }
+  comm.barrier();
+  const Instrument inst = make_instrument(spec.exptime);
+  log::info("simulate: {} spectra in {} files of {} on {} ranks x {} threads, seed {}", spec.n_spectra, spec.n_groups(),
+            spec.spectra_per_file, comm.size(), omp_get_max_threads(), spec.seed);
+
+  std::array<std::int64_t, 3 + kNumAnomalyKinds> counts{};
+  for (std::int64_t g = comm.rank(); g < spec.n_groups(); g += comm.size()) {
+    GroupResult r = simulate_group(spec, inst, g, out_dir);
+    const std::filesystem::path part = truth_part_path(out_dir, g);
+    {
+      std::ofstream os(part, std::ios::binary | std::ios::trunc);
+      os << r.truth_rows;
+      if (!os) throw std::runtime_error(fmt::format("{}: cannot write", part.string()));
+    }
+    for (int k = 0; k < 3; ++k) counts[static_cast<std::size_t>(k)] += r.class_counts[static_cast<std::size_t>(k)];
+    for (int k = 0; k < kNumAnomalyKinds; ++k) counts[static_cast<std::size_t>(3 + k)] += r.anomaly_counts[static_cast<std::size_t>(k)];
+    ++summary.local_groups;
+    summary.local_spectra += std::min(spec.spectra_per_file, spec.n_spectra - g * spec.spectra_per_file);
+    log::debug("simulate: wrote group {}", g);
+  }
+  comm.allreduce_sum(std::span<std::int64_t>(counts.data(), counts.size()));
+  for (int k = 0; k < 3; ++k) summary.class_counts[static_cast<std::size_t>(k)] = counts[static_cast<std::size_t>(k)];
+  for (int k = 0; k < kNumAnomalyKinds; ++k) summary.anomaly_counts[static_cast<std::size_t>(k)] = counts[static_cast<std::size_t>(3 + k)];
+  comm.barrier();
+
+  if (comm.rank() == 0) {  // truth.csv in group order, streamed part by part
+    std::filesystem::path tmp = truth;
+    tmp += ".tmp";
+    {
+      std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+      os << kTruthHeader << '\n';
+      for (std::int64_t g = 0; g < spec.n_groups(); ++g) {
+        const std::filesystem::path part = truth_part_path(out_dir, g);
+        std::ifstream is(part, std::ios::binary);
+        if (!is) throw std::runtime_error(fmt::format("{}: missing truth part of group {}", part.string(), g));
+        os << is.rdbuf();
+      }
+      if (!os) throw std::runtime_error(fmt::format("{}: cannot write", tmp.string()));
+    }
+    std::filesystem::rename(tmp, truth);
+    for (std::int64_t g = 0; g < spec.n_groups(); ++g) std::filesystem::remove(truth_part_path(out_dir, g));
+  }
+  comm.barrier();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return summary;
+}
+
+}  // namespace specvae::sim
