@@ -20,25 +20,24 @@ namespace {
 constexpr std::size_t kParallelMin = 16384;
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {
-  set_gemm_threads(threads_);
-}
+CpuBackend::CpuBackend(int threads, const std::string& gemm)
+    : threads_(threads > 0 ? threads : omp_get_max_threads()), gemm_(choose_gemm_library(gemm)) {}
 
 std::string CpuBackend::describe() const {
-  const GemmLibraryInfo g = gemm_library_info();
-  return fmt::format("cpu ({} threads; GEMM: {}, kernel {})", threads_, g.library, g.kernel);
+  return fmt::format("cpu ({} threads; GEMM: {}, kernel {}{})", threads_, gemm_.name, gemm_.kernel,
+                     gemm_.slow_fallback ? ", a slow fallback" : "");
 }
 
 void CpuBackend::fill_zero(float* x, std::size_t n) { std::fill(x, x + n, 0.0f); }
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                       const float* b, int ldb, float beta, float* c, int ldc) {
-  cpu_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cpu_sgemm(gemm_.library, threads_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void CpuBackend::linear_forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k,
                                 Activation act, float* y) {
-  cpu_sgemm(false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
+  cpu_sgemm(gemm_.library, threads_, false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
   bias_activation_forward(y, b, m, n, act);
 }
 

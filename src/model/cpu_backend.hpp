@@ -3,17 +3,19 @@
 // the number of threads.
 #pragma once
 
+#include "cpu_gemm.hpp"
 #include "host_memory.hpp"
 
 namespace specvae::model {
 
 class CpuBackend final : public HostMemoryBackend {
  public:
-  // threads: OpenMP and BLAS threads (0 = OpenMP default).
-  explicit CpuBackend(int threads = 0);
+  // threads: OpenMP and BLAS threads (0 = OpenMP default); gemm: train.gemm.
+  explicit CpuBackend(int threads = 0, const std::string& gemm = "auto");
   std::string name() const override { return "cpu"; }
   std::string describe() const override;
   int threads() const { return threads_; }
+  const GemmLibraryInfo& gemm_info() const { return gemm_; }
 
   void fill_zero(float* x, std::size_t n) override;
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
@@ -39,6 +41,7 @@ class CpuBackend final : public HostMemoryBackend {
 
  private:
   int threads_;
+  GemmLibraryInfo gemm_;
 };
 
 }  // namespace specvae::model

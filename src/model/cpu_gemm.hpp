@@ -1,22 +1,30 @@
-// The CPU SGEMM specvae uses (row-major, cblas semantics) and what it reports about itself:
-// which library and which kernel/ISA runs, and whether that is a slow fallback.
+// The CPU SGEMM specvae uses (row-major, cblas semantics), chosen deliberately: OpenBLAS
+// when the kernel it picked matches this CPU, oneDNN when OpenBLAS falls back to a slow
+// generic kernel (Debian's 0.3.21 takes SSE3 "Prescott" on CPUs it does not know, ≈5×
+// slower than its AVX-512 kernel). Forcing OpenBLAS to another kernel could be wrong on
+// other CPUs; oneDNN dispatches by ISA itself. See bench/RESULTS.md (train) for numbers.
 #pragma once
 
 #include <string>
 
 namespace specvae::model {
 
+enum class GemmLibrary { OpenBlas, OneDnn };
+
 struct GemmLibraryInfo {
-  std::string library;  // "OpenBLAS 0.3.21", "BLIS 0.9.0", ...
-  std::string kernel;   // the kernel/ISA the library chose at run time
-  bool slow_fallback = false;  // the kernel is far below what this CPU can do
-  std::string note;     // why, when slow_fallback
+  GemmLibrary library = GemmLibrary::OpenBlas;
+  std::string name;            // "OpenBLAS 0.3.21 ...", "oneDNN 2.6.3"
+  std::string kernel;          // the kernel/ISA the library dispatches to
+  bool slow_fallback = false;  // far below what this CPU can do
+  std::string note;            // why it was chosen / why it is slow
 };
 
-// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C. Threads: those set by set_gemm_threads.
-void cpu_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-               int ldb, float beta, float* c, int ldc);
-void set_gemm_threads(int threads);
-GemmLibraryInfo gemm_library_info();
+// "auto", "openblas" or "onednn" (train.gemm) → the library and what it reports.
+GemmLibraryInfo choose_gemm_library(const std::string& choice);
+GemmLibraryInfo gemm_library_info();  // auto
+
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C with `threads` threads.
+void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+               const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
 
 }  // namespace specvae::model

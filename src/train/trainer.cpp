@@ -24,7 +24,9 @@ void append_rows(const DatasetRows& rows, std::int64_t r, std::vector<float>& x,
 Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& local,
                  std::shared_ptr<model::Backend> backend)
     : config_(config), comm_(comm), be_(std::move(backend)), shape_(model::VaeShape::from_config(config)) {
-  if (!be_) be_ = model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")));
+  if (!be_)
+    be_ = model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")),
+                              config.get_string("train.gemm"));
   if (local.count > 0 && local.n_bins != shape_.n_input)
     throw InputError(fmt::format("dataset has {} bins per spectrum but model.n_input = {}", local.n_bins, shape_.n_input));
   n_params_ = shape_.n_params();

@@ -43,7 +43,10 @@ struct Pair {
 }  // namespace
 
 TEST(BackendOps, GemmAllTransposes) {
+  for (const char* gemm : {"openblas", "onednn"}) {
   Pair p;
+  p.cpu = make_backend("cpu", 2, gemm);
+  SCOPED_TRACE(gemm);
   const int m = 37, n = 29, k = 301;
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
@@ -55,6 +58,7 @@ TEST(BackendOps, GemmAllTransposes) {
       EXPECT_LT(max_rel_diff(c_cpu, c_ref), kGemmTol) << "ta=" << ta << " tb=" << tb;
       EXPECT_TRUE(not_all_zero(c_cpu));
     }
+  }
 }
 
 TEST(BackendOps, LinearForwardBiasReluAndBackward) {
