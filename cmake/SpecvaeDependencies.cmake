@@ -29,6 +29,14 @@ add_library(specvae::openblas INTERFACE IMPORTED)
 target_link_libraries(specvae::openblas INTERFACE ${SPECVAE_OPENBLAS_LIB})
 target_include_directories(specvae::openblas INTERFACE ${SPECVAE_CBLAS_INCLUDE})
 
+# oneDNN (Debian libdnnl-dev): the VAE's SGEMM when OpenBLAS falls back to a slow kernel on
+# this CPU (oneDNN dispatches by ISA at run time and knows recent CPUs).
+find_path(SPECVAE_DNNL_INCLUDE oneapi/dnnl/dnnl.h REQUIRED)
+find_library(SPECVAE_DNNL_LIB NAMES dnnl REQUIRED)
+add_library(specvae::dnnl INTERFACE IMPORTED)
+target_link_libraries(specvae::dnnl INTERFACE ${SPECVAE_DNNL_LIB})
+target_include_directories(specvae::dnnl INTERFACE ${SPECVAE_DNNL_INCLUDE})
+
 find_package(faiss CONFIG REQUIRED)
 
 find_package(CLI11 CONFIG REQUIRED)

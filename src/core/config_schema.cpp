@@ -86,6 +86,7 @@ std::vector<ConfigKey> build_schema() {
       {"train.kl_weight", T::Float, 1.0, 0, 1e6, {}, "weight of the KL term"},
       {"train.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "seed for initialisation, shuffling, dropout and noise"},
       {"train.backend", T::String, std::string("auto"), 0, 0, {"auto", "cpu", "cuda"}, "compute backend"},
+      {"train.gemm", T::String, std::string("auto"), 0, 0, {"auto", "openblas", "onednn"}, "CPU SGEMM library (auto: OpenBLAS unless its kernel is a slow fallback on this CPU)"},
       {"train.threads", T::Int, std::int64_t{0}, 0, 4096, {}, "CPU threads per rank (0 = OpenMP default)"},
       {"train.tf32", T::Bool, false, 0, 0, {}, "allow TF32 tensor-core math on GPUs"},
       {"train.checkpoint_every", T::Int, std::int64_t{1}, 1, 1e6, {}, "epochs between checkpoints"},
