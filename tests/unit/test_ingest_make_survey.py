@@ -5,6 +5,7 @@ Galaxy-like spectra (power-law continuum with a 4000 A break and emission lines)
 redshifts, observed on the b/r/z grids with Gaussian noise, a few masked cosmic-ray pixels and
 zero-ivar pixels, some spectra outside the default z range, some too faint, a few stars.
 Usage: test_ingest_make_survey.py OUTDIR --files 3 --per-file 40 --seed 1 [--corrupt 1]
+       [--zmax 0.36] [--faint-frac 0.1]
 Writes OUTDIR/coadd-test-<i>.fits, OUTDIR/redrock-test-<i>.fits and OUTDIR/truth.json.
 """
 import argparse
@@ -35,6 +36,8 @@ def main():
     ap.add_argument("--per-file", type=int, default=40)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--corrupt", type=int, default=-1, help="index of a file to truncate")
+    ap.add_argument("--zmax", type=float, default=0.36, help="redshifts are uniform in [0, zmax]")
+    ap.add_argument("--faint-frac", type=float, default=0.1, help="fraction of spectra far below S/N 5")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
@@ -43,11 +46,11 @@ def main():
     for f in range(a.files):
         n = a.per_file
         tid = np.array([1000000 * (f + 1) + i for i in range(n)], dtype=np.int64)
-        z = rng.uniform(0.0, 0.36, n)
+        z = rng.uniform(0.0, a.zmax, n)
         spectype = np.array(["GALAXY"] * n, dtype="U6")
         spectype[rng.random(n) < 0.1] = "STAR"
         level = rng.uniform(5.0, 30.0, n)
-        level[rng.random(n) < 0.1] = 0.05  # too faint: median S/N far below 5
+        level[rng.random(n) < a.faint_frac] = 0.05  # too faint: median S/N far below 5
         hdus = [fits.PrimaryHDU()]
         hdus[0].header["SURVEY"] = "sv3"
         hdus[0].header["PROGRAM"] = "bright"
