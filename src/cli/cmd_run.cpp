@@ -1,10 +1,191 @@
-// `specvae run`: run the whole chain: simulate, ingest, train, score, merge.
+// `specvae run`: the whole chain in one job — simulate → ingest → train → score → merge (the
+// stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
+// completion marker matching the config of that stage and of every stage before it is
+// skipped; a training run that was killed resumes from its last checkpoint.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include <fmt/ranges.h>
+
 #include "specvae/cli/cli.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/dist/distributed.hpp"
+#include "specvae/ingest/ingest.hpp"
+#include "specvae/merge/merge.hpp"
+#include "specvae/score/score.hpp"
+#include "specvae/simulate/simulate.hpp"
+#include "specvae/train/trainer.hpp"
 
 namespace specvae::cli {
 
-Command register_run(CLI::App& app, CommonOptions& /*common*/) {
-  return not_yet_available(app, "run", "run the whole chain: simulate, ingest, train, score, merge");
+namespace fs = std::filesystem;
+
+namespace {
+
+// Config sections that determine each stage's outputs (cumulative: a change upstream
+// invalidates everything downstream). Thread counts and logging do not change results.
+const std::vector<std::pair<std::string, std::vector<std::string>>> kStageSections = {
+    {"simulate", {"simulate."}},
+    {"ingest", {"ingest."}},
+    {"train", {"model.", "train."}},
+    {"score", {"score."}},
+    {"merge", {"merge."}},
+};
+
+std::string value_text(const ConfigValue& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) return x;
+        else if constexpr (std::is_same_v<T, double>) return fmt::format("{:.17g}", x);
+        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t>) return fmt::format("{}", x);
+        else return fmt::format("[{}]", fmt::join(x, ","));
+      },
+      v);
+}
+
+std::string stage_key(const Config& config, const std::string& stage, const std::vector<std::string>& stages) {
+  std::string text;
+  for (const auto& [name, prefixes] : kStageSections) {
+    if (name == stage || std::find(stages.begin(), stages.end(), name) != stages.end()) {
+      for (const auto& [key, value] : config.values()) {
+        if (key == "train.threads") continue;
+        for (const auto& p : prefixes)
+          if (key.starts_with(p)) text += key + "=" + value_text(value) + ";";
+      }
+    }
+    if (name == stage) break;
+  }
+  return fnv1a_hex(text);
+}
+
+struct Layout {
+  fs::path root, survey, truth, dataset, train, score, catalogue;
+  explicit Layout(const fs::path& r)
+      : root(r), survey(r / "survey"), truth(r / "survey" / "truth.csv"), dataset(r / "dataset.h5"),
+        train(r / "train"), score(r / "score"), catalogue(r / "catalogue") {}
+  fs::path marker(const std::string& stage) const { return root / (".done-" + stage); }
+};
+
+std::string read_marker(const fs::path& p) {
+  std::ifstream in(p);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+// Rank 0 writes, atomically; every rank waits.
+void write_marker(Communicator& comm, const fs::path& p, const std::string& key) {
+  if (comm.rank() == 0) {
+    const fs::path tmp = p.string() + ".tmp";
+    { std::ofstream(tmp) << key << "\n"; }
+    fs::rename(tmp, p);
+  }
+  comm.barrier();
+}
+
+bool outputs_exist(const std::string& stage, const Layout& L) {
+  if (stage == "simulate") return fs::exists(L.truth);
+  if (stage == "ingest") return fs::exists(L.dataset);
+  if (stage == "train") return fs::exists(L.train / "checkpoint-last.h5");
+  if (stage == "score") return !score::find_score_shards(L.score).empty();
+  if (stage == "merge") return fs::exists(merge::catalogue_hdf5_path(L.catalogue));
+  return false;
+}
+
+int run_pipeline(const Config& config) {
+  auto& ctx = init_distributed(nullptr, nullptr);
+  MpiCommunicator& comm = *ctx.world;
+  const Layout L(config.get_string("run.out_dir"));
+  const std::vector<std::string> stages = config.get_string_list("run.stages");
+  if (comm.rank() == 0) fs::create_directories(L.root);
+  comm.barrier();
+  if (comm.rank() == 0) {
+    const fs::path tmp = L.root / "config.toml.tmp";
+    { std::ofstream(tmp) << "# specvae run configuration, hash " << config.hash() << "\n" << config.to_toml(); }
+    fs::rename(tmp, L.root / "config.toml");
+  }
+  log::info("specvae run: stages {} into {} on {} ranks", fmt::join(stages, ", "), L.root.string(), comm.size());
+
+  merge::MergeResult merged;
+  bool did_merge = false, upstream_ran = false;
+  for (const std::string& stage : stages) {
+    const std::string key = stage_key(config, stage, stages);
+    // merge always runs: it takes seconds and prints the tables this command ends with.
+    const bool done = stage != "merge" && !upstream_ran && read_marker(L.marker(stage)) == key && outputs_exist(stage, L);
+    if (done) {
+      log::info("run: {} is complete (marker {}), skipping", stage, key);
+      continue;
+    }
+    upstream_ran = true;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (stage == "simulate") {
+      sim::simulate_survey(config, L.survey, comm, /*overwrite=*/true);
+    } else if (stage == "ingest") {
+      ingest::run_ingest(comm, config, {L.survey}, L.dataset, /*overwrite=*/true);
+    } else if (stage == "train") {
+      // A killed training run with the same data and settings continues where it stopped;
+      // so does one asked for more epochs (the schedule does not depend on train.epochs).
+      Config same_but_epochs = config;
+      same_but_epochs.set_value("train.epochs", std::int64_t{1});
+      const std::string resume_key = stage_key(same_but_epochs, stage, stages);
+      const fs::path started = L.root / ".started-train";
+      const bool resume = read_marker(started) == resume_key && fs::exists(L.train / "checkpoint-last.h5");
+      if (!resume) {
+        if (comm.rank() == 0) fs::remove_all(L.train);
+        write_marker(comm, started, resume_key);
+      }
+      if (resume) log::info("run: resuming training from {}", (L.train / "checkpoint-last.h5").string());
+      train::TrainOptions t;
+      t.out_dir = L.train;
+      t.resume = resume;
+      train::run_train(config, L.dataset, t);
+    } else if (stage == "score") {
+      score::run_score(config, comm, {L.dataset, score::default_checkpoint(L.train), L.score});
+    } else if (stage == "merge") {
+      if (comm.rank() == 0) {
+        merge::MergeOptions o;
+        o.shard_dir = L.score;
+        o.out_dir = L.catalogue;
+        if (fs::exists(L.truth)) o.truth = L.truth;
+        merged = merge::run_merge(config, o);
+        did_merge = true;
+      }
+      comm.barrier();
+    } else {
+      throw ConfigError(fmt::format("run.stages: `specvae run` cannot run stage '{}' yet", stage));
+    }
+    write_marker(comm, L.marker(stage), key);
+    log::info("run: {} done in {:.1f} s", stage,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (did_merge && comm.rank() == 0) {
+    std::printf("\n%s", merged.report.c_str());
+    std::fflush(stdout);
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace
+
+Command register_run(CLI::App& app, CommonOptions& common) {
+  auto config_file = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand("run", "run the whole chain: simulate, ingest, train, score, merge");
+  sub->add_option("config_file", *config_file, "config (TOML); same as --config");
+  return Command{sub, [&common, config_file] {
+                   if (!config_file->empty()) {
+                     if (!common.config_path.empty() && common.config_path != *config_file)
+                       throw ConfigError("specvae run: give the config once (positional or --config)");
+                     common.config_path = *config_file;
+                   }
+                   return run_pipeline(common.resolve());
+                 }};
 }
 
 }  // namespace specvae::cli
