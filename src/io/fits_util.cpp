@@ -53,6 +53,25 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+// Readable name of a CFITSIO column type code, for messages.
+std::string type_name(int typecode) {
+  switch (typecode) {
+    case TLOGICAL: return "logical (L)";
+    case TBYTE: return "uint8 (B)";
+    case TSBYTE: return "int8";
+    case TSTRING: return "characters (A)";
+    case TSHORT: return "int16 (I)";
+    case TUSHORT: return "uint16";
+    case TLONG: return "int32 (J)";
+    case TULONG: return "uint32";
+    case TFLOAT: return "float32 (E)";
+    case TLONGLONG: return "int64 (K)";
+    case TULONGLONG: return "uint64";
+    case TDOUBLE: return "float64 (D)";
+    default: return fmt::format("CFITSIO type {}", typecode);
+  }
+}
+
 }  // namespace
 
 FitsFile::FitsFile(std::filesystem::path path) : path_(std::move(path)) {
@@ -212,8 +231,8 @@ void FitsFile::check_column_type(const ColumnInfo& col, ColType type,
   bool ok = col.typecode == int(type);
   if (type != ColType::string) ok = ok && col.repeat == 1;  // scalar columns only
   if (!ok)
-    fail(fmt::format("column {} has TFORM {} (after TZERO/TSCAL: CFITSIO type {}, repeat {}); "
-                     "DESI writes {}", col.name, col.tform, col.typecode, col.repeat, expected_tform));
+    fail(fmt::format("column {} has TFORM {} ({} after TZERO/TSCAL, {} per row); DESI writes {}",
+                     col.name, col.tform, type_name(col.typecode), col.repeat, expected_tform));
 }
 
 void FitsFile::read_column(const ColumnInfo& col, std::int64_t first_row, std::int64_t n,

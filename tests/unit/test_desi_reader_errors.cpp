@@ -185,7 +185,7 @@ TEST_F(DesiReaderErrors, TargetidNotInt64) {
   c.targetid = {1, 2, 3};
   c.targetid_tform = "J";
   EXPECT_INPUT_ERROR(read_desi_spectra(write(c)), "coadd-test.fits", "HDU FIBERMAP",
-                     "column TARGETID has TFORM J", "DESI writes K");
+                     "column TARGETID has TFORM J (int32 (J)", "DESI writes K");
 }
 
 TEST_F(DesiReaderErrors, NotAFitsFileOrAbsent) {
@@ -194,6 +194,19 @@ TEST_F(DesiReaderErrors, NotAFitsFileOrAbsent) {
   EXPECT_INPUT_ERROR(read_desi_spectra(text), "notes.fits", "cannot open as a FITS file");
   EXPECT_INPUT_ERROR(read_desi_spectra(dir_ / "absent.fits"), "absent.fits", "no such file");
   EXPECT_INPUT_ERROR(read_redshifts(dir_ / "absent.fits"), "absent.fits", "no such file");
+}
+
+TEST(FitsErrorString, StatusTextAndErrorStack) {
+  // Leave a message on CFITSIO's error stack, then check it is reported and drained.
+  int status = 0;
+  fitsfile* f = nullptr;
+  fits_open_diskfile(&f, "/nonexistent/specvae-no-such-file.fits", READONLY, &status);
+  ASSERT_NE(status, 0);
+  const std::string text = detail::fits_error_string(status);
+  EXPECT_THAT(text, ::testing::HasSubstr(fmt::format("CFITSIO status {}", status)));
+  EXPECT_THAT(text, ::testing::HasSubstr("specvae-no-such-file.fits"));
+  EXPECT_THAT(detail::fits_error_string(END_OF_FILE),
+              ::testing::MatchesRegex("CFITSIO status 107 \\(tried to move past end of file\\)"));
 }
 
 // Copies the first `bytes` bytes of a real DESI file.
