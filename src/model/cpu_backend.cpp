@@ -86,18 +86,18 @@ void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, floa
   SPECVAE_CHECK(sample_ids.size() >= static_cast<std::size_t>(m), "dropout: {} sample ids for {} rows",
                 sample_ids.size(), m);
   const float scale = 1.0f / (1.0f - rate);
+  const std::uint32_t threshold = rng::dropout_threshold(rate);
 #pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
   for (int i = 0; i < m; ++i) {
     const std::uint64_t sample = static_cast<std::uint64_t>(sample_ids[i]);
     float* yr = y + static_cast<std::size_t>(i) * n;
     float* kr = keep_scale + static_cast<std::size_t>(i) * n;
-    // One Philox block gives the draws of four consecutive elements.
-    for (int j0 = 0; j0 < n; j0 += 4) {
-      const rng::Philox4x32 b = rng::block(key, sample, static_cast<std::uint32_t>(j0 >> 2));
-      const int j1 = std::min(n, j0 + 4);
+    // One Philox block gives the 16-bit draws of eight consecutive elements.
+    for (int j0 = 0; j0 < n; j0 += 8) {
+      const rng::Philox4x32 b = rng::block(key, sample, static_cast<std::uint32_t>(j0 >> 3));
+      const int j1 = std::min(n, j0 + 8);
       for (int j = j0; j < j1; ++j) {
-        const float u = rng::uniform_open01(b.v[j - j0]);
-        kr[j] = u >= rate ? scale : 0.0f;
+        kr[j] = rng::bits16(b, static_cast<std::uint32_t>(j)) >= threshold ? scale : 0.0f;
         yr[j] *= kr[j];
       }
     }

@@ -12,6 +12,7 @@ namespace specvae::model {
 
 class HostMemoryBackend : public Backend {
  public:
+  bool host_memory() const override { return true; }
   float* allocate(std::size_t n) override {
     const std::size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
     void* p = bytes ? std::aligned_alloc(64, bytes) : std::aligned_alloc(64, 64);

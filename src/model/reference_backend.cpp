@@ -64,8 +64,8 @@ void ReferenceBackend::dropout_forward(float* y, float* keep_scale, int m, int n
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       const std::size_t idx = static_cast<std::size_t>(i) * n + j;
-      const float u = rng::uniform(key, static_cast<std::uint64_t>(sample_ids[i]), static_cast<std::uint32_t>(j));
-      keep_scale[idx] = u >= rate ? scale : 0.0f;
+      const rng::Philox4x32 b = rng::block(key, static_cast<std::uint64_t>(sample_ids[i]), static_cast<std::uint32_t>(j) >> 3);
+      keep_scale[idx] = rng::bits16(b, static_cast<std::uint32_t>(j)) >= rng::dropout_threshold(rate) ? scale : 0.0f;
       y[idx] *= keep_scale[idx];
     }
 }

@@ -77,19 +77,29 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
   const std::int64_t last = std::min(n_train_, first + batch_size_);
   SPECVAE_CHECK(first < last, "batch {} is past the end of epoch {}", batch, epoch);
   std::vector<std::int64_t> ids;
-  std::vector<float> hx, hw;
   const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
   for (std::int64_t p = first; p < last; ++p) {
     const auto g = static_cast<std::int64_t>(perm(static_cast<std::uint64_t>(p)));
-    if (g < train_offset_ || g >= train_offset_ + local_train_) continue;
-    const std::size_t off = static_cast<std::size_t>(g - train_offset_) * nb;
-    ids.push_back(g);
-    hx.insert(hx.end(), train_x_.begin() + off, train_x_.begin() + off + nb);
-    hw.insert(hw.end(), train_w_.begin() + off, train_w_.begin() + off + nb);
+    if (g >= train_offset_ && g < train_offset_ + local_train_) ids.push_back(g);
   }
   const int m = static_cast<int>(ids.size());
-  be_->upload(batch_x_.data(), hx.data(), hx.size());
-  be_->upload(batch_w_.data(), hw.data(), hw.size());
+  // Gather the rows straight into backend memory when it is host memory; else stage them.
+  const bool direct = be_->host_memory();
+  if (!direct) {
+    stage_x_.resize(ids.size() * nb);
+    stage_w_.resize(ids.size() * nb);
+  }
+  float* dst_x = direct ? batch_x_.data() : stage_x_.data();
+  float* dst_w = direct ? batch_w_.data() : stage_w_.data();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::size_t off = static_cast<std::size_t>(ids[i] - train_offset_) * nb;
+    std::copy_n(train_x_.data() + off, nb, dst_x + i * nb);
+    std::copy_n(train_w_.data() + off, nb, dst_w + i * nb);
+  }
+  if (!direct) {
+    be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
+    be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
+  }
 
   model::PassOptions o;
   o.training = true;
@@ -104,7 +114,7 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
   const float local_loss = static_cast<float>((bl.recon_sum + kl_weight_ * bl.kl_sum) * o.grad_scale);
   be_->upload(grads_.data() + n_params_, &local_loss, 1);
   // CPU backends: device memory is host memory. (A CUDA backend all-reduces with NCCL.)
-  comm_.allreduce_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_) + 1));
+  if (comm_.size() > 1) comm_.allreduce_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_) + 1));
 
   double sums[3] = {bl.recon_sum + kl_weight_ * bl.kl_sum, bl.recon_sum, bl.kl_sum};
   StepLoss out;

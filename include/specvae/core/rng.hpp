@@ -87,6 +87,16 @@ SPECVAE_HD inline float uniform(const StreamKey& key, std::uint64_t sample, std:
   return uniform_open01(block(key, sample, element >> 2).v[element & 3u]);
 }
 
+// A 16-bit uniform draw for (sample, element): each Philox block serves eight elements (two
+// per word), halving the generator's cost where 2⁻¹⁶ resolution is plenty (dropout masks).
+SPECVAE_HD inline std::uint32_t bits16(const Philox4x32& b, std::uint32_t element) {
+  return (b.v[(element >> 1) & 3u] >> ((element & 1u) * 16u)) & 0xFFFFu;
+}
+// Keep threshold for dropout at `rate`: keep an element when bits16 ≥ threshold.
+SPECVAE_HD inline std::uint32_t dropout_threshold(float rate) {
+  return static_cast<std::uint32_t>(rate * 65536.0f + 0.5f);
+}
+
 // Standard normal for (sample, element) by Box-Muller on the words of one block: elements
 // 2j and 2j+1 share a pair of uniforms (cos and sin branches), so each is a pure function
 // of its address.

@@ -40,6 +40,9 @@ class Backend {
   virtual void download(float* host, const float* src, std::size_t n) = 0;
   virtual void fill_zero(float* x, std::size_t n) = 0;
   virtual void synchronize() {}
+  // True when backend memory is ordinary host memory (CPU backends): callers may then write
+  // into buffers directly instead of staging and uploading.
+  virtual bool host_memory() const { return false; }
 
   // --- dense algebra -------------------------------------------------------------------------
   // C[m×n] = alpha · op(A) · op(B) + beta · C, row-major; op(A) is m×k, op(B) is k×n.
@@ -58,8 +61,9 @@ class Backend {
   virtual void bias_grad(const float* dy, int m, int n, float* db, bool accumulate) = 0;
 
   // --- randomness (counter-based: the draw for a row is keyed by its global sample id) -------
-  // Inverted dropout: keep with probability 1−rate; keep_scale[i] = 1/(1−rate) or 0 and
-  // y ← y · keep_scale. sample_ids (host) holds the m rows' global sample indices.
+  // Inverted dropout: keep element j of row i when rng::bits16 of block (sample, j/8) is ≥
+  // rng::dropout_threshold(rate); keep_scale = 1/(1−rate) or 0 and y ← y · keep_scale.
+  // sample_ids (host) holds the m rows' global sample indices.
   virtual void dropout_forward(float* y, float* keep_scale, int m, int n, float rate, const rng::StreamKey& key,
                                std::span<const std::int64_t> sample_ids) = 0;
   // dY ← dY · keep_scale.
