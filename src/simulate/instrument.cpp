@@ -56,14 +56,15 @@ struct SkyLine {
 // (not the survey seed: every survey sees the same sky), with band centres and strengths
 // rising to the red as in the real night sky.
 std::vector<SkyLine> sky_lines() {
-  std::vector<SkyLine> lines{{4046.6, 3}, {4358.3, 8}, {5460.7, 8}, {5577.3, 60}, {5889.95, 12}, {5895.9, 10},
-                             {6300.3, 25}, {6363.8, 8}, {8344.6, 20}, {8399.2, 20}};
+  std::vector<SkyLine> lines{{4046.6, 3}, {4358.3, 8}, {5460.7, 8}, {5577.3, 120}, {5889.95, 15}, {5895.9, 12},
+                             {6300.3, 40}, {6363.8, 12}, {8344.6, 60}, {8399.2, 60}};
   struct Band {
     double lo, hi, strength;
     int n;
   };
-  const Band bands[] = {{6830, 6980, 6, 14}, {7240, 7420, 10, 18}, {7570, 7720, 8, 14}, {7750, 8010, 14, 20},
-                        {8280, 8510, 20, 18}, {8760, 9060, 28, 22}, {9300, 9800, 30, 30}};
+  // OH line peaks reach ~50-100x the sky continuum in the z camera, as in DESI sky spectra.
+  const Band bands[] = {{6830, 6980, 25, 14}, {7240, 7420, 40, 18}, {7570, 7720, 30, 14}, {7750, 8010, 55, 20},
+                        {8280, 8510, 80, 18}, {8760, 9060, 110, 22}, {9300, 9800, 120, 30}};
   SimStream s(0x5EEDull, StreamPurpose::kSkyLines, 0);
   for (const Band& b : bands)
     for (int i = 0; i < b.n; ++i) lines.push_back({s.uniform(b.lo, b.hi), b.strength * (0.2 + 1.6 * s.uniform())});
@@ -135,8 +136,11 @@ Instrument make_instrument(double exptime) {
     cam.inv_calib.resize(n);
     cam.sky.resize(n);
     cam.base_var.resize(n);
+    // Exactly np.arange(wmin, wmax + dw/2, dw) as desispec builds the grid: numpy fills
+    // start + i * (the first step as rounded in double), not start + i * 0.8.
+    const double step = (wmin[c] + kPixelAngstrom) - wmin[c];
     for (std::size_t i = 0; i < n; ++i) {
-      const double lam = wmin[c] + static_cast<double>(i) * kPixelAngstrom;
+      const double lam = wmin[c] + static_cast<double>(i) * step;
       cam.wave[i] = lam;
       const double sigma = lam / (2.3548200450309493 * resolution_power(c, lam));
       cam.sigma_lsf[i] = static_cast<float>(sigma);

@@ -272,7 +272,7 @@ ObjectParams draw_object(const SurveySpec& spec, std::int64_t index) {
       p.z_reported = p.z;
       if (p.anomaly == AnomalyKind::kCameraStep)
         p.camera_step = static_cast<float>(s.bernoulli(0.5) ? s.uniform(0.5, 0.72) : s.uniform(1.4, 1.8));
-      if (p.anomaly == AnomalyKind::kSkyDip) p.sky_dip = static_cast<float>(s.uniform(0.08, 0.25));
+      if (p.anomaly == AnomalyKind::kSkyDip) p.sky_dip = static_cast<float>(s.uniform(0.4, 0.8));  // enough to dig below zero under bright targets
       if (p.anomaly == AnomalyKind::kBadPixelRun) {
         // A run inside the rest-frame window the VAE sees (3600-7556 Å).
         const double lam = s.uniform(3800.0, 7300.0) * (1 + p.z);

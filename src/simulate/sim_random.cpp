@@ -69,6 +69,8 @@ void SimStream::normals(float* out, int n) {
   }
   counter_ += static_cast<std::uint32_t>(nblocks);
   pos_ = 4;
+  thread_local std::vector<std::uint8_t> miss;
+  miss.resize(static_cast<std::size_t>(n));
   int misses = 0;
   for (int i = 0; i < n; ++i) {
     const std::int32_t hz = static_cast<std::int32_t>(w[i]);
@@ -76,12 +78,15 @@ void SimStream::normals(float* out, int n) {
     const std::uint32_t ahz = static_cast<std::uint32_t>(hz < 0 ? -static_cast<std::int64_t>(hz) : hz);
     const bool fast = ahz < t.kn[iz];
     out[i] = static_cast<float>(hz) * t.wn[iz];
+    miss[static_cast<std::size_t>(i)] = fast ? 0 : 1;
     misses += fast ? 0 : 1;
-    w[i] = fast ? 0u : 1u;  // reuse as the miss flag
   }
   if (misses == 0) return;
+  // The wedges and the tail, as in the sequential algorithm (further words come from the
+  // stream after the bulk blocks).
   for (int i = 0; i < n; ++i)
-    if (w[i] != 0u) out[i] = normal();
+    if (miss[static_cast<std::size_t>(i)] != 0)
+      out[i] = normal_slow(static_cast<std::int32_t>(w[i]), w[i] & 127u);
 }
 
 }  // namespace specvae::sim

@@ -67,23 +67,23 @@ GroupDefects draw_group_defects(const SurveySpec& spec, std::int64_t group, std:
   return d;
 }
 
-GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::int64_t group,
-                           const std::filesystem::path& out_dir) {
-  const std::int64_t first = group * spec.spectra_per_file;
-  const std::int64_t nrows = std::min(spec.spectra_per_file, spec.n_spectra - first);
-  SPECVAE_CHECK(nrows > 0, "group {} is empty", group);
-  const std::size_t n = static_cast<std::size_t>(nrows);
-  std::vector<ObjectParams> objects(n);
-  std::vector<RenderResult> results(n);
-  std::array<std::vector<float>, kNumCameras> flux, ivar;
-  std::array<std::vector<std::int32_t>, kNumCameras> mask;
+GroupData render_group(const SurveySpec& spec, const Instrument& inst, std::int64_t group) {
+  GroupData d;
+  d.group = group;
+  d.first = group * spec.spectra_per_file;
+  d.nrows = std::min(spec.spectra_per_file, spec.n_spectra - d.first);
+  SPECVAE_CHECK(d.nrows > 0, "group {} is empty", group);
+  const std::size_t n = static_cast<std::size_t>(d.nrows);
+  d.objects.resize(n);
+  d.results.resize(n);
   for (int c = 0; c < kNumCameras; ++c) {
     const std::size_t size = n * static_cast<std::size_t>(inst.cameras[static_cast<std::size_t>(c)].nwave);
-    flux[static_cast<std::size_t>(c)].resize(size);
-    ivar[static_cast<std::size_t>(c)].resize(size);
-    mask[static_cast<std::size_t>(c)].resize(size);
+    d.flux[static_cast<std::size_t>(c)].resize(size);
+    d.ivar[static_cast<std::size_t>(c)].resize(size);
+    d.mask[static_cast<std::size_t>(c)].resize(size);
   }
-  const GroupDefects defects = draw_group_defects(spec, group, nrows);
+  const GroupDefects defects = draw_group_defects(spec, group, d.nrows);
+  const std::int64_t nrows = d.nrows;
 
 #pragma omp parallel
   {
@@ -92,24 +92,33 @@ GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::
 #pragma omp for schedule(dynamic, 8)
     for (std::int64_t row = 0; row < nrows; ++row) {
       const std::size_t r = static_cast<std::size_t>(row);
-      objects[r] = draw_object(spec, first + row);
+      d.objects[r] = draw_object(spec, d.first + row);
       bad.clear();
       for (std::size_t k = 0; k < defects.columns.size(); ++k)
         if (row >= defects.rows[k].first && row < defects.rows[k].second) bad.push_back(defects.columns[k]);
       SpectrumView view;
       for (int c = 0; c < kNumCameras; ++c) {
-        const std::size_t off = r * static_cast<std::size_t>(inst.cameras[static_cast<std::size_t>(c)].nwave);
-        view.flux[static_cast<std::size_t>(c)] = flux[static_cast<std::size_t>(c)].data() + off;
-        view.ivar[static_cast<std::size_t>(c)] = ivar[static_cast<std::size_t>(c)].data() + off;
-        view.mask[static_cast<std::size_t>(c)] = mask[static_cast<std::size_t>(c)].data() + off;
+        const std::size_t cc = static_cast<std::size_t>(c);
+        const std::size_t off = r * static_cast<std::size_t>(inst.cameras[cc].nwave);
+        view.flux[cc] = d.flux[cc].data() + off;
+        view.ivar[cc] = d.ivar[cc].data() + off;
+        view.mask[cc] = d.mask[cc].data() + off;
       }
-      results[r] = renderer.render(objects[r], spec.seed, bad, view);
+      d.results[r] = renderer.render(d.objects[r], spec.seed, bad, view);
     }
   }
+  return d;
+}
 
+GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::int64_t group,
+                           const std::filesystem::path& out_dir) {
+  const GroupData d = render_group(spec, inst, group);
+  const std::vector<ObjectParams>& objects = d.objects;
+  const std::vector<RenderResult>& results = d.results;
+  const std::size_t n = objects.size();
   const int healpix = objects.front().healpix;
   CoaddContent coadd;
-  coadd.nspec = nrows;
+  coadd.nspec = d.nrows;
   coadd.primary = primary_keys(spec, group, healpix);
   coadd.fibermap = make_fibermap(spec, objects);
   coadd.exp_fibermap = make_exp_fibermap(spec, group, objects);
@@ -117,8 +126,8 @@ GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::
   const char* bands[kNumCameras] = {"B", "R", "Z"};
   for (int c = 0; c < kNumCameras; ++c) {
     const Camera& cam = inst.cameras[static_cast<std::size_t>(c)];
-    coadd.cameras.push_back(CoaddCamera{bands[c], &cam.wave, flux[static_cast<std::size_t>(c)].data(),
-                                        ivar[static_cast<std::size_t>(c)].data(), mask[static_cast<std::size_t>(c)].data(),
+    const std::size_t cc = static_cast<std::size_t>(c);
+    coadd.cameras.push_back(CoaddCamera{bands[c], &cam.wave, d.flux[cc].data(), d.ivar[cc].data(), d.mask[cc].data(),
                                         cam.resolution.data(), kResolutionDiagonals});
   }
   write_coadd(coadd_path(out_dir, spec, group), coadd);

@@ -62,7 +62,7 @@ double star_continuum(double lambda, double teff) {
 
 double old_population(double lambda) {
   double f = planck(lambda, 4700.0) * blue_blanketing(lambda, 4700.0);
-  f *= step_break(lambda, 3960.0, 30.0, 2.0);
+  f *= step_break(lambda, 3960.0, 30.0, 2.4);  // D4000 of an old population ≈ 2.2 with its lines
   if (lambda < 2900) f *= std::pow(lambda / 2900.0, 3.0);  // UV decline of an old population
   return f;
 }

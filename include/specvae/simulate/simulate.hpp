@@ -36,8 +36,20 @@ inline constexpr const char* kTruthHeader =
 std::filesystem::path coadd_path(const std::filesystem::path& dir, const SurveySpec& spec, std::int64_t group);
 std::filesystem::path redrock_path(const std::filesystem::path& dir, const SurveySpec& spec, std::int64_t group);
 
-// Simulates one file group in memory and writes its coadd and redrock files; returns its
-// truth.csv rows (no header). OpenMP threads share the spectra of the group.
+// One file group in memory: its objects, rendering results and camera images.
+struct GroupData {
+  std::int64_t group = 0, first = 0, nrows = 0;
+  std::vector<ObjectParams> objects;
+  std::vector<RenderResult> results;
+  std::array<std::vector<float>, kNumCameras> flux, ivar;  // [nrows * nwave] per camera
+  std::array<std::vector<std::int32_t>, kNumCameras> mask;
+};
+// Simulates the spectra of a group (OpenMP threads share its rows; the result does not
+// depend on the thread count).
+GroupData render_group(const SurveySpec& spec, const Instrument& instrument, std::int64_t group);
+
+// Simulates one file group and writes its coadd and redrock files; returns its truth.csv
+// rows (no header).
 struct GroupResult {
   std::string truth_rows;
   std::array<std::int64_t, 3> class_counts{};
