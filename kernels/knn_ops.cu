@@ -3,7 +3,6 @@
 // of its k_sel best (distance, index) pairs in shared memory, compared against a threshold
 // held in a register (insertions are rare once the lists fill); the T lists, with the
 // running list of earlier tiles seeded into thread 0's, are then bitonic-sorted together.
-#include <cfloat>
 #include <climits>
 
 #include <math_constants.h>
@@ -53,7 +52,7 @@ __global__ void knn_select_kernel(const float* __restrict__ ip, std::int64_t ld_
   float* my_d = sd + t * k_pad;
   int* my_i = si + t * k_pad;
   for (int s = 0; s < k_pad; ++s) {
-    my_d[s] = FLT_MAX * 2.0f;  // +inf
+    my_d[s] = CUDART_INF_F;
     my_i[s] = INT_MAX;
   }
   const std::size_t out = static_cast<std::size_t>(r) * k_sel;

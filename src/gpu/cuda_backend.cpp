@@ -49,6 +49,7 @@ class CudaBackend final : public model::Backend {
                        tf32_ ? " with TF32 tensor cores" : " (IEEE fp32)");
   }
   cudaStream_t stream() const { return stream_; }
+  int device() const { return gpu_.device(); }
 
   // --- memory --------------------------------------------------------------------------------
   float* allocate(std::size_t n) override {
@@ -229,6 +230,11 @@ std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32) {
 void* cuda_backend_stream(model::Backend& backend) {
   auto* cuda = dynamic_cast<CudaBackend*>(&backend);
   return cuda ? static_cast<void*>(cuda->stream()) : nullptr;
+}
+
+int cuda_backend_device(model::Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  return cuda ? cuda->device() : -1;
 }
 
 }  // namespace specvae::gpu

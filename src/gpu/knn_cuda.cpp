@@ -87,6 +87,8 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
             const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
   auto cublas = static_cast<cublasHandle_t>(gpu.cublas());
+  // Never TF32 here: 10-bit products would swamp the small distances LOF lives on.
+  SPECVAE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));
   const std::int64_t b_tile = std::max<std::int64_t>(1, std::min(n_b, opt.base_tile > 0 ? opt.base_tile : std::int64_t{1} << 20));
   std::int64_t q_tile = opt.query_tile;
   if (q_tile <= 0) {

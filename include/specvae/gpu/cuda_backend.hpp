@@ -21,5 +21,7 @@ int default_cuda_device();
 // The compute stream (cudaStream_t) of a backend made by make_cuda_backend, for code that
 // enqueues its own work after the backend's (the NCCL gradient all-reduce); null otherwise.
 void* cuda_backend_stream(model::Backend& backend);
+// Its device, or −1 for a backend that is not a CUDA backend.
+int cuda_backend_device(model::Backend& backend);
 
 }  // namespace specvae::gpu
