@@ -1,0 +1,1 @@
+specvae_add_mpi_test(test_mpi_simulate ${CMAKE_CURRENT_SOURCE_DIR}/test_mpi_simulate.cpp)
