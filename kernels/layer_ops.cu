@@ -10,8 +10,8 @@ namespace {
 constexpr int kBlock = 256;
 
 __global__ void bias_act_dropout_kernel(float* __restrict__ y, const float* __restrict__ bias, int m, int n,
-                                        bool relu, float* __restrict__ keep_scale, float rate, float scale,
-                                        rng::StreamKey key, const std::int64_t* __restrict__ ids) {
+                                        bool relu, float* __restrict__ keep_scale, std::uint32_t threshold,
+                                        float scale, rng::StreamKey key, const std::int64_t* __restrict__ ids) {
   const std::size_t total = static_cast<std::size_t>(m) * static_cast<std::size_t>(n);
   for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
@@ -21,8 +21,9 @@ __global__ void bias_act_dropout_kernel(float* __restrict__ y, const float* __re
     if (bias) v += bias[j];
     if (relu && !(v > 0.0f)) v = 0.0f;
     if (keep_scale) {
-      const float u = rng::uniform(key, static_cast<std::uint64_t>(ids[i]), static_cast<std::uint32_t>(j));
-      const float ks = u >= rate ? scale : 0.0f;
+      // The CPU's rule exactly: 16-bit draws, eight elements per Philox block.
+      const rng::Philox4x32 b = rng::block(key, static_cast<std::uint64_t>(ids[i]), static_cast<std::uint32_t>(j) >> 3);
+      const float ks = rng::bits16(b, static_cast<std::uint32_t>(j)) >= threshold ? scale : 0.0f;
       keep_scale[idx] = ks;
       v *= ks;
     }
@@ -67,7 +68,8 @@ void launch_bias_act_dropout(float* y, const float* bias, int m, int n, bool rel
   if (m <= 0 || n <= 0) return;
   const float scale = keep_scale ? 1.0f / (1.0f - rate) : 1.0f;  // same float expression as the CPU
   const std::size_t total = static_cast<std::size_t>(m) * static_cast<std::size_t>(n);
-  bias_act_dropout_kernel<<<grid_for(total, kBlock), kBlock, 0, stream>>>(y, bias, m, n, relu, keep_scale, rate,
+  const std::uint32_t threshold = keep_scale ? rng::dropout_threshold(rate) : 0u;
+  bias_act_dropout_kernel<<<grid_for(total, kBlock), kBlock, 0, stream>>>(y, bias, m, n, relu, keep_scale, threshold,
                                                                           scale, key, sample_ids);
   SPECVAE_LAUNCH_CHECK(stream);
 }

@@ -12,8 +12,9 @@
 namespace specvae::kernels {
 
 // y ← act(y + bias) (bias may be null, relu selects ReLU over identity); then, when
-// keep_scale is not null, inverted dropout: keep_scale = (u ≥ rate) / (1 − rate) with
-// u = rng::uniform(key, sample_ids[i], j), y ← y · keep_scale. sample_ids is a device array.
+// keep_scale is not null, inverted dropout: keep_scale = 1/(1 − rate) when rng::bits16 of
+// block (key, sample_ids[i], j/8) is ≥ rng::dropout_threshold(rate), else 0 (the CPU rule);
+// y ← y · keep_scale. sample_ids is a device array.
 void launch_bias_act_dropout(float* y, const float* bias, int m, int n, bool relu, float* keep_scale, float rate,
                              const rng::StreamKey& key, const std::int64_t* sample_ids, cudaStream_t stream);
 
