@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/score/bruteforce_tile.hpp"
 #include "specvae/score/kdtree.hpp"
 
 namespace specvae::score {
@@ -34,38 +35,6 @@ std::string knn_method_name(KnnMethod method) {
 }
 
 namespace {
-
-// Brute force over a transposed copy (d × n) so the inner loop over points vectorises.
-void brute_force_candidates(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
-                            std::int64_t nq, int cap, std::int64_t* ids, float* dists, int threads) {
-  std::vector<float> cols(static_cast<std::size_t>(n) * d);
-  for (std::int64_t i = 0; i < n; ++i)
-    for (int j = 0; j < d; ++j) cols[static_cast<std::size_t>(j) * n + i] = points[i * d + j];
-  constexpr std::int64_t kBlock = 1024;  // distances per pass: stays in L1 with the query
-#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
-  {
-    std::vector<float> block(kBlock);
-#pragma omp for schedule(dynamic, 16)
-    for (std::int64_t q = 0; q < nq; ++q) {
-      const float* x = &points[(q_begin + q) * d];
-      TopList top(cap, ids + q * cap, dists + q * cap);
-      for (std::int64_t b0 = 0; b0 < n; b0 += kBlock) {
-        const std::int64_t bn = std::min(kBlock, n - b0);
-        std::fill(block.begin(), block.begin() + bn, 0.0f);
-        for (int j = 0; j < d; ++j) {
-          const float* c = &cols[static_cast<std::size_t>(j) * n + b0];
-          const float xj = x[j];
-          for (std::int64_t i = 0; i < bn; ++i) {
-            const float diff = c[i] - xj;
-            block[i] += diff * diff;
-          }
-        }
-        for (std::int64_t i = 0; i < bn; ++i)
-          if (top.accepts(block[i], b0 + i)) top.insert(block[i], b0 + i);
-      }
-    }
-  }
-}
 
 // FAISS ranks by the expanded form ‖a‖² + ‖b‖² − 2a·b in float, which loses digits far from
 // the origin and between near-duplicates; so the points are centred first (as cuML advises)
@@ -97,8 +66,11 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
   SPECVAE_CHECK(q_begin >= 0 && nq >= 0 && q_begin + nq <= n, "queries [{}, {}) outside [0, {})", q_begin,
                 q_begin + nq, n);
   const int cap = k + 1;  // the query itself is among its own k+1 nearest, as in scikit-learn
-  // Candidates per query: exactly k+1 from the float-exact searches, more from FAISS.
-  const int width = method == KnnMethod::Faiss ? static_cast<int>(std::min<std::int64_t>(n, 2 * cap + 16)) : cap;
+  // Candidates per query: exactly k+1 from the float-exact searches, more from the expanded-form ones.
+  int width = cap;
+  if (method == KnnMethod::Faiss) width = static_cast<int>(std::min<std::int64_t>(n, 2 * cap + 16));
+  if (method == KnnMethod::BruteForce)
+    width = static_cast<int>(std::min<std::int64_t>(n, cap + bruteforce_extra_candidates(d)));
   std::vector<std::int64_t> cand(static_cast<std::size_t>(nq) * width, -1);
   std::vector<float> cand_d(static_cast<std::size_t>(nq) * width, std::numeric_limits<float>::infinity());
   switch (method) {
@@ -108,7 +80,7 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
       break;
     }
     case KnnMethod::BruteForce:
-      brute_force_candidates(points, n, d, q_begin, nq, width, cand.data(), cand_d.data(), threads);
+      bruteforce_candidates_tiled(points, n, d, q_begin, nq, width, cand.data(), cand_d.data(), threads);
       break;
     case KnnMethod::Faiss:
       faiss_candidates(points, n, d, q_begin, nq, width, cand.data(), threads);
