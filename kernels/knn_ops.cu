@@ -9,15 +9,14 @@
 
 #include "block_reduce.cuh"
 #include "cuda_check.cuh"
+#include "knn_key.cuh"
 #include "knn_ops.h"
 
 namespace specvae::kernels {
 namespace {
 constexpr int kBlock = 256;
 
-__device__ __forceinline__ bool key_less(float da, int ia, float db, int ib) {
-  return da < db || (da == db && ia < ib);
-}
+__device__ __forceinline__ bool key_less(float da, int ia, float db, int ib) { return knn_key_less(da, ia, db, ib); }
 
 __global__ void centre_rows_kernel(float* __restrict__ x, std::size_t total, int d, const float* __restrict__ mean) {
   for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; idx < total;

@@ -2,12 +2,13 @@
 // Gaussian clumps plus a sprinkle of outliers), k = 20. Reports wall time of gpu_lof (one
 // run after a small warm-up call) and, from a second, profiled run (synchronised around
 // each phase), the distance GEMMs' achieved fraction of the fp32 peak
-// (SMs × FP32 lanes × 2 × clock). Usage: specvae_bench_gpu_knn N [profile=1]
+// (SMs × FP32 lanes × 2 × clock). Usage: specvae_bench_gpu_knn N [gemm|fused|auto] [profile=1]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -55,21 +56,26 @@ std::vector<float> latent_like(std::int64_t n, int d) {
 
 int main(int argc, char** argv) {
   const std::int64_t n = argc > 1 ? std::atoll(argv[1]) : 1000000;
-  const bool profile = argc > 2 ? std::atoi(argv[2]) != 0 : true;
+  const std::string method_name = argc > 2 ? argv[2] : "auto";
+  const bool profile = argc > 3 ? std::atoi(argv[3]) != 0 : true;
+  gpu::GpuKnnOptions base_opt;
+  base_opt.method = method_name == "gemm" ? gpu::GpuKnnMethod::Gemm
+                    : method_name == "fused" ? gpu::GpuKnnMethod::Fused : gpu::GpuKnnMethod::Auto;
   const int d = 10, k = 20;
   if (gpu_device_count() == 0) {
     std::printf("no GPU: %s\n", gpu_unavailable_reason().c_str());
     return 2;
   }
   const auto x = latent_like(n, d);
-  gpu::gpu_lof(x.data(), std::min<std::int64_t>(n, 20000), d, k);  // warm-up: context, cuBLAS, kernels
-  const auto run = gpu::gpu_lof(x.data(), n, d, k);
+  gpu::gpu_lof(x.data(), std::min<std::int64_t>(n, 20000), d, k, base_opt);  // warm-up: context, cuBLAS, kernels
+  const auto run = gpu::gpu_lof(x.data(), n, d, k, base_opt);
   double nof_min = 0;
   for (double v : run.nof) nof_min = std::min(nof_min, v);
-  std::printf("| exact kNN + LOF (k=20, d=10) | %lld | %.2f s | tiles %d×%d | min NOF %.2f |", static_cast<long long>(n),
-              run.seconds, run.knn_stats.query_tiles, run.knn_stats.base_tiles, nof_min);
-  if (profile) {
-    gpu::GpuKnnOptions opt;
+  std::printf("| exact kNN + LOF (k=20, d=10), %s | %lld | %.2f s | tiles %d×%d | min NOF %.2f |",
+              run.knn_stats.fused ? "fused scan" : "cuBLAS tiles + select", static_cast<long long>(n), run.seconds,
+              run.knn_stats.query_tiles, run.knn_stats.base_tiles, nof_min);
+  if (profile && !run.knn_stats.fused) {
+    gpu::GpuKnnOptions opt = base_opt;
     opt.profile = true;
     const auto prof = gpu::gpu_lof(x.data(), n, d, k, opt);
     const double peak = fp32_peak_flops(0);

@@ -11,6 +11,7 @@
 
 #include "cublas_rowmajor.hpp"
 #include "cuda_check.cuh"
+#include "knn_fused.h"
 #include "knn_ops.h"
 #include "lof_ops.h"
 #include "specvae/core/error.hpp"
@@ -81,11 +82,52 @@ struct Queries {
   std::int64_t n;
 };
 
+// The fused path: padded centred copies, query tiles of ≤ 2^20 rows (a launch takes seconds
+// at 10M base points, not minutes), the on-chip scan, then the same refinement.
+void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_sel,
+                  std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
+                  const GpuKnnOptions& opt, GpuKnnStats& stats) {
+  auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  const int d_pad = kernels::knn_fused_pad(dim);
+  DeviceArray<float> b_pad(static_cast<std::size_t>(n_b) * d_pad, stream);
+  DeviceArray<float> q_pad(static_cast<std::size_t>(q.n) * d_pad, stream);
+  kernels::launch_pad_rows(base.centred.get(), n_b, dim, d_pad, b_pad.get(), stream);
+  kernels::launch_pad_rows(q.centred, q.n, dim, d_pad, q_pad.get(), stream);
+  const std::int64_t q_tile = std::min<std::int64_t>(std::max<std::int64_t>(q.n, 1),
+                                                     opt.query_tile > 0 ? opt.query_tile : std::int64_t{1} << 20);
+  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  stats.fused = true;
+  stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
+  stats.base_tiles = 1;
+  for (std::int64_t q0 = 0; q0 < q.n; q0 += q_tile) {
+    const int rows = static_cast<int>(std::min(q_tile, q.n - q0));
+    const std::int64_t tile_self = self_begin >= 0 ? self_begin + q0 : -1;
+    auto t0 = Clock::now();
+    kernels::launch_knn_fused_scan(q_pad.get() + q0 * d_pad, q.norms + q0, rows, b_pad.get(), base.norms.get(), n_b,
+                                   d_pad, tile_self, k_sel, best_d.get(), best_i.get(), stream);
+    if (opt.profile) {
+      SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
+      stats.select_seconds += since(t0);
+    }
+    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_sel, tile_self, k,
+                               out_index + q0 * k, out_distance + q0 * k, stream);
+  }
+}
+
 // The search proper, all on the device: out_index/out_distance [n_q × k].
 void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_sel,
             std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
             const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  const bool fused = opt.method == GpuKnnMethod::Fused ||
+                     (opt.method == GpuKnnMethod::Auto && dim <= kernels::kKnnFusedMaxDim);
+  if (fused) {
+    if (dim > kernels::kKnnFusedMaxDim)
+      throw InputError(fmt::format("gpu kNN: the fused scan supports dim ≤ {}, got {}", kernels::kKnnFusedMaxDim, dim));
+    search_fused(gpu, base, n_b, q, dim, k_sel, self_begin, k, out_index, out_distance, opt, stats);
+    return;
+  }
   auto cublas = static_cast<cublasHandle_t>(gpu.cublas());
   // Never TF32 here: 10-bit products would swamp the small distances LOF lives on.
   SPECVAE_CUBLAS_CHECK(cublasSetMathMode(cublas, CUBLAS_DEFAULT_MATH));

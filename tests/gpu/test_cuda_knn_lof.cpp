@@ -1,6 +1,7 @@
 // GPU exact kNN and LOF against CPU brute force written here (double, exact distances,
 // scikit-learn's self exclusion and (distance, index) ties): random, clustered and
-// duplicated points, forced multi-tile searches, k up to 100; NOF within 1e-3.
+// duplicated points, forced multi-tile searches, k up to 100; NOF within 1e-3. Both search
+// paths (cuBLAS tiles + selection, and the fused on-chip scan) run every case.
 #if SPECVAE_HAVE_CUDA
 #include <algorithm>
 #include <cmath>
@@ -156,33 +157,51 @@ std::vector<double> cpu_nof(const Points& p, int k) {
   }
   return nof;
 }
+constexpr gpu::GpuKnnMethod kMethods[] = {gpu::GpuKnnMethod::Gemm, gpu::GpuKnnMethod::Fused};
+const char* name(gpu::GpuKnnMethod m) { return m == gpu::GpuKnnMethod::Fused ? "fused" : "gemm"; }
 }  // namespace
 
 TEST(CudaKnn, RandomPointsSelfExcludedManyTiles) {
   SPECVAE_REQUIRE_GPU();
   const Points p = uniform_points(3001, 10, 1);
-  gpu::GpuKnnOptions opt;
-  opt.query_tile = 257;  // uneven tiles on both axes: the running lists are merged 4 times
-  opt.base_tile = 1000;
-  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
-  EXPECT_EQ(got.stats.query_tiles, 12);
-  EXPECT_EQ(got.stats.base_tiles, 4);
-  expect_same_neighbours(got, cpu_knn(p, p, 20, 0), p, p, 0);
-  // Default tiling gives the same neighbours.
-  const auto one_tile = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0);
-  EXPECT_EQ(one_tile.index, got.index);
+  const auto want = cpu_knn(p, p, 20, 0);
+  std::vector<std::int64_t> first;
+  for (auto method : kMethods) {
+    SCOPED_TRACE(name(method));
+    gpu::GpuKnnOptions opt;
+    opt.method = method;
+    opt.query_tile = 257;  // uneven tiles on both axes: the running lists are merged 4 times
+    opt.base_tile = 1000;
+    const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
+    EXPECT_EQ(got.stats.fused, method == gpu::GpuKnnMethod::Fused);
+    EXPECT_EQ(got.stats.query_tiles, 12);
+    EXPECT_EQ(got.stats.base_tiles, method == gpu::GpuKnnMethod::Fused ? 1 : 4);
+    expect_same_neighbours(got, want, p, p, 0);
+    // Default tiling gives the same neighbours, and so does the other path.
+    gpu::GpuKnnOptions plain;
+    plain.method = method;
+    const auto one_tile = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, plain);
+    EXPECT_EQ(one_tile.index, got.index);
+    if (first.empty()) first = got.index;
+    else EXPECT_EQ(got.index, first);
+  }
 }
 
 TEST(CudaKnn, ClusteredFarFromOriginWithDuplicates) {
   SPECVAE_REQUIRE_GPU();
   const Points p = clustered_points(2400, 10, 2);
-  gpu::GpuKnnOptions opt;
-  opt.base_tile = 700;
-  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
-  expect_same_neighbours(got, cpu_knn(p, p, 20, 0), p, p, 0);
-  // A duplicated point's first two neighbours are its copies, at distance exactly 0.
-  EXPECT_EQ(got.distance[50 * 20], 0.0);
-  EXPECT_EQ(got.distance[50 * 20 + 1], 0.0);
+  const auto want = cpu_knn(p, p, 20, 0);
+  for (auto method : kMethods) {
+    SCOPED_TRACE(name(method));
+    gpu::GpuKnnOptions opt;
+    opt.method = method;
+    opt.base_tile = 700;
+    const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 20, 0, opt);
+    expect_same_neighbours(got, want, p, p, 0);
+    // A duplicated point's first two neighbours are its copies, at distance exactly 0.
+    EXPECT_EQ(got.distance[50 * 20], 0.0);
+    EXPECT_EQ(got.distance[50 * 20 + 1], 0.0);
+  }
 }
 
 TEST(CudaKnn, BlockOfQueriesInsideTheBase) {
@@ -191,20 +210,29 @@ TEST(CudaKnn, BlockOfQueriesInsideTheBase) {
   const Points all = uniform_points(2000, 7, 3);
   const std::int64_t offset = 700, n_q = 333;
   Points q{n_q, all.d, std::vector<float>(all.row(offset), all.row(offset + n_q))};
-  const auto got = gpu::gpu_knn(q.x.data(), n_q, all.x.data(), all.n, all.d, 15, offset);
-  expect_same_neighbours(got, cpu_knn(q, all, 15, offset), q, all, offset);
+  const auto want = cpu_knn(q, all, 15, offset);
+  for (auto method : kMethods) {
+    SCOPED_TRACE(name(method));
+    gpu::GpuKnnOptions opt;
+    opt.method = method;
+    const auto got = gpu::gpu_knn(q.x.data(), n_q, all.x.data(), all.n, all.d, 15, offset, opt);
+    expect_same_neighbours(got, want, q, all, offset);
+  }
 }
 
 TEST(CudaKnn, ExternalQueriesLargeK) {
   SPECVAE_REQUIRE_GPU();
   const Points base = uniform_points(1500, 10, 4);
   const Points q = uniform_points(200, 10, 5);
-  for (int k : {1, 64, 100}) {
-    gpu::GpuKnnOptions opt;
-    opt.base_tile = 512;
-    const auto got = gpu::gpu_knn(q.x.data(), q.n, base.x.data(), base.n, base.d, k, -1, opt);
-    expect_same_neighbours(got, cpu_knn(q, base, k, -1), q, base, -1);
-  }
+  for (int k : {1, 64, 100})
+    for (auto method : kMethods) {
+      SCOPED_TRACE(name(method));
+      gpu::GpuKnnOptions opt;
+      opt.method = method;
+      opt.base_tile = 512;
+      const auto got = gpu::gpu_knn(q.x.data(), q.n, base.x.data(), base.n, base.d, k, -1, opt);
+      expect_same_neighbours(got, cpu_knn(q, base, k, -1), q, base, -1);
+    }
 }
 
 TEST(CudaKnn, MoreDuplicatesThanNeighbours) {
@@ -213,10 +241,30 @@ TEST(CudaKnn, MoreDuplicatesThanNeighbours) {
   // copy's k+1 nearest may not include itself; all neighbours are then copies at 0.
   Points p = uniform_points(500, 4, 6);
   for (std::int64_t i = 100; i < 140; ++i) std::copy(p.row(99), p.row(99) + p.d, p.x.begin() + i * p.d);
-  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 10, 0);
-  // Which 10 of the 40 copies a copy lists is a tie; the tie checks still apply row by row.
-  expect_same_neighbours(got, cpu_knn(p, p, 10, 0), p, p, 0, p.n);
-  for (int c = 0; c < 10; ++c) EXPECT_EQ(got.distance[static_cast<std::size_t>(120 * 10 + c)], 0.0);
+  const auto want = cpu_knn(p, p, 10, 0);
+  for (auto method : kMethods) {
+    SCOPED_TRACE(name(method));
+    gpu::GpuKnnOptions opt;
+    opt.method = method;
+    const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 10, 0, opt);
+    // Which 10 of the 40 copies a copy lists is a tie; the tie checks still apply row by row.
+    expect_same_neighbours(got, want, p, p, 0, p.n);
+    for (int c = 0; c < 10; ++c) EXPECT_EQ(got.distance[static_cast<std::size_t>(120 * 10 + c)], 0.0);
+  }
+}
+
+TEST(CudaKnn, AutoUsesGemmAboveSixteenDimensions) {
+  SPECVAE_REQUIRE_GPU();
+  const Points p = uniform_points(600, 24, 11);
+  const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 12, 0);
+  EXPECT_FALSE(got.stats.fused);
+  expect_same_neighbours(got, cpu_knn(p, p, 12, 0), p, p, 0);
+  gpu::GpuKnnOptions fused;
+  fused.method = gpu::GpuKnnMethod::Fused;
+  const Points small = uniform_points(600, 16, 12);
+  const auto got16 = gpu::gpu_knn(small.x.data(), small.n, small.x.data(), small.n, small.d, 12, 0, fused);
+  EXPECT_TRUE(got16.stats.fused);
+  expect_same_neighbours(got16, cpu_knn(small, small, 12, 0), small, small, 0);
 }
 
 TEST(CudaKnn, RejectsBadSizes) {
@@ -232,7 +280,10 @@ TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
   SPECVAE_REQUIRE_GPU();
   for (const Points& p : {uniform_points(2000, 10, 8), clustered_points(2000, 10, 9)}) {
     const auto want = cpu_nof(p, 20);
+    for (auto method : kMethods) {
+    SCOPED_TRACE(name(method));
     gpu::GpuKnnOptions opt;
+    opt.method = method;
     opt.query_tile = 300;
     opt.base_tile = 900;
     const auto got = gpu::gpu_lof(p.x.data(), p.n, p.d, 20, opt);
@@ -249,6 +300,7 @@ TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
     // Not trivially −1 everywhere: the data have real outliers and dense cores.
     const auto [lo, hi] = std::minmax_element(got.nof.begin(), got.nof.end());
     EXPECT_GT(*hi - *lo, 0.05);
+    }
   }
 }
 

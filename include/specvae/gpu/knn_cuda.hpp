@@ -2,7 +2,8 @@
 // pattern): points centred on the base mean (cuML's advice: keeps the expanded form
 // ‖q‖² + ‖b‖² − 2·q·b accurate), cuBLAS for −2·Q·Bᵀ per (query tile × base tile), a fused
 // add-norms + k-selection kernel merging every base tile into a running list, and the
-// chosen neighbours' distances recomputed exactly in double at the end.
+// chosen neighbours' distances recomputed exactly in double at the end. For d ≤ 16 a fused
+// scan computes the same candidates on chip instead (GpuKnnMethod).
 //
 // Tie policy: candidates are ordered by (distance, index), so among equal distances the
 // smaller global index wins — in the float selection and again in the double re-sort. Sets
@@ -15,7 +16,13 @@
 
 namespace specvae::gpu {
 
+// Gemm: cuBLAS −2·Q·Bᵀ tiles written to memory, then the add-norms + selection kernel (any
+// dimension). Fused: for dim ≤ 16, distances computed and selected on chip, the distance
+// matrix never written (the 10M-point path). Auto: Fused when dim ≤ 16.
+enum class GpuKnnMethod { Auto, Gemm, Fused };
+
 struct GpuKnnOptions {
+  GpuKnnMethod method = GpuKnnMethod::Auto;
   int device = 0;
   std::int64_t query_tile = 0;  // rows per query tile; 0 = from the memory budget
   std::int64_t base_tile = 0;   // rows per base tile; 0 = min(n_b, 2^20)
@@ -28,6 +35,7 @@ struct GpuKnnStats {
   double select_seconds = 0;   // with profile: time in the selection kernels
   double gemm_flops = 0;       // 2·n_q·n_b·dim
   int query_tiles = 0, base_tiles = 0;
+  bool fused = false;          // which path ran
 };
 
 struct GpuKnnResult {
