@@ -13,7 +13,7 @@ reported. SGEMM peak: torch.mm 2048³ on the same threads and kernel, best of 5.
 
 Usage: bench/train_vs_pytorch.py --specvae build/src/specvae [--rows 8192] [--epochs 4]
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 import h5py
 import numpy as np
@@ -106,10 +106,11 @@ print(best / 1e9)
 '''
 
 
-def run(cmd, env_extra):
+def run(cmd, env_extra, with_stderr=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS", "OMP_"))}
     env.update(env_extra)
-    return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    p = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return p.stdout + (p.stderr if with_stderr else "")
 
 
 def torch_rate(data, threads, epochs, env):
@@ -127,12 +128,13 @@ def specvae_rate(exe, data, threads, epochs, env, ranks, extra_sets):
         if os.geteuid() == 0:
             launcher += ["--allow-run-as-root", "--oversubscribe"]
         cmd = launcher + cmd
-    log = run(cmd, env)
+    log = run(cmd, env, with_stderr=True)
     with open(os.path.join(out, "metrics.jsonl")) as f:
         rates = [json.loads(l)["spectra_per_s"] for l in f if l.strip()]
-    gemm = [l for l in log.splitlines() if "GEMM" in l]
+    gemm = [f"{m.group(1)} {m.group(2)}" for m in (re.search(r"GEMM: (\S+).*?kernel (\S+)", l) for l in log.splitlines())
+            if m and "training" not in m.string]
     shutil.rmtree(out)
-    return statistics.median(rates[1:]), (gemm[0].split("] ")[-1] if gemm else "?")
+    return statistics.median(rates[1:]), (gemm[0] if gemm else "?")
 
 
 def main():
