@@ -11,7 +11,7 @@ namespace specvae::cli {
 Command register_ingest(CLI::App& app, CommonOptions& common) {
   struct Options {
     std::vector<std::string> inputs;
-    std::string out;
+    std::string out, zcatalog;
     bool overwrite = false;
   };
   auto opts = std::make_shared<Options>();
@@ -21,11 +21,13 @@ Command register_ingest(CLI::App& app, CommonOptions& common) {
       ->required();
   sub->add_option("--out", opts->out, "dataset to write (HDF5)")->required();
   sub->add_flag("--overwrite", opts->overwrite, "replace an existing output file");
+  sub->add_option("--zcatalog", opts->zcatalog,
+                  "take redshifts from this catalogue (zpix/zall ZCATALOG HDU) instead of redrock files");
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
                    auto& ctx = init_distributed(nullptr, nullptr);
                    std::vector<std::filesystem::path> inputs(opts->inputs.begin(), opts->inputs.end());
-                   ingest::run_ingest(*ctx.world, config, inputs, opts->out, opts->overwrite);
+                   ingest::run_ingest(*ctx.world, config, inputs, opts->out, opts->overwrite, opts->zcatalog);
                    return 0;
                  }};
 }

@@ -58,7 +58,11 @@ struct Accepted {
 // Reads and preprocesses one file slice in chunks, appending accepted rows.
 void process_slice(const Settings& s, const InputPair& pair, const FileSlice& slice, int n_bins, Accepted& acc,
                    RejectCounts& rejected) {
-  const std::vector<Redshift> redshifts = read_redshifts(pair.redrock);
+  // A redrock file is small: read once per slice. A zcatalog is survey-wide: only the rows of
+  // each chunk's TARGETIDs are read.
+  std::vector<Redshift> redshifts;
+  if (!pair.zcatalog) redshifts = read_redshifts(pair.redrock);
+  std::vector<std::int64_t> ids;
   SpectrumPreparer prep(s.grid);
   std::vector<double> flux, ivar;
   std::vector<std::uint8_t> good;
@@ -69,6 +73,11 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
     const DesiSpectra spectra = read_desi_spectra(pair.coadd, slice.first + done, n);
     if (!spectra.has_fibermap)
       throw InputError(fmt::format("{}: no FIBERMAP HDU (TARGETID is needed to join redshifts)", pair.coadd.string()));
+    if (pair.zcatalog) {
+      ids.clear();
+      for (const auto& f : spectra.fibermap) ids.push_back(f.targetid);
+      redshifts = read_redshifts(pair.redrock, ids);
+    }
     const std::vector<Redshift> zs = join_redshifts(spectra, redshifts, pair.redrock);
     const BrzGrid grid = make_brz_grid(spectra.cameras, pair.coadd);
     flux.resize(grid.wave.size());
@@ -271,8 +280,9 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   p.config_hash = cfg.hash();
   for (const auto& pr : pairs) {
     p.input_files.push_back(pr.coadd.string());
-    p.input_files.push_back(pr.redrock.string());
+    if (!pr.zcatalog) p.input_files.push_back(pr.redrock.string());
   }
+  if (!pairs.empty() && pairs.front().zcatalog) p.input_files.push_back(pairs.front().redrock.string());
   for (int k = 1; k < kRejectReasons; ++k) p.rejected[reject_name(static_cast<Reject>(k))] = reject_totals[k];
   p.rejected["bad_file"] = bad_spectra;
   std::string skipped;
@@ -309,11 +319,12 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
 }
 
 std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vector<fs::path>& inputs,
-                        const fs::path& out, bool overwrite) {
+                        const fs::path& out, bool overwrite, const fs::path& zcatalog) {
   if (!overwrite && fs::exists(out))
     throw InputError(fmt::format("{}: already exists (use --overwrite to replace it)", out.string()));
-  const auto pairs = find_input_pairs(inputs);
-  log::info("ingest: {} coadd/redrock pairs on {} ranks", pairs.size(), comm.size());
+  const auto pairs = find_input_pairs(inputs, zcatalog);
+  log::info("ingest: {} coadd files on {} ranks, redshifts from {}", pairs.size(), comm.size(),
+            zcatalog.empty() ? std::string("their redrock files") : zcatalog.string());
   IngestOutput result = preprocess_survey(comm, cfg, pairs);
   const auto t = Clock::now();
   const std::int64_t n = write_dataset(comm.handle(), out, result.rows, result.provenance, overwrite);

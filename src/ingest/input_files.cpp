@@ -20,8 +20,11 @@ bool has_prefix_suffix(const std::string& name, const std::string& prefix) {
 }
 }  // namespace
 
-std::vector<InputPair> find_input_pairs(const std::vector<fs::path>& inputs) {
+std::vector<InputPair> find_input_pairs(const std::vector<fs::path>& inputs, const fs::path& zcatalog) {
   if (inputs.empty()) throw InputError("ingest: no input given (--input DIR_OR_FILES...)");
+  const bool use_zcat = !zcatalog.empty();
+  if (use_zcat && !fs::is_regular_file(zcatalog))
+    throw InputError(fmt::format("{}: no such redshift catalogue", zcatalog.string()));
   std::set<fs::path> coadds;
   for (const auto& in : inputs) {
     std::error_code ec;
@@ -36,7 +39,7 @@ std::vector<InputPair> find_input_pairs(const std::vector<fs::path>& inputs) {
       const std::string name = in.filename().string();
       if (has_prefix_suffix(name, "coadd-")) {
         coadds.insert(fs::absolute(in));
-      } else if (has_prefix_suffix(name, "redrock-")) {
+      } else if (has_prefix_suffix(name, "redrock-") && !use_zcat) {
         coadds.insert(fs::absolute(in.parent_path() / ("coadd-" + name.substr(8))));
       } else {
         throw InputError(fmt::format("{}: not a coadd-*.fits or redrock-*.fits file", in.string()));
@@ -47,11 +50,16 @@ std::vector<InputPair> find_input_pairs(const std::vector<fs::path>& inputs) {
   }
   std::vector<InputPair> pairs;
   for (const auto& c : coadds) {
+    if (use_zcat) {
+      if (!fs::is_regular_file(c)) throw InputError(fmt::format("{}: no such coadd file", c.string()));
+      pairs.push_back({c, fs::absolute(zcatalog), true});
+      continue;
+    }
     const fs::path r = c.parent_path() / ("redrock-" + c.filename().string().substr(6));
     if (!fs::is_regular_file(c)) throw InputError(fmt::format("{}: no such coadd file (named by its redrock file)", c.string()));
     if (!fs::is_regular_file(r))
       throw InputError(fmt::format("{}: no matching redrock file {} (matched by the name suffix)", c.string(), r.string()));
-    pairs.push_back({c, r});
+    pairs.push_back({c, r, false});
   }
   return pairs;
 }

@@ -5,7 +5,7 @@ Galaxy-like spectra (power-law continuum with a 4000 A break and emission lines)
 redshifts, observed on the b/r/z grids with Gaussian noise, a few masked cosmic-ray pixels and
 zero-ivar pixels, some spectra outside the default z range, some too faint, a few stars.
 Usage: test_ingest_make_survey.py OUTDIR --files 3 --per-file 40 --seed 1 [--corrupt 1]
-       [--zmax 0.36] [--faint-frac 0.1]
+       [--zmax 0.36] [--faint-frac 0.1] [--zcatalog PATH]
 Writes OUTDIR/coadd-test-<i>.fits, OUTDIR/redrock-test-<i>.fits and OUTDIR/truth.json.
 """
 import argparse
@@ -38,11 +38,13 @@ def main():
     ap.add_argument("--corrupt", type=int, default=-1, help="index of a file to truncate")
     ap.add_argument("--zmax", type=float, default=0.36, help="redshifts are uniform in [0, zmax]")
     ap.add_argument("--faint-frac", type=float, default=0.1, help="fraction of spectra far below S/N 5")
+    ap.add_argument("--zcatalog", default="", help="also write all redshifts into this zcatalog (ZCATALOG HDU)")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
     grids = [(c, np.arange(lo, hi + 0.4, 0.8)) for c, lo, hi in CAMERAS]
     truth = []
+    zcat_rows = []
     for f in range(a.files):
         n = a.per_file
         tid = np.array([1000000 * (f + 1) + i for i in range(n)], dtype=np.int64)
@@ -96,6 +98,7 @@ def main():
             fits.Column(name="SUBTYPE", format="20A", array=np.array([""] * n)),
             fits.Column(name="DELTACHI2", format="D", array=np.full(n, 100.0)),
         ], name="REDSHIFTS")
+        zcat_rows.append(rr.data)
         fits.HDUList([fits.PrimaryHDU(), rr]).writeto(os.path.join(a.outdir, f"redrock-test-{f}.fits"), overwrite=True)
         if f == a.corrupt:
             size = os.path.getsize(coadd)
@@ -104,6 +107,15 @@ def main():
         for i in range(n):
             truth.append({"file": f, "targetid": int(tid[i]), "z": float(z[i]), "spectype": str(spectype[i]),
                           "faint": bool(level[i] < 1.0)})
+    if a.zcatalog:
+        allrows = np.concatenate([np.asarray(r) for r in zcat_rows])
+        order = np.argsort(allrows["TARGETID"])[::-1]  # not in coadd order
+        cols = [fits.Column(name=c.name, format=c.format, array=allrows[c.name][order]) for c in zcat_rows[0].columns]
+        m = len(order)
+        cols += [fits.Column(name="SURVEY", format="7A", array=np.array(["sv3"] * m)),
+                 fits.Column(name="PROGRAM", format="6A", array=np.array(["bright"] * m))]
+        fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols, name="ZCATALOG")]).writeto(
+            a.zcatalog, overwrite=True)
     with open(os.path.join(a.outdir, "truth.json"), "w") as fh:
         json.dump(truth, fh)
 

@@ -71,7 +71,11 @@ StageRun run_ranks(int P, const Config& cfg, const std::vector<InputPair>& pairs
 
 class IngestSurvey : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { dir_ = make_survey("survey", "--files 3 --per-file 30 --seed 3"); }
+  static void SetUpTestSuite() {
+    const fs::path zcat = fs::temp_directory_path() / fmt::format("specvae_ingest_zcat_{}.fits", ::getpid());
+    dir_ = make_survey("survey", "--files 3 --per-file 30 --seed 3 --zcatalog " + zcat.string());
+    fs::rename(zcat, dir_ / "zall-test.fits");
+  }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static fs::path dir_;
 };
@@ -122,6 +126,21 @@ TEST_F(IngestSurvey, OneTwoAndThreeRanksGiveIdenticalRows) {
     EXPECT_EQ(many.prov.rejected, one.prov.rejected) << P;
     EXPECT_EQ(many.prov.extra_string_attrs, one.prov.extra_string_attrs) << P;
   }
+}
+
+TEST_F(IngestSurvey, RedshiftsFromAZcatalogGiveTheSameRows) {
+  const Config cfg = small_config();
+  StageRun a = run_ranks(1, cfg, find_input_pairs({dir_}));
+  const auto zpairs = find_input_pairs({dir_}, dir_ / "zall-test.fits");
+  ASSERT_EQ(zpairs.size(), 3u);
+  EXPECT_TRUE(zpairs[0].zcatalog);
+  StageRun b = run_ranks(2, cfg, zpairs);
+  EXPECT_EQ(a.rows.targetid, b.rows.targetid);
+  EXPECT_EQ(a.rows.flux, b.rows.flux);
+  EXPECT_EQ(a.rows.z, b.rows.z);
+  EXPECT_EQ(a.prov.rejected, b.prov.rejected);
+  EXPECT_EQ(b.prov.input_files.back(), (dir_ / "zall-test.fits").string());
+  EXPECT_THROW(find_input_pairs({dir_}, dir_ / "missing.fits"), InputError);
 }
 
 TEST_F(IngestSurvey, SelectsNormalisesAndCountsRejections) {

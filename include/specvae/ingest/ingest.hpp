@@ -15,16 +15,21 @@
 
 namespace specvae::ingest {
 
-// A coadd file and the redrock file with the same name suffix (coadd-X.fits, redrock-X.fits).
+// A coadd file and where its redshifts are: the redrock file with the same name suffix
+// (coadd-X.fits, redrock-X.fits), or a redshift catalogue (zcatalog ZCATALOG HDU) shared by
+// all coadds, of which only the rows of each chunk's TARGETIDs are read.
 struct InputPair {
   std::filesystem::path coadd, redrock;
+  bool zcatalog = false;
 };
 
 // Folders are searched (not recursively) for coadd-*.fits with a sibling redrock-*.fits;
 // files may also be named directly (a coadd file, or a redrock file whose coadd is beside it).
-// The result is sorted by coadd path, without duplicates. A coadd without its redrock file,
-// a missing path or no input at all is an InputError.
-std::vector<InputPair> find_input_pairs(const std::vector<std::filesystem::path>& inputs);
+// With `zcatalog` given, redshifts come from it and no redrock files are needed. The result is
+// sorted by coadd path, without duplicates. A coadd without its redrock file, a missing path
+// or no input at all is an InputError.
+std::vector<InputPair> find_input_pairs(const std::vector<std::filesystem::path>& inputs,
+                                        const std::filesystem::path& zcatalog = {});
 
 // Rows [first, first + count) of the survey's concatenated spectra, split by file.
 struct FileSlice {
@@ -52,6 +57,6 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
 // The whole stage: find inputs, preprocess, write `out` collectively (refusing an existing
 // file unless overwrite). Returns the number of rows written.
 std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vector<std::filesystem::path>& inputs,
-                        const std::filesystem::path& out, bool overwrite);
+                        const std::filesystem::path& out, bool overwrite, const std::filesystem::path& zcatalog = {});
 
 }  // namespace specvae::ingest
