@@ -3,6 +3,9 @@
 #include "specvae/simulate/desi_writer.hpp"
 
 #include <fitsio.h>
+extern "C" {
+#include <fitsio2.h>  // ffpbyt: raw byte writes (see write_resolution); the header has no C++ guard
+}
 
 #include <cstring>
 #include <stdexcept>
@@ -120,8 +123,10 @@ void write_image(FitsFile& f, const std::string& extname, int bitpix, int dataty
   f.check(status, fmt::format("HDU {}: data", extname));
 }
 
-// Every row of X_RESOLUTION holds the same [ndiag, nwave] block: written from a buffer of
-// many copies so CFITSIO sees few large writes.
+// Every row of X_RESOLUTION holds the same [ndiag, nwave] block (78% of a coadd's bytes).
+// It is converted to FITS byte order once, replicated into a large buffer and written raw
+// with CFITSIO's byte-level writer, which sends large buffers straight to the file: no
+// per-call conversion and copying of the same numbers thousands of times.
 void write_resolution(FitsFile& f, const CoaddCamera& cam, std::int64_t nspec) {
   const std::string extname = cam.band + "_RESOLUTION";
   const long nwave = static_cast<long>(cam.wave->size());
@@ -129,17 +134,29 @@ void write_resolution(FitsFile& f, const CoaddCamera& cam, std::int64_t nspec) {
   std::vector<long> naxes{nwave, cam.ndiag, static_cast<long>(nspec)};
   fits_create_img(f.get(), FLOAT_IMG, 3, naxes.data(), &status);
   fits_write_key(f.get(), TSTRING, "EXTNAME", const_cast<char*>(extname.c_str()), "extension name", &status);
+  // Close the header so the data start is known, then go there.
+  fits_set_hdustruc(f.get(), &status);
+  LONGLONG head = 0, data = 0, end = 0;
+  fits_get_hduaddrll(f.get(), &head, &data, &end, &status);
   f.check(status, fmt::format("HDU {}: create", extname));
+  if (nspec == 0) return;
   const std::size_t block = static_cast<std::size_t>(nwave) * static_cast<std::size_t>(cam.ndiag);
-  const std::int64_t rows_per_write = 64;
-  std::vector<float> buf(block * static_cast<std::size_t>(std::min<std::int64_t>(rows_per_write, std::max<std::int64_t>(nspec, 1))));
-  for (std::size_t r = 0; r * block < buf.size(); ++r) std::memcpy(buf.data() + r * block, cam.resolution, block * sizeof(float));
-  for (std::int64_t row = 0; row < nspec; row += rows_per_write) {
-    const std::int64_t nrow = std::min(rows_per_write, nspec - row);
-    fits_write_img(f.get(), TFLOAT, static_cast<LONGLONG>(row) * static_cast<LONGLONG>(block) + 1,
-                   static_cast<LONGLONG>(nrow) * static_cast<LONGLONG>(block), buf.data(), &status);
-    f.check(status, fmt::format("HDU {}: data", extname));
+  std::vector<std::uint32_t> big(block);
+  for (std::size_t i = 0; i < block; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, cam.resolution + i, 4);
+    big[i] = __builtin_bswap32(u);  // FITS data are big-endian
   }
+  const std::int64_t rows_per_write = std::min<std::int64_t>(nspec, 32);
+  std::vector<std::uint32_t> buf(block * static_cast<std::size_t>(rows_per_write));
+  for (std::int64_t r = 0; r < rows_per_write; ++r)
+    std::memcpy(buf.data() + static_cast<std::size_t>(r) * block, big.data(), block * 4);
+  ffmbyt(f.get(), data, IGNORE_EOF, &status);
+  for (std::int64_t row = 0; row < nspec && status == 0; row += rows_per_write) {
+    const std::int64_t nrow = std::min(rows_per_write, nspec - row);
+    ffpbyt(f.get(), static_cast<LONGLONG>(nrow) * static_cast<LONGLONG>(block) * 4, buf.data(), &status);
+  }
+  f.check(status, fmt::format("HDU {}: data", extname));
 }
 
 }  // namespace
