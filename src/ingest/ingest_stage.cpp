@@ -63,11 +63,13 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
   std::vector<Redshift> redshifts;
   if (!pair.zcatalog) redshifts = read_redshifts(pair.redrock);
   std::vector<std::int64_t> ids;
-  SpectrumPreparer prep(s.grid);
-  std::vector<double> flux, ivar;
-  std::vector<std::uint8_t> good;
   const std::size_t B = static_cast<std::size_t>(n_bins);
   auto& rows = acc.rows;
+  // One chunk's results, filled in parallel and appended in row order (so the output does
+  // not depend on the thread count).
+  std::vector<float> c_flux, c_ivar, c_snr;
+  std::vector<std::uint8_t> c_mask;
+  std::vector<Reject> c_why;
   for (std::int64_t done = 0; done < slice.count;) {
     const std::int64_t n = std::min(s.chunk_rows, slice.count - done);
     const DesiSpectra spectra = read_desi_spectra(pair.coadd, slice.first + done, n);
@@ -80,42 +82,46 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
     }
     const std::vector<Redshift> zs = join_redshifts(spectra, redshifts, pair.redrock);
     const BrzGrid grid = make_brz_grid(spectra.cameras, pair.coadd);
-    flux.resize(grid.wave.size());
-    ivar.resize(grid.wave.size());
-    good.resize(grid.wave.size());
-    for (std::int64_t i = 0; i < spectra.nspec; ++i) {
+    const std::size_t m = static_cast<std::size_t>(spectra.nspec);
+    c_flux.resize(m * B), c_ivar.resize(m * B), c_mask.resize(m * B), c_snr.assign(m, 0.0f);
+    c_why.assign(m, Reject::none);
+#pragma omp parallel
+    {
+      SpectrumPreparer prep(s.grid);
+      std::vector<double> flux(grid.wave.size()), ivar(grid.wave.size());
+      std::vector<std::uint8_t> good(grid.wave.size());
+#pragma omp for schedule(dynamic, 16)
+      for (std::size_t i = 0; i < m; ++i) {
+        Reject why = s.sel.select_catalogue(&spectra.fibermap[i], zs[i]);
+        if (why == Reject::none) {
+          combine_cameras(spectra.cameras, grid, i, s.sel.bad_mask_bits, flux, ivar, good);
+          std::span<float> of(c_flux.data() + i * B, B), oi(c_ivar.data() + i * B, B);
+          std::span<std::uint8_t> om(c_mask.data() + i * B, B);
+          bool ok = prep.prepare(grid, flux, ivar, good, zs[i].z, c_snr[i], of, oi, om);
+          if (ok) {  // at least one unmasked, non-zero bin, so the unit norm below exists
+            ok = false;
+            for (std::size_t b = 0; b < B && !ok; ++b) ok = !om[b] && of[b] != 0.0f;
+          }
+          if (!ok) why = Reject::no_data;
+          else if (!(c_snr[i] > s.sel.snr_min)) why = Reject::snr;
+        }
+        c_why[i] = why;
+      }
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      if (c_why[i] != Reject::none) {
+        rejected.add(c_why[i]);
+        continue;
+      }
+      const auto at = static_cast<std::ptrdiff_t>(i * B), len = static_cast<std::ptrdiff_t>(B);
+      rows.flux.insert(rows.flux.end(), c_flux.begin() + at, c_flux.begin() + at + len);
+      rows.ivar.insert(rows.ivar.end(), c_ivar.begin() + at, c_ivar.begin() + at + len);
+      rows.mask.insert(rows.mask.end(), c_mask.begin() + at, c_mask.begin() + at + len);
       const FiberInfo& fiber = spectra.fibermap[i];
-      Reject why = s.sel.select_catalogue(&fiber, zs[i]);
-      if (why != Reject::none) {
-        rejected.add(why);
-        continue;
-      }
-      combine_cameras(spectra.cameras, grid, static_cast<std::size_t>(i), s.sel.bad_mask_bits, flux, ivar, good);
-      const std::size_t at = rows.flux.size();
-      rows.flux.resize(at + B);
-      rows.ivar.resize(at + B);
-      rows.mask.resize(at + B);
-      std::span<float> of(rows.flux.data() + at, B), oi(rows.ivar.data() + at, B);
-      std::span<std::uint8_t> om(rows.mask.data() + at, B);
-      float snr = 0;
-      bool ok = prep.prepare(grid, flux, ivar, good, zs[i].z, snr, of, oi, om);
-      if (ok) {  // at least one unmasked, non-zero bin, so the unit norm below exists
-        ok = false;
-        for (std::size_t b = 0; b < B && !ok; ++b) ok = !om[b] && of[b] != 0.0f;
-      }
-      if (ok && !(snr > s.sel.snr_min)) why = Reject::snr;
-      if (!ok) why = Reject::no_data;
-      if (why != Reject::none) {
-        rows.flux.resize(at);
-        rows.ivar.resize(at);
-        rows.mask.resize(at);
-        rejected.add(why);
-        continue;
-      }
       rows.targetid.push_back(fiber.targetid);
       rows.z.push_back(zs[i].z);
       rows.spectype.push_back(zs[i].spectype);
-      rows.snr.push_back(snr);
+      rows.snr.push_back(c_snr[i]);
       rows.ra.push_back(fiber.ra);
       rows.dec.push_back(fiber.dec);
       acc.file.push_back(slice.file);
