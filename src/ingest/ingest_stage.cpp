@@ -208,18 +208,15 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   // 3. A file bad on any rank is dropped by all of them.
   comm.allreduce_sum(std::span<std::int64_t>(bad));
   drop_rows_of_bad_files(acc, bad, B);
-  std::vector<std::int64_t> reject_totals(kRejectReasons + 1, 0);  // last = spectra in bad files
+  std::vector<std::int64_t> reject_totals(kRejectReasons, 0);
   for (std::size_t f = 0; f < nfiles; ++f) {
     if (bad[f]) continue;
     for (int k = 1; k < kRejectReasons; ++k) reject_totals[k] += rejected[f].n[k];
   }
   comm.allreduce_sum(std::span<std::int64_t>(reject_totals));
-  std::int64_t bad_spectra = 0;
+  std::int64_t bad_spectra = 0;  // spectra in skipped files (0 for a file that could not be counted)
   for (std::size_t f = 0; f < nfiles; ++f)
     if (bad[f]) bad_spectra += std::max<std::int64_t>(counts[f], 0);
-  // (counts of files that failed only while reading are known to every rank)
-  std::vector<std::int64_t> counted_bad(nfiles, 0);
-  for (std::size_t f = 0; f < nfiles; ++f) counted_bad[f] = bad[f] ? 1 : 0;
 
   // 4. Global offsets.
   IngestOutput out;
@@ -293,7 +290,7 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   p.rejected["bad_file"] = bad_spectra;
   std::string skipped;
   for (std::size_t f = 0; f < nfiles; ++f)
-    if (counted_bad[f]) skipped += pairs[f].coadd.string() + "\n";
+    if (bad[f]) skipped += pairs[f].coadd.string() + "\n";
   p.extra_string_attrs["skipped_files"] = skipped;
   p.extra_string_attrs["flux_convention"] =
       "rest frame: f_rest(lambda/(1+z)) = (1+z) f_obs(lambda), ivar_rest = ivar_obs/(1+z)^2; flux-conserving "
