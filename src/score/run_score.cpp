@@ -1,5 +1,6 @@
 // The score stage driver: read this rank's rows (collective), load the checkpoint, compute
 // the model scores, LOF over all ranks' latent means, and write this rank's shard.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -102,9 +103,11 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   summary.shard = score_shard_path(options.out_dir, rank);
   write_score_shard(summary.shard, s);
   comm.barrier();
-  log::info("scored {} spectra on {} ranks: model {:.1f} s, LOF (k={}, {}) {:.1f} s on rank 0; shards in {}",
-            info.rows, comm.size(), summary.model_seconds, lof.k, s.knn_method, summary.lof_seconds,
-            options.out_dir.string());
+  log::info("scored {} spectra on {} ranks: model {:.2f} s ({:.0f} spectra/s, {} latent samples), LOF (k={}, {}) "
+            "{:.2f} s on rank 0; shards in {}",
+            info.rows, comm.size(), summary.model_seconds,
+            static_cast<double>(rows.count) / std::max(summary.model_seconds, 1e-9), s.recon_samples, lof.k,
+            s.knn_method, summary.lof_seconds, options.out_dir.string());
   return summary;
 }
 

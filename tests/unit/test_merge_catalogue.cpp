@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <unistd.h>
 
 #include "specvae/core/config.hpp"
 #include "specvae/core/error.hpp"
@@ -20,8 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A fresh folder per test case, removed when the test binary exits.
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("specvae_test_merge_" + name + "_" + std::to_string(::getpid()));
+  static const fs::path root = fs::temp_directory_path() / ("specvae_test_merge_" + std::to_string(::getpid()));
+  static const struct Cleanup {
+    ~Cleanup() { std::error_code ec; fs::remove_all(root, ec); }
+  } cleanup;
+  const fs::path d = root / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
