@@ -189,7 +189,8 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   const auto slices = rank_slices(counts, me, P);
   std::int64_t my_input = 0;
   for (const auto& sl : slices) my_input += sl.count;
-  // Reserving the upper bound keeps peak memory at one copy of this rank's rows.
+  // Reserving the upper bound (address space only: pages are touched as rows are kept) avoids
+  // the transient second copy a growing vector would make of this rank's rows.
   acc.rows.flux.reserve(static_cast<std::size_t>(my_input) * B);
   acc.rows.ivar.reserve(static_cast<std::size_t>(my_input) * B);
   acc.rows.mask.reserve(static_cast<std::size_t>(my_input) * B);
