@@ -1,5 +1,7 @@
 // LOF from neighbour lists, one thread per point. The order of the sums follows the
 // neighbour order (as numpy's mean over a row does), in double.
+#include <math_constants.h>
+
 #include "block_reduce.cuh"
 #include "cuda_check.cuh"
 #include "lof_ops.h"
@@ -20,7 +22,12 @@ __global__ void lrd_kernel(const std::int64_t* __restrict__ index, const double*
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     double sum = 0.0;
     for (int c = 0; c < k; ++c) {
-      const double kd = kdist_all[index[i * k + c]];
+      const std::int64_t o = index[i * k + c];
+      if (o < 0) {  // no neighbour (non-finite coordinates): the point has no density
+        sum = CUDART_NAN;
+        break;
+      }
+      const double kd = kdist_all[o];
       const double d = distance[i * k + c];
       sum += d > kd ? d : kd;
     }
@@ -35,7 +42,10 @@ __global__ void nof_kernel(const std::int64_t* __restrict__ index, std::int64_t 
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     double sum = 0.0;
     const double own = lrd_own[i];
-    for (int c = 0; c < k; ++c) sum += lrd_all[index[i * k + c]] / own;
+    for (int c = 0; c < k; ++c) {
+      const std::int64_t o = index[i * k + c];
+      sum += o < 0 ? CUDART_NAN : lrd_all[o] / own;
+    }
     nof[i] = -(sum / k);
   }
 }

@@ -17,6 +17,13 @@ using model::Activation;
 
 namespace {
 
+// Every launch in this binary is synchronised and checked (runtime.cuda_debug_sync), so a
+// faulting kernel is reported at its own launch rather than at a later copy.
+const bool kDebugSync = [] {
+  set_cuda_debug_sync(true);
+  return true;
+}();
+
 struct Pair {
   model::ReferenceBackend ref;
   std::unique_ptr<model::Backend> gpu = gpu::make_cuda_backend(0, false);
