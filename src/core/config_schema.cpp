@@ -34,7 +34,7 @@ std::vector<ConfigKey> build_schema() {
       {"simulate.frac_star", T::Float, 0.015, 0, 1, {}, "fraction of stars"},
       {"simulate.mag_r_min", T::Float, 14.0, 5, 30, {}, "brightest r magnitude"},
       {"simulate.mag_r_max", T::Float, 20.175, 5, 30, {}, "faintest r magnitude (BGS faint limit)"},
-      {"simulate.exptime", T::Float, 180.0, 1, 1e6, {}, "effective exposure time, s (sets the noise)"},
+      {"simulate.exptime", T::Float, 600.0, 1, 1e6, {}, "effective exposure time, s (sets the noise; main BGS 180, SV3 coadds several times that)"},
       {"simulate.anomaly.extreme_emitter", T::Float, 0.0012, 0, 1, {}, "fraction: extreme Hα/[O III] emitters"},
       {"simulate.anomaly.broad_line_agn", T::Float, 0.0012, 0, 1, {}, "fraction: galaxies with a broad-line AGN"},
       {"simulate.anomaly.wrong_z_qso", T::Float, 0.0011, 0, 1, {}, "fraction: z≈2 quasars labelled z≈0.25 galaxies"},

@@ -41,10 +41,12 @@ double throughput(int camera, double lambda) {
   return piecewise(camera == 0 ? b : camera == 1 ? r : z, lambda);
 }
 
-// Sky continuum surface brightness in 1e-17 erg/s/cm²/Å/arcsec²: a bright-time (grey moon)
-// sky, bluer than a dark sky from scattered moonlight, rising slightly into the near-IR.
+// Sky continuum surface brightness in 1e-17 erg/s/cm²/Å/arcsec²: DESI's nominal dark sky
+// (~21.5 mag/arcsec² in r). simulate.exptime is read as an effective time (EFFTIME: the
+// time that gives the same S/N under nominal dark conditions), so the brightness of the
+// actual bright-time sky is folded into it, as DESI does.
 double sky_continuum(double lambda) {
-  static const std::vector<Knot> k{{3600, 1.6}, {4200, 1.8}, {5000, 1.5}, {6000, 1.2}, {7000, 1.1}, {8000, 1.0}, {9824, 1.0}};
+  static const std::vector<Knot> k{{3600, 0.55}, {4200, 0.6}, {5000, 0.55}, {6000, 0.5}, {7000, 0.5}, {8000, 0.5}, {9824, 0.55}};
   return piecewise(k, lambda);
 }
 

@@ -224,7 +224,9 @@ ObjectParams draw_object(const SurveySpec& spec, std::int64_t index) {
 
   // Anomalies must survive the default selection (z ≤ 0.3, S/N > 5): they are labelled as
   // galaxies with z in [0.02, 0.28] and get bright fibre magnitudes.
-  const double anomaly_fiber_mag = s.uniform(17.0, 18.6);
+  // Their fibre magnitudes scale with the exposure time (S/N ∝ flux x time where read and
+  // object noise dominate) so their S/N stays ~9-25 whatever simulate.exptime is.
+  const double anomaly_fiber_mag = s.uniform(18.4, 19.8) + 2.5 * std::log10(spec.exptime / 600.0);
   const double point_fiber = 0.78;
   double z, abs_mag, mag;
   switch (p.anomaly) {
