@@ -32,10 +32,16 @@ inline constexpr double kSumSquaresRel = 1e-12;
 
 // A whole training step on the paper-like MLP: gradients through ~12 GEMMs. Relative norm
 // of the gradient difference, IEEE fp32 and TF32.
-inline constexpr double kStepGradNormRel = 2e-5;
-inline constexpr double kStepGradNormRelTf32 = 1e-2;
+// TF32 rounds each GEMM input to 10 mantissa bits (≈ 5e-4 per product), compounded over the
+// 6 forward and 12 backward GEMMs: PyTorch's own TF32 tests allow 1e-2 … 5e-2. A layout or
+// indexing bug still shows as an O(1) difference.
+inline constexpr double kStepGradNormRel = 1e-4;  // ≈ 10 GEMMs × √K·u (K ≤ 1000), with margin
+inline constexpr double kStepGradNormRelTf32 = 3e-2;
 inline constexpr double kStepLossRel = 1e-5;
-inline constexpr double kStepLossRelTf32 = 5e-3;
+inline constexpr double kStepLossRelTf32 = 1e-2;
+// Per layer (a small layer's gradient has fewer terms to average its rounding over).
+inline constexpr double kLayerGradNormRel = 1e-3;
+inline constexpr double kLayerGradNormRelTf32 = 0.1;
 
 // kNN: two candidates count as tied when their squared distances differ by less than this
 // times ‖q‖² + ‖b‖² (centred): the expanded form's float rounding, ≈ (dim + 3)·u for dim 10.

@@ -85,7 +85,7 @@ void check_step(bool tf32) {
     const std::size_t len = static_cast<std::size_t>(l.n_out) * (l.n_in + 1);
     const std::vector<float> wl(wb, wb + static_cast<std::ptrdiff_t>(len)), gl(gb, gb + static_cast<std::ptrdiff_t>(len));
     if (any_nonzero(wl))
-      EXPECT_LE(rel_norm_diff(gl, wl), 10 * (tf32 ? tol::kStepGradNormRelTf32 : tol::kStepGradNormRel))
+      EXPECT_LE(rel_norm_diff(gl, wl), tf32 ? tol::kLayerGradNormRelTf32 : tol::kLayerGradNormRel)
           << "layer " << l.n_in << "→" << l.n_out;
   }
 
