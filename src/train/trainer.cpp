@@ -60,6 +60,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_x_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
+  reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
 
   const std::vector<float> init = model::initial_parameters(shape_, seed_);
   be_->upload(params_.data(), init.data(), init.size());
@@ -113,8 +114,8 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
   // reaches every rank, so all of them stop at the same step.
   const float local_loss = static_cast<float>((bl.recon_sum + kl_weight_ * bl.kl_sum) * o.grad_scale);
   be_->upload(grads_.data() + n_params_, &local_loss, 1);
-  // CPU backends: device memory is host memory. (A CUDA backend all-reduces with NCCL.)
-  if (comm_.size() > 1) comm_.allreduce_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_) + 1));
+  // Wherever the buffer lives: MPI on host memory, NCCL (or staged) on device memory.
+  if (comm_.size() > 1) reduce_->sum(grads_.data(), static_cast<std::size_t>(n_params_) + 1);
 
   double sums[3] = {bl.recon_sum + kl_weight_ * bl.kl_sum, bl.recon_sum, bl.kl_sum};
   StepLoss out;

@@ -14,6 +14,7 @@
 
 #include "specvae/core/config.hpp"
 #include "specvae/dist/communicator.hpp"
+#include "specvae/gpu/backend_allreduce.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/model/backend.hpp"
 #include "specvae/model/vae.hpp"
@@ -95,6 +96,7 @@ class Trainer {
   // Device state: parameters, gradient (+1 slot for the batch loss), Adam moments, batch.
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
   std::unique_ptr<model::VaeGraph> graph_;
+  std::unique_ptr<gpu::BackendAllReduce> reduce_;  // the one gradient all-reduce per step
   model::TrainState state_;
 };
 
