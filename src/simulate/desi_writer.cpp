@@ -23,7 +23,8 @@ class FitsFile {
     tmp_ = final_;
     tmp_ += ".tmp";
     int status = 0;
-    const std::string name = "!" + tmp_.string();  // '!' overwrites a stale temp file
+    std::string name = "!";  // "!" makes CFITSIO overwrite a stale temp file
+    name += tmp_.string();
     fits_create_file(&f_, name.c_str(), &status);
     check(status, "create");
   }
