@@ -28,7 +28,11 @@ struct SimulateSummary {
   double seconds = 0;                             // wall time of this rank
 };
 
-// Header of truth.csv.
+// Header of truth.csv. One row per spectrum in TARGETID order: file group and row in its
+// files; true class (GALAXY/QSO/STAR) and subtype (PASSIVE, STARFORMING, COMPOSITE, SEYFERT2,
+// LINER, POSTSTARBURST, EXTREME_EMITTER, BROAD_LINE_AGN, TYPE1, B/A/F/G/K/M, WD, CV); anomaly
+// kind or "normal"; true z (stars: v/c); the z and SPECTYPE written to REDSHIFTS; total r
+// magnitude; S/N = median over b/r/z pixels of the noiseless model / σ (per 0.8 Å pixel).
 inline constexpr const char* kTruthHeader =
     "targetid,file_group,row,class,subtype,anomaly,z_true,z_reported,spectype_reported,mag_r,snr";
 
