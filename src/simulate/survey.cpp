@@ -164,6 +164,18 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
     std::filesystem::create_directories(out_dir);
     if (!overwrite && (std::filesystem::exists(truth) || std::filesystem::exists(coadd_path(out_dir, spec, 0))))
       throw InputError(fmt::format("{}: a simulated survey is already there (use --overwrite to replace it)", out_dir.string()));
+    if (overwrite) {  // files of a larger earlier survey would otherwise be read with this one
+      for (const char* kind : {"coadd", "redrock"}) {
+        const std::string prefix = fmt::format("{}-{}-{}-", kind, spec.survey, spec.program);
+        for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
+          const std::string name = e.path().filename().string();
+          if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 5 || name.substr(name.size() - 5) != ".fits") continue;
+          const std::string number = name.substr(prefix.size(), name.size() - 5 - prefix.size());
+          if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
+          if (std::stoll(number) >= spec.n_groups()) std::filesystem::remove(e.path());
+        }
+      }
+    }
   }
   comm.barrier();
   const Instrument inst = make_instrument(spec.exptime);

@@ -189,6 +189,19 @@ TEST_F(SimulatedSurvey, RefusesToOverwriteAnExistingSurvey) {
                InputError);
 }
 
+TEST(SimulateOverwrite, ReplacesAnEarlierLargerSurvey) {
+  TempDir dir;
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(30, 10), dir.path(), comm, false); });
+  const SurveySpec small = SurveySpec::from_config(small_survey(12, 10));
+  ASSERT_TRUE(std::filesystem::exists(coadd_path(dir.path(), small, 2)));
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), dir.path(), comm, true); });
+  EXPECT_TRUE(std::filesystem::exists(coadd_path(dir.path(), small, 1)));
+  EXPECT_FALSE(std::filesystem::exists(coadd_path(dir.path(), small, 2)));  // stale group removed
+  EXPECT_FALSE(std::filesystem::exists(redrock_path(dir.path(), small, 2)));
+  EXPECT_EQ(read_lines(dir.path() / "truth.csv").size(), 13u);
+  EXPECT_EQ(count_desi_spectra(coadd_path(dir.path(), small, 1)), 2);
+}
+
 TEST_F(SimulatedSurvey, AstropySeesTheHdusAndDtypesOfRealDesiFiles) {
   const std::filesystem::path data = std::filesystem::path(SPECVAE_TEST_DATA_DIR) / "desi";
   const std::filesystem::path real_coadd = data / "coadd-4-80613-thru20210324.fits";
