@@ -13,16 +13,24 @@
 #include <omp.h>
 
 #include "specvae/core/error.hpp"
+#if SPECVAE_HAVE_CUDA
+#include "specvae/gpu/knn_cuda.hpp"
+#endif
 #include "specvae/score/bruteforce_tile.hpp"
 #include "specvae/score/kdtree.hpp"
 
 namespace specvae::score {
 
-KnnMethod parse_knn_method(const std::string& name) {
-  if (name == "auto" || name == "kdtree") return KnnMethod::KdTree;
+KnnMethod parse_knn_method(const std::string& name, int gpu_device) {
+  if (name == "auto") return SPECVAE_HAVE_CUDA && gpu_device >= 0 ? KnnMethod::Cuda : KnnMethod::KdTree;
+  if (name == "kdtree") return KnnMethod::KdTree;
   if (name == "bruteforce") return KnnMethod::BruteForce;
   if (name == "faiss") return KnnMethod::Faiss;
-  throw ConfigError("score.knn: unknown kNN method '" + name + "' (expected auto, kdtree, bruteforce or faiss)");
+  if (name == "cuda") {
+    if (!SPECVAE_HAVE_CUDA) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
+    return KnnMethod::Cuda;
+  }
+  throw ConfigError("score.knn: unknown kNN method '" + name + "' (expected auto, kdtree, bruteforce, faiss or cuda)");
 }
 
 std::string knn_method_name(KnnMethod method) {
@@ -30,6 +38,7 @@ std::string knn_method_name(KnnMethod method) {
     case KnnMethod::KdTree: return "kdtree";
     case KnnMethod::BruteForce: return "bruteforce";
     case KnnMethod::Faiss: return "faiss";
+    case KnnMethod::Cuda: return "cuda";
   }
   return "?";
 }
@@ -59,12 +68,29 @@ void faiss_candidates(std::span<const float> points, std::int64_t n, int d, std:
 }  // namespace
 
 KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
-                             std::int64_t nq, int k, KnnMethod method, int threads) {
+                             std::int64_t nq, int k, KnnMethod method, int threads, int gpu_device) {
   SPECVAE_CHECK(d > 0 && n >= 0 && static_cast<std::int64_t>(points.size()) == n * d, "points: {} floats for {}×{}",
                 points.size(), n, d);
   SPECVAE_CHECK(k >= 1 && k <= n - 1, "k = {} needs 1 ≤ k ≤ n−1 with n = {}", k, n);
   SPECVAE_CHECK(q_begin >= 0 && nq >= 0 && q_begin + nq <= n, "queries [{}, {}) outside [0, {})", q_begin,
                 q_begin + nq, n);
+  if (method == KnnMethod::Cuda) {
+#if SPECVAE_HAVE_CUDA
+    // Same semantics on the GPU: k+1 candidates, self (or the first column) removed,
+    // distances recomputed in double, (distance, index) order.
+    gpu::GpuKnnOptions options;
+    options.device = std::max(gpu_device, 0);
+    gpu::GpuKnnResult g = gpu::gpu_knn(points.data() + q_begin * d, nq, points.data(), n, d, k, q_begin, options);
+    KnnResult out;
+    out.k = k;
+    out.index = std::move(g.index);
+    out.distance = std::move(g.distance);
+    return out;
+#else
+    (void)gpu_device;
+    throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
+#endif
+  }
   const int cap = k + 1;  // the query itself is among its own k+1 nearest, as in scikit-learn
   // The k-d tree ranks by float distance²: at 200k points a few queries per run have their
   // (k+1)-th and (k+2)-th neighbours within float rounding of each other, so 4 spare

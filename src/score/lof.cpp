@@ -67,7 +67,7 @@ void warn_on_duplicates(const std::vector<double>& nof_all) {
 }  // namespace
 
 LofResult distributed_lof(Communicator& comm, std::span<const float> local_points, int d, int k, KnnMethod method,
-                          int threads) {
+                          int threads, int gpu_device) {
   SPECVAE_CHECK(d > 0 && local_points.size() % d == 0, "{} floats are not rows of {}", local_points.size(), d);
   const auto n_local = static_cast<std::int64_t>(local_points.size() / d);
   LofResult r;
@@ -77,7 +77,7 @@ LofResult distributed_lof(Communicator& comm, std::span<const float> local_point
   r.k = effective_k(k, r.n_total);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const KnnResult knn = knn_excluding_self(all, r.n_total, d, r.row_begin, n_local, r.k, method, threads);
+  const KnnResult knn = knn_excluding_self(all, r.n_total, d, r.row_begin, n_local, r.k, method, threads, gpu_device);
   r.knn_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   r.k_distance = k_distances(knn);

@@ -7,6 +7,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/version.hpp"
+#include "specvae/dist/distributed.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/score.hpp"
@@ -57,10 +58,12 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
                                   config.get_int("score.batch_size"));
   summary.model_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  const KnnMethod method = parse_knn_method(config.get_string("score.knn"));
+  // A GPU is used for the kNN when this rank has one and the model ran on it (train.backend).
+  const int gpu = backend->name() == "cuda" ? init_distributed(nullptr, nullptr).gpu_device : -1;
+  const KnnMethod method = parse_knn_method(config.get_string("score.knn"), gpu);
   t0 = Clock::now();
   const LofResult lof = distributed_lof(comm, rs.mu, latent, static_cast<int>(config.get_int("score.lof_k")), method,
-                                        static_cast<int>(config.get_int("train.threads")));
+                                        static_cast<int>(config.get_int("train.threads")), gpu);
   summary.lof_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   SPECVAE_CHECK(lof.row_begin == rows.begin && lof.n_total == info.rows, "LOF rows [{}, +{}) of {} vs shard {} of {}",
                 lof.row_begin, rows.count, lof.n_total, rows.begin, info.rows);

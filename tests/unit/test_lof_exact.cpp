@@ -138,3 +138,18 @@ TEST(LofExact, KSmallerThanRequestedForTinySets) {
   EXPECT_EQ(r.k, 2);  // scikit-learn: max(1, min(20, n - 1))
   EXPECT_THROW(lof(std::vector<float>{1.0f}, 1, 1, 20, KnnMethod::KdTree), specvae::InputError);
 }
+
+TEST(LofExact, KnnMethodNames) {
+  EXPECT_EQ(parse_knn_method("auto", -1), KnnMethod::KdTree);
+  EXPECT_EQ(parse_knn_method("kdtree"), KnnMethod::KdTree);
+  EXPECT_EQ(parse_knn_method("bruteforce"), KnnMethod::BruteForce);
+  EXPECT_EQ(parse_knn_method("faiss"), KnnMethod::Faiss);
+  EXPECT_THROW(parse_knn_method("ball_tree"), specvae::ConfigError);
+  if (SPECVAE_HAVE_CUDA) {
+    EXPECT_EQ(parse_knn_method("cuda"), KnnMethod::Cuda);
+    EXPECT_EQ(parse_knn_method("auto", 0), KnnMethod::Cuda);
+  } else {
+    EXPECT_THROW(parse_knn_method("cuda"), specvae::ConfigError);
+    EXPECT_EQ(parse_knn_method("auto", 0), KnnMethod::KdTree);
+  }
+}

@@ -1,6 +1,7 @@
 // Exact k nearest neighbours of low-dimensional points (the 10-d latent means) for LOF:
-// a k-d tree (the default; exact, fast for d ≲ 16), a blocked brute force (the reference)
-// and FAISS IndexFlatL2, all with scikit-learn's self-exclusion and ties broken by index.
+// a k-d tree (the CPU default), a register-tiled brute force, FAISS IndexFlatL2 and, in CUDA
+// builds, the GPU brute force (gpu::gpu_knn), all with scikit-learn's self-exclusion, ties
+// broken by index and the chosen neighbours' distances recomputed in double.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +11,11 @@
 
 namespace specvae::score {
 
-enum class KnnMethod { KdTree, BruteForce, Faiss };
+enum class KnnMethod { KdTree, BruteForce, Faiss, Cuda };
 
-// "auto"/"kdtree" → KdTree, "bruteforce", "faiss". Throws ConfigError otherwise.
-KnnMethod parse_knn_method(const std::string& name);
+// "kdtree", "bruteforce", "faiss", "cuda"; "auto" → Cuda when this build has CUDA and
+// gpu_device ≥ 0, else KdTree. Throws ConfigError otherwise, and for "cuda" without CUDA.
+KnnMethod parse_knn_method(const std::string& name, int gpu_device = -1);
 std::string knn_method_name(KnnMethod method);
 
 // Neighbours of nq query rows, k per row, sorted by (distance, index).
@@ -29,8 +31,8 @@ struct KnnResult {
 // index is removed, or the first column when the query is not among them (more than k
 // exact duplicates) — scikit-learn's KNeighborsMixin.kneighbors(X=None). Distances of the
 // chosen neighbours are recomputed in double and the row re-sorted by (distance, index).
-// Requires 1 ≤ k ≤ n − 1. threads: 0 = OpenMP default.
+// Requires 1 ≤ k ≤ n − 1. threads: 0 = OpenMP default; gpu_device: the CUDA device for Cuda.
 KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
-                             std::int64_t nq, int k, KnnMethod method, int threads = 0);
+                             std::int64_t nq, int k, KnnMethod method, int threads = 0, int gpu_device = 0);
 
 }  // namespace specvae::score

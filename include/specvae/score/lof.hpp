@@ -37,7 +37,7 @@ struct LofResult {
 
 // Collective: every rank passes its own rows' points (n_local × d floats, possibly none).
 LofResult distributed_lof(Communicator& comm, std::span<const float> local_points, int d, int k,
-                          KnnMethod method, int threads = 0);
+                          KnnMethod method, int threads = 0, int gpu_device = 0);
 
 // One process, all rows (the reference for the distributed version and for benchmarks).
 LofResult lof(std::span<const float> points, std::int64_t n, int d, int k, KnnMethod method, int threads = 0);
