@@ -71,6 +71,7 @@ std::vector<ConfigKey> build_schema() {
       {"model.encoder_layers", T::IntList, IL{800, 600, 500, 300}, 1, 1e6, {}, "encoder hidden sizes"},
       {"model.decoder_layers", T::IntList, IL{300, 500, 600, 800}, 1, 1e6, {}, "decoder hidden sizes"},
       {"model.latent_dim", T::Int, std::int64_t{10}, 1, 4096, {}, "latent dimension"},
+      {"model.init", T::String, std::string("pytorch"), 0, 0, {"glorot", "he", "pytorch"}, "weight initialisation: pytorch = He-uniform with a=sqrt(5), U(+-1/sqrt(fan_in)) (trains best on ingested DESI-like data), he, glorot"},
       {"model.dropout", T::Float, 0.2, 0, 0.95, {}, "dropout rate on encoder and decoder hidden layers"},
 
       // --- train -------------------------------------------------------------------------
@@ -94,7 +95,7 @@ std::vector<ConfigKey> build_schema() {
       // --- score --------------------------------------------------------------------------
       {"score.recon_samples", T::Int, std::int64_t{16}, 1, 1e5, {}, "latent samples L for the reconstruction probability"},
       {"score.lof_k", T::Int, std::int64_t{20}, 1, 4096, {}, "LOF neighbours (scikit-learn n_neighbors)"},
-      {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "faiss", "bruteforce", "cuda"}, "exact kNN method for LOF"},
+      {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "kdtree", "faiss", "bruteforce", "cuda"}, "exact kNN method for LOF (auto: cuda on a GPU rank, else kdtree)"},
       {"score.batch_size", T::Int, std::int64_t{4096}, 1, 1e8, {}, "spectra per scoring batch"},
       {"score.seed", T::Int, std::int64_t{2}, 0, 9.2e18, {}, "seed for the reconstruction-probability samples"},
 
