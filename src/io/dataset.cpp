@@ -126,13 +126,15 @@ void DatasetRows::append(const DatasetRows& o) {
   count += o.count;
 }
 
-std::uint64_t partial_dataset_hash(const DatasetRows& r) {
+std::uint64_t partial_dataset_hash(const DatasetRows& r) { return partial_dataset_hash(r, r.begin); }
+
+std::uint64_t partial_dataset_hash(const DatasetRows& r, std::int64_t begin) {
   std::uint64_t sum = 0;
   const std::size_t nb = std::size_t(r.n_bins);
   for (std::int64_t i = 0; i < r.count; ++i) {
     const std::size_t o = std::size_t(i) * nb;
     std::uint64_t h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.targetid[std::size_t(i)]), 8),
-                              fnv1a64(std::to_string(r.begin + i)));
+                              fnv1a64(std::to_string(begin + i)));
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.flux.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.ivar.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.mask.data() + o), nb), h);
@@ -141,98 +143,158 @@ std::uint64_t partial_dataset_hash(const DatasetRows& r) {
   return sum;
 }
 
+struct DatasetWriter::Impl {
+  MPI_Comm comm;
+  std::filesystem::path path, tmp;
+  std::int64_t offset = 0, total = 0, next = 0;
+  int n_bins = 0;
+  std::vector<double> wave;
+  std::uint64_t hash_part = 0;
+  bool first_write = true, committed = false;
+  DatasetWriteReport report;
+  h5::Handle file, flux, ivar, mask, targetid, z, spectype, snr, split, ra, dec, st;
+};
+
+DatasetWriter::DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool overwrite) : impl_(std::make_unique<Impl>()) {
+  impl_->comm = comm;
+  impl_->path = std::move(path);
+  impl_->tmp = h5::temp_path(impl_->path);
+  std::int64_t exists = comm_rank(comm) == 0 && std::filesystem::exists(impl_->path) ? 1 : 0;
+  if (allreduce_i64(comm, exists) > 0 && !overwrite)
+    throw InputError(fmt::format("{}: the output exists; pass --overwrite to replace it", impl_->path.string()));
+}
+
+DatasetWriter::~DatasetWriter() {
+  if (!impl_ || impl_->committed) return;
+  // Close our handles first; the unfinished temporary file is removed by rank 0.
+  impl_->file = h5::Handle();
+  if (impl_->flux.get() >= 0 && comm_rank(impl_->comm) == 0) {
+    std::error_code ec;
+    std::filesystem::remove(impl_->tmp, ec);
+  }
+}
+
+void DatasetWriter::open(std::int64_t offset, std::int64_t total, const std::vector<double>& wave) {
+  auto& m = *impl_;
+  SPECVAE_CHECK(m.file.get() < 0, "DatasetWriter::open called twice");
+  m.offset = m.next = offset;
+  m.total = total;
+  m.wave = wave;
+  m.n_bins = int(wave.size());
+  m.file = h5::create_file(m.comm, m.tmp);
+  m.flux = create_rows_dataset(m.file, "flux", H5T_IEEE_F32LE, total, m.n_bins);
+  m.ivar = create_rows_dataset(m.file, "ivar", H5T_IEEE_F32LE, total, m.n_bins);
+  m.mask = create_rows_dataset(m.file, "mask", H5T_STD_U8LE, total, m.n_bins);
+  m.targetid = create_rows_dataset(m.file, "targetid", H5T_STD_I64LE, total, 0);
+  m.z = create_rows_dataset(m.file, "z", H5T_IEEE_F64LE, total, 0);
+  m.st = spectype_type();
+  m.spectype = create_rows_dataset(m.file, "spectype", m.st, total, 0);
+  m.snr = create_rows_dataset(m.file, "snr", H5T_IEEE_F32LE, total, 0);
+  m.split = create_rows_dataset(m.file, "split", H5T_STD_U8LE, total, 0);
+  m.ra = create_rows_dataset(m.file, "ra", H5T_IEEE_F64LE, total, 0);
+  m.dec = create_rows_dataset(m.file, "dec", H5T_IEEE_F64LE, total, 0);
+  hsize_t nb = hsize_t(m.n_bins);
+  h5::Handle space(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &nb, nullptr)));
+  h5::Handle w(SPECVAE_HDF5_CHECK(H5Dcreate2(m.file, "wave", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  h5::Handle dxpl = h5::transfer(m.comm);
+  SPECVAE_HDF5_CHECK(H5Dwrite(w, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, wave.data()));
+  h5::write_attr(w, "unit", std::string("Angstrom (rest frame, bin centres)"));
+}
+
+void DatasetWriter::write(const DatasetRows& chunk) {
+  auto& m = *impl_;
+  SPECVAE_CHECK(m.file.get() >= 0, "DatasetWriter::write before open");
+  DatasetRows rows;
+  const DatasetRows* r = &chunk;
+  if (chunk.count == 0) {  // an empty chunk may come without any arrays
+    rows.resize(0, m.n_bins);
+    r = &rows;
+  }
+  check_rows(*r);
+  SPECVAE_CHECK(r->count == 0 || r->n_bins == m.n_bins, "rows have {} bins, the grid {}", r->n_bins, m.n_bins);
+  SPECVAE_CHECK(m.next + r->count <= m.offset + m.total, "DatasetWriter: more rows than announced");
+  const std::int64_t at = m.next, n = r->count;
+
+  m.hash_part += partial_dataset_hash(*r, at);  // seeded by global row numbers
+
+  auto rep = h5::write_rows_reported(m.comm, m.flux, H5T_NATIVE_FLOAT, at, n, r->flux.data());
+  if (m.first_write) {
+    m.report.mpio = rep.mpio;
+    m.report.collective = rep.collective;
+    m.report.no_collective_cause_local = rep.no_collective_cause_local;
+    m.report.no_collective_cause_global = rep.no_collective_cause_global;
+    m.first_write = false;
+  }
+  h5::write_rows(m.comm, m.ivar, H5T_NATIVE_FLOAT, at, n, r->ivar.data());
+  h5::write_rows(m.comm, m.mask, H5T_NATIVE_UINT8, at, n, r->mask.data());
+  h5::write_rows(m.comm, m.targetid, H5T_NATIVE_INT64, at, n, r->targetid.data());
+  h5::write_rows(m.comm, m.z, H5T_NATIVE_DOUBLE, at, n, r->z.data());
+  std::vector<char> types(static_cast<std::size_t>(n) * kSpectypeLen, '\0');
+  for (std::size_t i = 0; i < r->spectype.size(); ++i) {
+    const auto& t = r->spectype[i];
+    if (t.size() > kSpectypeLen)
+      throw InputError(fmt::format("SPECTYPE '{}' of TARGETID {} is longer than {} characters", t, r->targetid[i], kSpectypeLen));
+    std::memcpy(types.data() + i * kSpectypeLen, t.data(), t.size());
+  }
+  h5::write_rows(m.comm, m.spectype, m.st, at, n, types.data());
+  h5::write_rows(m.comm, m.snr, H5T_NATIVE_FLOAT, at, n, r->snr.data());
+  h5::write_rows(m.comm, m.split, H5T_NATIVE_UINT8, at, n, r->split.data());
+  h5::write_rows(m.comm, m.ra, H5T_NATIVE_DOUBLE, at, n, r->ra.data());
+  h5::write_rows(m.comm, m.dec, H5T_NATIVE_DOUBLE, at, n, r->dec.data());
+  m.next += n;
+}
+
+std::int64_t DatasetWriter::commit(const DatasetProvenance& prov, DatasetWriteReport* report) {
+  auto& m = *impl_;
+  SPECVAE_CHECK(m.file.get() >= 0, "DatasetWriter::commit before open");
+  // Every rank must describe the same dataset, and must have written what it announced.
+  const std::uint64_t fp = fnv1a64(provenance_fingerprint(prov));
+  if (h5::use_mpio(m.comm)) {
+    std::uint64_t fp0 = fp;
+    SPECVAE_MPI_CHECK(MPI_Bcast(&fp0, 1, MPI_UINT64_T, 0, m.comm));
+    std::int64_t differs = allreduce_i64(m.comm, fp0 != fp ? 1 : 0);
+    SPECVAE_CHECK(differs == 0, "ranks passed different dataset provenance to the dataset writer");
+  }
+  SPECVAE_CHECK(prov.wave == m.wave, "provenance grid differs from the grid the writer was opened with");
+  SPECVAE_CHECK(allreduce_i64(m.comm, m.next - m.offset) == m.total, "DatasetWriter: rows written differ from the total announced");
+  const std::string dataset_hash = fmt::format("{:016x}", allreduce_u64(m.comm, m.hash_part));
+
+  h5::Handle root(SPECVAE_HDF5_CHECK(H5Gopen2(m.file, "/", H5P_DEFAULT)));
+  h5::write_attr(root, "schema", std::string("specvae-dataset"));
+  h5::write_attr(root, "schema_version", std::int64_t{kDatasetSchemaVersion});
+  h5::write_attr(root, "n_rows", m.total);
+  h5::write_attr(root, "n_bins", std::int64_t{m.n_bins});
+  h5::write_attr(root, "wave_min", prov.wave_min);
+  h5::write_attr(root, "wave_max", prov.wave_max);
+  h5::write_attr(root, "selection", prov.selection);
+  h5::write_attr(root, "config", prov.config_toml);
+  h5::write_attr(root, "config_hash", prov.config_hash);
+  h5::write_attr(root, "dataset_hash", dataset_hash);
+  h5::write_attr(root, "code_version", version_string());
+  h5::write_attr(root, "input_files", join_lines(prov.input_files));
+  h5::write_attr(root, "n_input_files", std::int64_t(prov.input_files.size()));
+  for (const auto& [reason, n] : prov.rejected) h5::write_attr(root, "rejected_" + reason, n);
+  for (const auto& [k, v] : prov.extra_string_attrs) h5::write_attr(root, k, v);
+  root = h5::Handle();
+  for (h5::Handle* h : {&m.flux, &m.ivar, &m.mask, &m.targetid, &m.z, &m.spectype, &m.snr, &m.split, &m.ra, &m.dec, &m.st})
+    *h = h5::Handle();
+  m.file = h5::Handle();
+  h5::commit_rename(m.comm, m.tmp, m.path);
+  m.committed = true;
+  m.report.dataset_hash = dataset_hash;
+  if (report) *report = m.report;
+  return m.total;
+}
+
 std::int64_t write_dataset(MPI_Comm comm, const std::filesystem::path& path, const DatasetRows& local,
                            const DatasetProvenance& prov, bool overwrite, DatasetWriteReport* report) {
   check_rows(local);
-  const int rank = comm_rank(comm);
-  const std::int64_t total = allreduce_i64(comm, local.count);
-  const std::int64_t offset = exscan_i64(comm, local.count);
-  const int n_bins = int(prov.wave.size());
-  SPECVAE_CHECK(local.count == 0 || local.n_bins == n_bins, "rows have {} bins, the grid {}", local.n_bins, n_bins);
-
-  // Every rank must describe the same dataset.
-  const std::uint64_t fp = fnv1a64(provenance_fingerprint(prov));
-  if (h5::use_mpio(comm)) {
-    std::uint64_t fp0 = fp;
-    SPECVAE_MPI_CHECK(MPI_Bcast(&fp0, 1, MPI_UINT64_T, 0, comm));
-    std::int64_t differs = allreduce_i64(comm, fp0 != fp ? 1 : 0);
-    SPECVAE_CHECK(differs == 0, "ranks passed different dataset provenance to write_dataset");
-  }
-
-  std::int64_t exists = rank == 0 && std::filesystem::exists(path) ? 1 : 0;
-  if (allreduce_i64(comm, exists) > 0 && !overwrite)
-    throw InputError(fmt::format("{}: the output exists; pass --overwrite to replace it", path.string()));
-
-  DatasetRows rows = local;
-  rows.begin = offset;
-  const std::string dataset_hash = fmt::format("{:016x}", allreduce_u64(comm, partial_dataset_hash(rows)));
-
-  const auto tmp = h5::temp_path(path);
-  {
-    h5::Handle file = h5::create_file(comm, tmp);
-    auto flux = create_rows_dataset(file, "flux", H5T_IEEE_F32LE, total, n_bins);
-    auto ivar = create_rows_dataset(file, "ivar", H5T_IEEE_F32LE, total, n_bins);
-    auto mask = create_rows_dataset(file, "mask", H5T_STD_U8LE, total, n_bins);
-    auto targetid = create_rows_dataset(file, "targetid", H5T_STD_I64LE, total, 0);
-    auto z = create_rows_dataset(file, "z", H5T_IEEE_F64LE, total, 0);
-    auto st = spectype_type();
-    auto spectype = create_rows_dataset(file, "spectype", st, total, 0);
-    auto snr = create_rows_dataset(file, "snr", H5T_IEEE_F32LE, total, 0);
-    auto split = create_rows_dataset(file, "split", H5T_STD_U8LE, total, 0);
-    auto ra = create_rows_dataset(file, "ra", H5T_IEEE_F64LE, total, 0);
-    auto dec = create_rows_dataset(file, "dec", H5T_IEEE_F64LE, total, 0);
-    {
-      hsize_t nb = hsize_t(n_bins);
-      h5::Handle space(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &nb, nullptr)));
-      h5::Handle wave(SPECVAE_HDF5_CHECK(H5Dcreate2(file, "wave", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
-      h5::Handle dxpl = h5::transfer(comm);
-      SPECVAE_HDF5_CHECK(H5Dwrite(wave, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, prov.wave.data()));
-      h5::write_attr(wave, "unit", std::string("Angstrom (rest frame, bin centres)"));
-    }
-
-    auto rep = h5::write_rows_reported(comm, flux, H5T_NATIVE_FLOAT, offset, rows.count, rows.flux.data());
-    if (report) {
-      report->mpio = rep.mpio;
-      report->collective = rep.collective;
-      report->no_collective_cause_local = rep.no_collective_cause_local;
-      report->no_collective_cause_global = rep.no_collective_cause_global;
-      report->dataset_hash = dataset_hash;
-    }
-    h5::write_rows(comm, ivar, H5T_NATIVE_FLOAT, offset, rows.count, rows.ivar.data());
-    h5::write_rows(comm, mask, H5T_NATIVE_UINT8, offset, rows.count, rows.mask.data());
-    h5::write_rows(comm, targetid, H5T_NATIVE_INT64, offset, rows.count, rows.targetid.data());
-    h5::write_rows(comm, z, H5T_NATIVE_DOUBLE, offset, rows.count, rows.z.data());
-    std::vector<char> types(static_cast<std::size_t>(rows.count) * kSpectypeLen, '\0');
-    for (std::size_t i = 0; i < rows.spectype.size(); ++i) {
-      const auto& s = rows.spectype[i];
-      if (s.size() > kSpectypeLen) throw InputError(fmt::format("SPECTYPE '{}' of TARGETID {} is longer than {} characters", s, rows.targetid[i], kSpectypeLen));
-      std::memcpy(types.data() + i * kSpectypeLen, s.data(), s.size());
-    }
-    h5::write_rows(comm, spectype, st, offset, rows.count, types.data());
-    h5::write_rows(comm, snr, H5T_NATIVE_FLOAT, offset, rows.count, rows.snr.data());
-    h5::write_rows(comm, split, H5T_NATIVE_UINT8, offset, rows.count, rows.split.data());
-    h5::write_rows(comm, ra, H5T_NATIVE_DOUBLE, offset, rows.count, rows.ra.data());
-    h5::write_rows(comm, dec, H5T_NATIVE_DOUBLE, offset, rows.count, rows.dec.data());
-
-    h5::Handle root(SPECVAE_HDF5_CHECK(H5Gopen2(file, "/", H5P_DEFAULT)));
-    h5::write_attr(root, "schema", std::string("specvae-dataset"));
-    h5::write_attr(root, "schema_version", std::int64_t{kDatasetSchemaVersion});
-    h5::write_attr(root, "n_rows", total);
-    h5::write_attr(root, "n_bins", std::int64_t{n_bins});
-    h5::write_attr(root, "wave_min", prov.wave_min);
-    h5::write_attr(root, "wave_max", prov.wave_max);
-    h5::write_attr(root, "selection", prov.selection);
-    h5::write_attr(root, "config", prov.config_toml);
-    h5::write_attr(root, "config_hash", prov.config_hash);
-    h5::write_attr(root, "dataset_hash", dataset_hash);
-    h5::write_attr(root, "code_version", version_string());
-    h5::write_attr(root, "input_files", join_lines(prov.input_files));
-    h5::write_attr(root, "n_input_files", std::int64_t(prov.input_files.size()));
-    for (const auto& [reason, n] : prov.rejected) h5::write_attr(root, "rejected_" + reason, n);
-    for (const auto& [k, v] : prov.extra_string_attrs) h5::write_attr(root, k, v);
-  }
-  h5::commit_rename(comm, tmp, path);
-  return total;
+  SPECVAE_CHECK(local.count == 0 || local.n_bins == int(prov.wave.size()), "rows have {} bins, the grid {}",
+                local.n_bins, prov.wave.size());
+  DatasetWriter writer(comm, path, overwrite);
+  writer.open(exscan_i64(comm, local.count), allreduce_i64(comm, local.count), prov.wave);
+  writer.write(local);
+  return writer.commit(prov, report);
 }
 
 DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path) {

@@ -63,3 +63,34 @@ TEST(MpiDataset, CollectiveWriteWithEmptyRankMatchesSerial) {
   comm.barrier();
   if (r == 0) fs::remove_all(dir);
 }
+
+TEST(MpiDataset, StreamedRoundsWithUnevenChunkCounts) {
+  auto& ctx = init_distributed(nullptr, nullptr);
+  Communicator& comm = *ctx.world;
+  const int P = comm.size(), r = comm.rank();
+  const int bins = 32;
+  // Rank r owns 3r rows (rank 0 none), written in chunks of at most 2 rows: ranks need
+  // different numbers of chunks, so the others pad with empty rounds.
+  const std::int64_t mine = 3 * r, offset = comm.exclusive_scan_sum(mine), total = comm.allreduce_sum(mine);
+  const std::int64_t my_chunks = (mine + 1) / 2;
+  const std::int64_t rounds = std::int64_t(comm.allreduce_max(double(my_chunks)));
+  auto prov = fixtures::test_provenance(bins);
+  fs::path dir = shared_dir(comm);
+  fs::path streamed = dir / "streamed.h5", ser = dir / "serial.h5";
+  {
+    DatasetWriter w(MPI_COMM_WORLD, streamed, false);
+    w.open(offset, total, prov.wave);
+    for (std::int64_t k = 0; k < rounds; ++k) {
+      const std::int64_t b = std::min(mine, 2 * k), n = std::min<std::int64_t>(2, mine - b);
+      w.write(n > 0 ? fixtures::test_rows(offset + b, n, bins) : DatasetRows{});
+    }
+    DatasetWriteReport report;
+    EXPECT_EQ(w.commit(prov, &report), total);
+    EXPECT_TRUE(report.collective);
+  }
+  if (r == 0) write_dataset(MPI_COMM_SELF, ser, fixtures::test_rows(0, total, bins), prov, true);
+  comm.barrier();
+  EXPECT_EQ(read_dataset_info(MPI_COMM_WORLD, streamed).dataset_hash, read_dataset_info(MPI_COMM_WORLD, ser).dataset_hash);
+  comm.barrier();
+  if (r == 0) fs::remove_all(dir);
+}

@@ -125,3 +125,39 @@ TEST(Dataset, ClearErrors) {
   fs::resize_file(cut, fs::file_size(cut) / 3);
   EXPECT_THROW(read_dataset_rows(MPI_COMM_NULL, cut, 0, 4), InputError);
 }
+
+TEST(DatasetWriter, ChunkedWritesEqualOneShotWrite) {
+  const int bins = 16;
+  auto prov = fixtures::test_provenance(bins);
+  fs::path one = scratch("oneshot.h5"), chunked = scratch("chunked.h5");
+  fs::remove(one);
+  fs::remove(chunked);
+  write_dataset(MPI_COMM_NULL, one, fixtures::test_rows(0, 23, bins), prov, false);
+  {
+    DatasetWriter w(MPI_COMM_NULL, chunked, false);
+    w.open(0, 23, prov.wave);
+    w.write(fixtures::test_rows(0, 10, bins));
+    w.write(DatasetRows{});  // an empty round
+    w.write(fixtures::test_rows(10, 13, bins));
+    EXPECT_EQ(w.commit(prov), 23);
+  }
+  EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, one).dataset_hash, read_dataset_info(MPI_COMM_NULL, chunked).dataset_hash);
+  EXPECT_EQ(read_dataset_rows(MPI_COMM_NULL, chunked, 0, 23).flux, fixtures::test_rows(0, 23, bins).flux);
+}
+
+TEST(DatasetWriter, AbandonedWriterLeavesNoFileAndKeepsTheOldOne) {
+  const int bins = 4;
+  auto prov = fixtures::test_provenance(bins);
+  fs::path path = scratch("abandoned.h5");
+  fs::remove(path);
+  write_dataset(MPI_COMM_NULL, path, fixtures::test_rows(0, 3, bins), prov, false);
+  const auto before = read_dataset_info(MPI_COMM_NULL, path).dataset_hash;
+  {
+    DatasetWriter w(MPI_COMM_NULL, path, /*overwrite=*/true);
+    w.open(0, 5, prov.wave);
+    w.write(fixtures::test_rows(0, 2, bins));
+    // destroyed without commit, as when an exception unwinds
+  }
+  EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
+  EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, path).dataset_hash, before);
+}

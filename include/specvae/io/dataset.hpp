@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,30 @@ std::int64_t write_dataset(MPI_Comm comm, const std::filesystem::path& path, con
                            const DatasetProvenance& provenance, bool overwrite,
                            DatasetWriteReport* report = nullptr);
 
+// Streaming form of write_dataset, for writers whose rows do not fit in memory at once:
+//   DatasetWriter w(comm, path, overwrite);   // refuses an existing file (collective)
+//   w.open(my_offset, total_rows, wave);       // creates "<path>.tmp" and its datasets
+//   w.write(chunk) ...                         // collective rounds: every rank calls write the
+//                                              // same number of times (count 0 allowed); each
+//                                              // rank's chunks are contiguous from my_offset
+//   w.commit(provenance, &report);             // attributes, dataset hash, rename
+// Destroying an uncommitted writer leaves any existing file at `path` untouched.
+class DatasetWriter {
+ public:
+  DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool overwrite);
+  ~DatasetWriter();
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+
+  void open(std::int64_t offset, std::int64_t total_rows, const std::vector<double>& wave);
+  void write(const DatasetRows& chunk);
+  std::int64_t commit(const DatasetProvenance& provenance, DatasetWriteReport* report = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Reads the attributes and the grid (collective when MPI is up; any rank count).
 DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path);
 
@@ -87,5 +112,7 @@ DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, 
 // The hash of rows as write_dataset computes it (sum over rows of a per-row FNV-1a seeded by
 // the global row index, so it is independent of how rows are split over ranks).
 std::uint64_t partial_dataset_hash(const DatasetRows& rows);
+// The same with the rows taken to start at global row `begin`.
+std::uint64_t partial_dataset_hash(const DatasetRows& rows, std::int64_t begin);
 
 }  // namespace specvae
