@@ -111,6 +111,14 @@ TEST(MergeCoverage, RefusesMissingOverlappingAndForeignShards) {
     EXPECT_NE(msg.find("model m2"), std::string::npos) << msg;
   }
   {
+    score::ScoreShard other = make_shard(50, 50, N);
+    other.dataset_hash = "d2";
+    const fs::path d = fresh_dir("dataset");
+    write_shards(d, {make_shard(0, 50, N), other});
+    const std::string msg = expect_input_error(cfg, {d, {}, d / "out", {}});
+    EXPECT_NE(msg.find("from dataset d2"), std::string::npos) << msg;
+  }
+  {
     const fs::path d = fresh_dir("none");
     EXPECT_NE(expect_input_error(cfg, {d, {}, d / "out", {}}).find("no score-shard"), std::string::npos);
   }
