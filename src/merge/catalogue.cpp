@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
 
 namespace specvae::merge {
 
@@ -101,6 +102,12 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
   }
   SPECVAE_CHECK(static_cast<std::int64_t>(c.targetid.size()) == c.n, "catalogue has {} rows, expected {}",
                 c.targetid.size(), c.n);
+  // The catalogue is keyed by TARGETID: a target coadded in two files (two rows) is kept
+  // twice, as in the dataset, but said so.
+  std::vector<std::int64_t> ids = c.targetid;
+  std::sort(ids.begin(), ids.end());
+  const auto dup = static_cast<std::int64_t>(ids.end() - std::unique(ids.begin(), ids.end()));
+  if (dup > 0) log::warn("merge: {} rows repeat a TARGETID already in the catalogue (duplicate coadds?)", dup);
   rank_catalogue(c, top_fraction);
   return c;
 }
