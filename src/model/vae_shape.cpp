@@ -64,15 +64,24 @@ std::string VaeShape::describe() const {
   return s + fmt::format("-{}", n_input);
 }
 
-std::vector<float> initial_parameters(const VaeShape& shape, std::uint64_t seed) {
+InitScheme init_scheme_from_string(const std::string& name) {
+  if (name == "glorot") return InitScheme::Glorot;
+  if (name == "he") return InitScheme::He;
+  if (name == "pytorch") return InitScheme::PyTorch;
+  throw ConfigError("model.init: unknown scheme \"" + name + "\" (expected glorot, he or pytorch)");
+}
+
+std::vector<float> initial_parameters(const VaeShape& shape, std::uint64_t seed, InitScheme scheme) {
   const auto layers = shape.layers();
   std::vector<float> p(static_cast<std::size_t>(shape.n_params()), 0.0f);
   for (std::size_t li = 0; li < layers.size(); ++li) {
     const LayerShape& l = layers[li];
     // He-uniform (limit √(6/fan_in)) keeps ReLU activations' variance through depth;
-    // Glorot-uniform (√(6/(fan_in+fan_out))) for the linear heads, as Keras does by default.
-    const double limit = l.activation == Activation::Relu ? std::sqrt(6.0 / l.n_in)
-                                                          : std::sqrt(6.0 / (l.n_in + l.n_out));
+    // Glorot-uniform (√(6/(fan_in+fan_out))) is Keras's default; PyTorch's Linear default is
+    // kaiming_uniform(a=√5), i.e. the limit 1/√fan_in, for weights and biases alike.
+    double limit = std::sqrt(6.0 / (l.n_in + l.n_out));
+    if (scheme == InitScheme::He && l.activation == Activation::Relu) limit = std::sqrt(6.0 / l.n_in);
+    if (scheme == InitScheme::PyTorch) limit = 1.0 / std::sqrt(static_cast<double>(l.n_in));
     const rng::StreamKey key{seed, 0, rng::kInit};
     const std::int64_t n = static_cast<std::int64_t>(l.n_in) * l.n_out;
     for (std::int64_t e = 0; e < n; ++e) {
@@ -80,6 +89,12 @@ std::vector<float> initial_parameters(const VaeShape& shape, std::uint64_t seed)
       const float u = rng::uniform(key, li, static_cast<std::uint32_t>(e));
       p[static_cast<std::size_t>(l.w_offset + e)] = static_cast<float>((2.0 * u - 1.0) * limit);
     }
+    if (scheme == InitScheme::PyTorch)
+      for (int j = 0; j < l.n_out; ++j) {
+        // Biases draw from the same layer's stream past its weights.
+        const float u = rng::uniform(key, li, static_cast<std::uint32_t>(n + j));
+        p[static_cast<std::size_t>(l.b_offset + j)] = static_cast<float>((2.0 * u - 1.0) * limit);
+      }
   }
   return p;
 }

@@ -62,7 +62,8 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
   reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
 
-  const std::vector<float> init = model::initial_parameters(shape_, seed_);
+  const std::vector<float> init =
+      model::initial_parameters(shape_, seed_, model::init_scheme_from_string(config.get_string("model.init")));
   be_->upload(params_.data(), init.data(), init.size());
   state_.seed = seed_;
   state_.learning_rate = config.get_double("train.learning_rate");

@@ -46,9 +46,18 @@ struct VaeShape {
   bool operator==(const VaeShape&) const = default;
 };
 
-// Glorot-uniform weights for linear layers, He-uniform for ReLU layers, zero biases; each
-// layer's draws keyed by (seed, layer, element) so initialisation is thread-count free.
-std::vector<float> initial_parameters(const VaeShape& shape, std::uint64_t seed);
+// Initialisation schemes (model.init); each layer's draws are keyed by (seed, layer, element)
+// so initialisation is thread-count free.
+//   glorot  : Glorot-uniform weights, zero biases (Keras's Dense default)
+//   he      : He-uniform weights on ReLU layers, Glorot-uniform on linear ones, zero biases
+//   pytorch : U(±1/√fan_in) weights and biases (torch.nn.Linear's default: He-uniform with
+//             a = √5), the default: on unit-norm spectra with ivar weights ~1e5 the larger He
+//             and Glorot scales start with O(1) outputs and losses ~1e8 per spectrum and train
+//             to a 2–6× worse weighted MSE in 30 epochs (bench/RESULTS.md, train section)
+enum class InitScheme { Glorot, He, PyTorch };
+InitScheme init_scheme_from_string(const std::string& name);
+std::vector<float> initial_parameters(const VaeShape& shape, std::uint64_t seed,
+                                      InitScheme scheme = InitScheme::PyTorch);
 
 // Training state saved next to the weights.
 struct TrainState {
