@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include "specvae/ingest/selection.hpp"
 #include "specvae/ingest/spectrum_prep.hpp"
 #include "specvae/io/desi.hpp"
+#include "row_spool.hpp"
 
 namespace fs = std::filesystem;
 
@@ -57,7 +59,7 @@ struct Accepted {
 
 // Reads and preprocesses one file slice in chunks, appending accepted rows.
 void process_slice(const Settings& s, const InputPair& pair, const FileSlice& slice, int n_bins, Accepted& acc,
-                   RejectCounts& rejected) {
+                   RejectCounts& rejected, const std::function<void()>& after_chunk) {
   // A redrock file is small: read once per slice. A zcatalog is survey-wide: only the rows of
   // each chunk's TARGETIDs are read.
   std::vector<Redshift> redshifts;
@@ -128,6 +130,7 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
       ++rows.count;
     }
     done += n;
+    after_chunk();
   }
 }
 
@@ -159,9 +162,45 @@ bool in_pca_sample(std::int64_t g, std::int64_t N, std::int64_t S) {
   return k < S && (k * N) / S == g;
 }
 
-}  // namespace
+// Where finished rows go: open(offset, total, grid) once, then write(chunk) in collective
+// rounds (every rank the same number of times, empty chunks allowed).
+struct RowSink {
+  std::function<void(std::int64_t, std::int64_t, const std::vector<double>&)> open;
+  std::function<void(DatasetRows&)> write;
+};
 
-IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs) {
+// Unit L2 norm (ivar scaled by norm²) and split for finished rows; masked bins infilled first.
+std::int64_t finish_rows(DatasetRows& rows, PcaInfiller* infiller, double val_fraction) {
+  const std::size_t B = static_cast<std::size_t>(rows.n_bins);
+  std::int64_t n_infilled = 0;
+  rows.split.resize(static_cast<std::size_t>(rows.count));
+  for (std::int64_t i = 0; i < rows.count; ++i) {
+    std::span<float> f(rows.flux.data() + i * B, B), iv(rows.ivar.data() + i * B, B);
+    std::span<const std::uint8_t> m(rows.mask.data() + i * B, B);
+    if (std::find(m.begin(), m.end(), 1) != m.end()) {
+      SPECVAE_CHECK(infiller && infiller->infill(f, m), "row {} has no unmasked bin after selection", rows.begin + i);
+      ++n_infilled;
+    }
+    double ss = 0;
+    for (float v : f) ss += double(v) * double(v);
+    const double norm = std::sqrt(ss);
+    SPECVAE_CHECK(norm > 0 && std::isfinite(norm), "row {} (TARGETID {}) has norm {}", rows.begin + i,
+                  rows.targetid[i], norm);
+    for (std::size_t b = 0; b < B; ++b) {
+      f[b] = static_cast<float>(f[b] / norm);
+      iv[b] = static_cast<float>(iv[b] * norm * norm);
+    }
+    rows.split[i] = split_of(rows.targetid[i], val_fraction);
+  }
+  return n_infilled;
+}
+
+// Both passes of the stage. Pass 1 reads and preprocesses this rank's rows chunk by chunk into
+// the spool; the PCA is fitted on a deterministic sample of the whole survey; pass 2 reads the
+// spool back chunk by chunk, infills, normalises and hands each chunk to the sink. Peak memory:
+// one input chunk, one spool chunk and the PCA sample.
+DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs,
+                                RowSpool& spool, const RowSink& sink, std::int64_t& total_rows) {
   const auto t0 = Clock::now();
   const Settings s(cfg);
   const int P = comm.size(), me = comm.rank();
@@ -183,32 +222,32 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   for (std::size_t f = 0; f < nfiles; ++f)
     if (bad[f]) counts[f] = -1;
 
-  // 2. Read and preprocess this rank's rows, chunk by chunk, file by file.
+  // 2. Pass 1: read and preprocess this rank's rows, chunk by chunk, into the spool.
   Accepted acc;
   acc.rows.n_bins = s.grid.n_bins;
+  const auto flush = [&] {
+    spool.append(acc.rows, acc.file);
+    acc = Accepted{};
+    acc.rows.n_bins = s.grid.n_bins;
+  };
   const auto slices = rank_slices(counts, me, P);
   std::int64_t my_input = 0;
   for (const auto& sl : slices) my_input += sl.count;
-  // Reserving the upper bound (address space only: pages are touched as rows are kept) avoids
-  // the transient second copy a growing vector would make of this rank's rows.
-  acc.rows.flux.reserve(static_cast<std::size_t>(my_input) * B);
-  acc.rows.ivar.reserve(static_cast<std::size_t>(my_input) * B);
-  acc.rows.mask.reserve(static_cast<std::size_t>(my_input) * B);
   std::vector<RejectCounts> rejected(nfiles);
   for (const auto& sl : slices) {
     try {
-      process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file]);
+      process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file], flush);
     } catch (const InputError& e) {
       if (!s.skip_bad) throw;
       log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", e.what());
       bad[sl.file] = 1;
+      flush();  // rows of the bad file already accepted are dropped below, with their file
     }
   }
   const double t_read = seconds_since(t0);
 
   // 3. A file bad on any rank is dropped by all of them.
   comm.allreduce_sum(std::span<std::int64_t>(bad));
-  drop_rows_of_bad_files(acc, bad, B);
   std::vector<std::int64_t> reject_totals(kRejectReasons, 0);
   for (std::size_t f = 0; f < nfiles; ++f) {
     if (bad[f]) continue;
@@ -218,23 +257,33 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   std::int64_t bad_spectra = 0;  // spectra in skipped files (0 for a file that could not be counted)
   for (std::size_t f = 0; f < nfiles; ++f)
     if (bad[f]) bad_spectra += std::max<std::int64_t>(counts[f], 0);
+  auto read_kept = [&](std::size_t k) {
+    Accepted chunk;
+    chunk.rows = spool.read(k, chunk.file);
+    drop_rows_of_bad_files(chunk, bad, B);
+    chunk.rows.split.resize(static_cast<std::size_t>(chunk.rows.count));
+    return std::move(chunk.rows);
+  };
 
   // 4. Global offsets.
-  IngestOutput out;
-  DatasetRows& rows = acc.rows;
-  rows.begin = comm.exclusive_scan_sum(rows.count);
-  const std::int64_t N = comm.allreduce_sum(rows.count);
-  out.total_rows = N;
+  std::int64_t kept = 0;
+  for (int tag : spool.tags()) kept += bad[static_cast<std::size_t>(tag)] ? 0 : 1;
+  const std::int64_t offset = comm.exclusive_scan_sum(kept);
+  const std::int64_t N = comm.allreduce_sum(kept);
+  total_rows = N;
 
   // 5. PCA on a deterministic sample, gathered in global row order to every rank.
   const auto t_pca = Clock::now();
   const std::int64_t S = std::min(s.pca_sample, N);
   std::vector<float> my_flux;
   std::vector<std::uint8_t> my_mask;
-  for (std::int64_t i = 0; i < rows.count; ++i) {
-    if (!in_pca_sample(rows.begin + i, N, S)) continue;
-    my_flux.insert(my_flux.end(), rows.flux.begin() + i * B, rows.flux.begin() + (i + 1) * B);
-    my_mask.insert(my_mask.end(), rows.mask.begin() + i * B, rows.mask.begin() + (i + 1) * B);
+  for (std::size_t k = 0, g = static_cast<std::size_t>(offset); k < spool.chunks(); ++k) {
+    const DatasetRows rows = read_kept(k);
+    for (std::int64_t i = 0; i < rows.count; ++i, ++g) {
+      if (!in_pca_sample(static_cast<std::int64_t>(g), N, S)) continue;
+      my_flux.insert(my_flux.end(), rows.flux.begin() + i * B, rows.flux.begin() + (i + 1) * B);
+      my_mask.insert(my_mask.end(), rows.mask.begin() + i * B, rows.mask.begin() + (i + 1) * B);
+    }
   }
   PcaModel model;
   if (N > 0) {
@@ -246,37 +295,31 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   }
   const double t_fit = seconds_since(t_pca);
 
-  // 6. Infill, unit L2 norm (ivar scaled by norm²), split.
+  // 6. Pass 2: infill, unit L2 norm (ivar scaled by norm²), split; written in collective rounds.
   const auto t_fill = Clock::now();
-  std::int64_t n_infilled = 0;
-  rows.split.resize(static_cast<std::size_t>(rows.count));
-  if (rows.count > 0) {
-    PcaInfiller infiller(model, s.n_iter);
-    for (std::int64_t i = 0; i < rows.count; ++i) {
-      std::span<float> f(rows.flux.data() + i * B, B), iv(rows.ivar.data() + i * B, B);
-      std::span<const std::uint8_t> m(rows.mask.data() + i * B, B);
-      if (std::find(m.begin(), m.end(), 1) != m.end()) {
-        SPECVAE_CHECK(infiller.infill(f, m), "row {} has no unmasked bin after selection", rows.begin + i);
-        ++n_infilled;
-      }
-      double ss = 0;
-      for (float v : f) ss += double(v) * double(v);
-      const double norm = std::sqrt(ss);
-      SPECVAE_CHECK(norm > 0 && std::isfinite(norm), "row {} (TARGETID {}) has norm {}", rows.begin + i,
-                    rows.targetid[i], norm);
-      for (std::size_t b = 0; b < B; ++b) {
-        f[b] = static_cast<float>(f[b] / norm);
-        iv[b] = static_cast<float>(iv[b] * norm * norm);
-      }
-      rows.split[i] = split_of(rows.targetid[i], s.val_fraction);
+  const std::vector<double> wave = s.grid.centres();
+  sink.open(offset, N, wave);
+  std::int64_t n_infilled = 0, next = offset;
+  const auto rounds = static_cast<std::int64_t>(comm.allreduce_max(static_cast<double>(spool.chunks())));
+  {
+    std::unique_ptr<PcaInfiller> infiller;
+    if (N > 0) infiller = std::make_unique<PcaInfiller>(model, s.n_iter);
+    for (std::int64_t k = 0; k < rounds; ++k) {
+      DatasetRows rows;
+      rows.n_bins = s.grid.n_bins;
+      if (static_cast<std::size_t>(k) < spool.chunks()) rows = read_kept(static_cast<std::size_t>(k));
+      rows.begin = next;
+      n_infilled += finish_rows(rows, infiller.get(), s.val_fraction);
+      next += rows.count;
+      sink.write(rows);
     }
   }
   const double t_infill = seconds_since(t_fill);
   n_infilled = comm.allreduce_sum(n_infilled);
 
   // 7. Provenance (identical on every rank).
-  auto& p = out.provenance;
-  p.wave = s.grid.centres();
+  DatasetProvenance p;
+  p.wave = wave;
   p.wave_min = s.grid.wave_min;
   p.wave_max = s.grid.wave_max;
   p.selection = s.sel.describe();
@@ -318,7 +361,22 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   log::info("ingest timings (rank 0): read+preprocess {:.2f} s for {} rows ({:.0f} spectra/s), PCA fit {:.2f} s, "
             "infill+normalise {:.2f} s",
             t_read, my_input, t_read > 0 ? my_input / t_read : 0.0, t_fit, t_infill);
-  out.rows = std::move(rows);
+  return p;
+}
+
+}  // namespace
+
+IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs) {
+  IngestOutput out;
+  RowSpool spool;  // in memory: this form returns every row anyway
+  RowSink sink;
+  sink.open = [&](std::int64_t offset, std::int64_t, const std::vector<double>&) {
+    out.rows = DatasetRows{};
+    out.rows.n_bins = static_cast<int>(cfg.get_int("ingest.n_bins"));
+    out.rows.begin = offset;
+  };
+  sink.write = [&](DatasetRows& rows) { out.rows.append(rows); };
+  out.provenance = ingest_passes(comm, cfg, pairs, spool, sink, out.total_rows);
   return out;
 }
 
@@ -329,10 +387,19 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   const auto pairs = find_input_pairs(inputs, zcatalog);
   log::info("ingest: {} coadd files on {} ranks, redshifts from {}", pairs.size(), comm.size(),
             zcatalog.empty() ? std::string("their redrock files") : zcatalog.string());
-  IngestOutput result = preprocess_survey(comm, cfg, pairs);
+  // Rows wait between the passes in a scratch file beside the output (removed at the end).
+  RowSpool spool(fs::path(out.string() + fmt::format(".spool.{}", comm.rank())));
+  DatasetWriter writer(comm.handle(), out, overwrite);
+  RowSink sink;
+  sink.open = [&](std::int64_t offset, std::int64_t total, const std::vector<double>& wave) {
+    writer.open(offset, total, wave);
+  };
+  sink.write = [&](DatasetRows& rows) { writer.write(rows); };
+  std::int64_t total = 0;
   const auto t = Clock::now();
-  const std::int64_t n = write_dataset(comm.handle(), out, result.rows, result.provenance, overwrite);
-  log::info("ingest: wrote {} rows to {} in {:.2f} s", n, out.string(), seconds_since(t));
+  const DatasetProvenance provenance = ingest_passes(comm, cfg, pairs, spool, sink, total);
+  const std::int64_t n = writer.commit(provenance);
+  log::info("ingest: wrote {} rows to {} ({:.2f} s for the infill pass and the write)", n, out.string(), seconds_since(t));
   return n;
 }
 

@@ -1,0 +1,44 @@
+// A rank's preprocessed rows between the two passes of ingest (before the PCA infill, which
+// needs the eigenspectra fitted on the whole survey): appended chunk by chunk and read back in
+// the same chunks, in memory or in a rank-local file, so that peak memory is bounded by the
+// chunk size rather than by the number of spectra. Each row carries a tag (its input file).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "specvae/io/dataset.hpp"
+
+namespace specvae::ingest {
+
+class RowSpool {
+ public:
+  // An empty path keeps the rows in memory; otherwise they go to that file (removed on
+  // destruction).
+  explicit RowSpool(std::filesystem::path file = {});
+  ~RowSpool();
+  RowSpool(const RowSpool&) = delete;
+  RowSpool& operator=(const RowSpool&) = delete;
+
+  // Appends rows (begin ignored; split is not stored) with one tag per row.
+  void append(const DatasetRows& rows, const std::vector<int>& tags);
+  std::size_t chunks() const { return counts_.size(); }
+  std::int64_t rows() const { return total_; }
+  // The tags of every row, in order (kept in memory: 4 bytes a row).
+  const std::vector<int>& tags() const { return tags_; }
+  // Chunk k as appended (split zero-filled), with its tags.
+  DatasetRows read(std::size_t k, std::vector<int>& tags) const;
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+  int n_bins_ = 0;
+  std::vector<std::int64_t> counts_, offsets_, first_row_;  // per chunk: rows, byte offset, first row
+  std::vector<int> tags_;
+  std::int64_t total_ = 0;
+  std::vector<DatasetRows> memory_;
+};
+
+}  // namespace specvae::ingest
