@@ -154,8 +154,11 @@ def main():
     skx = {"OPENBLAS_CORETYPE": "SkylakeX"}
     for name, env, sets in (("default", {}, []), ("same kernel (OpenBLAS SkylakeX)", skx, ["train.gemm=openblas"])):
         for threads, ranks in ((1, 1), (2, 1), (1, 2)):
-            peak = float(run([sys.executable, "-c", PEAK, str(threads * ranks)], skx).strip())
-            pt = torch_rate(data, threads * ranks, args.epochs, env)
+            # Debian's OpenBLAS is the pthreads build: torch.set_num_threads does not bound its
+            # threads, so the PyTorch side and the peak get OPENBLAS_NUM_THREADS = its threads.
+            nt = {"OPENBLAS_NUM_THREADS": str(threads * ranks)}
+            peak = float(run([sys.executable, "-c", PEAK, str(threads * ranks)], {**skx, **nt}).strip())
+            pt = torch_rate(data, threads * ranks, args.epochs, {**env, **nt})
             sv, gemm = specvae_rate(args.specvae, data, threads, args.epochs, env, ranks, sets)
             print(f"| {name} | {threads} × {ranks} | {pt:,.0f} | {sv:,.0f} | {sv / pt:.2f} | {peak:.0f} | "
                   f"{100 * sv * fps / 1e9 / peak:.0f}% | {gemm} |", flush=True)
