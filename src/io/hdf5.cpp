@@ -130,6 +130,7 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   if (H5Tis_variable_str(ft) > 0) {
     Handle mt(SPECVAE_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
     SPECVAE_HDF5_CHECK(H5Tset_size(mt, H5T_VARIABLE));
+    SPECVAE_HDF5_CHECK(H5Tset_cset(mt, H5Tget_cset(ft)));  // h5py writes UTF-8 by default
     char* p = nullptr;
     SPECVAE_HDF5_CHECK(H5Aread(a, mt, &p));
     std::string out = p ? p : "";
@@ -140,6 +141,7 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   std::size_t size = H5Tget_size(ft);
   std::string buf(size + 1, '\0');
   Handle mt = string_type(size + 1);
+  SPECVAE_HDF5_CHECK(H5Tset_cset(mt, H5Tget_cset(ft)));
   SPECVAE_HDF5_CHECK(H5Aread(a, mt, buf.data()));
   buf.resize(std::strlen(buf.c_str()));
   return buf;
