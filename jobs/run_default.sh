@@ -15,7 +15,7 @@ cmake --build "$here/build" --target specvae -j"$(nproc)"
 # One OpenMP/BLAS thread per rank: the 2 ranks use the 2 cores.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 mpi_flags=()
-if mpiexec --version 2>/dev/null | grep -q "Open MPI"; then
+if mpiexec --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
   mpi_flags=(--bind-to core)
   [[ $(id -u) -eq 0 ]] && mpi_flags+=(--allow-run-as-root)
 fi
