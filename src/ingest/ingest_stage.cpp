@@ -1,6 +1,7 @@
 // The ingest stage: rows shared over ranks in file order, read and preprocessed in chunks,
 // PCA fitted on a deterministic sample gathered to every rank, masked bins infilled, spectra
-// unit-normalised and split, then one collective write. Bad files either stop the job or,
+// unit-normalised and split in a second pass over a rank-local spool, written in collective
+// rounds (memory bounded by the chunk size). Bad files either stop the job or,
 // with ingest.on_bad_file = "skip", are dropped by every rank and counted.
 #include <algorithm>
 #include <chrono>
