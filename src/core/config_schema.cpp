@@ -73,6 +73,7 @@ std::vector<ConfigKey> build_schema() {
       {"model.latent_dim", T::Int, std::int64_t{10}, 1, 4096, {}, "latent dimension"},
       {"model.init", T::String, std::string("pytorch"), 0, 0, {"glorot", "he", "pytorch"}, "weight initialisation: pytorch = He-uniform with a=sqrt(5), U(+-1/sqrt(fan_in)) (trains best on ingested DESI-like data), he, glorot"},
       {"model.dropout", T::Float, 0.2, 0, 0.95, {}, "dropout rate on encoder and decoder hidden layers"},
+      {"model.standardize", T::Bool, true, 0, 0, {}, "feed the network (x - mean spectrum)/scale and map its output back (the training set's mean and RMS deviation; same loss, same function class)"},
 
       // --- train -------------------------------------------------------------------------
       {"train.epochs", T::Int, std::int64_t{50}, 1, 1e6, {}, "epochs"},

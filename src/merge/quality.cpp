@@ -13,23 +13,35 @@
 
 namespace specvae::merge {
 
-std::vector<ClassSummary> class_summaries(const Catalogue& cat) {
+std::vector<ClassSummary> class_summaries(const Catalogue& cat, const std::map<std::int64_t, std::string>* normal_only) {
   std::map<std::string, ClassSummary> by;
-  std::map<std::string, double> sum_val, sum_all;
+  std::map<std::string, double> sum_all;
+  std::map<std::string, std::vector<double>> val;
   for (std::int64_t i = 0; i < cat.n; ++i) {
+    if (normal_only) {
+      const auto it = normal_only->find(cat.targetid[i]);
+      if (it == normal_only->end() || it->second != "normal") continue;
+    }
     ClassSummary& s = by[cat.spectype[i]];
     s.spectype = cat.spectype[i];
     ++s.n_all;
     sum_all[s.spectype] += cat.score[0][i];
     if (cat.split[i] == 1) {
       ++s.n_val;
-      sum_val[s.spectype] += cat.score[0][i];
+      val[s.spectype].push_back(cat.score[0][i]);
     }
   }
   std::vector<ClassSummary> out;
   for (auto& [name, s] : by) {
     s.mean_mse_all = sum_all[name] / static_cast<double>(s.n_all);
-    s.mean_mse_val = s.n_val > 0 ? sum_val[name] / static_cast<double>(s.n_val) : std::nan("");
+    std::vector<double>& v = val[name];
+    s.mean_mse_val = s.median_mse_val = std::nan("");
+    if (!v.empty()) {
+      s.mean_mse_val = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+      std::sort(v.begin(), v.end());
+      const std::size_t h = v.size() / 2;
+      s.median_mse_val = v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+    }
     out.push_back(s);
   }
   return out;
@@ -147,11 +159,11 @@ std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map
 }
 
 std::string format_class_table(const std::vector<ClassSummary>& rows) {
-  std::string s = fmt::format("{:<8} {:>9} {:>9} {:>14} {:>14}\n", "class", "n", "n_val", "mean_mse_val",
-                              "mean_mse_all");
+  std::string s = fmt::format("{:<8} {:>9} {:>9} {:>14} {:>14} {:>14}\n", "class", "n", "n_val", "mean_mse_val",
+                              "median_mse_val", "mean_mse_all");
   for (const auto& r : rows)
-    s += fmt::format("{:<8} {:>9} {:>9} {:>14.5g} {:>14.5g}\n", r.spectype, r.n_all, r.n_val, r.mean_mse_val,
-                     r.mean_mse_all);
+    s += fmt::format("{:<8} {:>9} {:>9} {:>14.5g} {:>14.5g} {:>14.5g}\n", r.spectype, r.n_all, r.n_val, r.mean_mse_val,
+                     r.median_mse_val, r.mean_mse_all);
   return s;
 }
 

@@ -10,7 +10,8 @@
 namespace specvae::merge {
 
 void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
-                          const std::vector<ClassSummary>& classes, const std::vector<DetectionRow>& detection) {
+                          const std::vector<ClassSummary>& classes, const std::vector<ClassSummary>& classes_normal,
+                          const std::vector<DetectionRow>& detection) {
   const std::filesystem::path tmp = h5::temp_path(path);
   {
     h5::Handle f = h5::create_file(MPI_COMM_NULL, tmp);
@@ -38,8 +39,15 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
     for (const ClassSummary& k : classes) {
       h5::write_attr(f, "n_" + k.spectype, k.n_all);
       h5::write_attr(f, "mean_mse_val_" + k.spectype, k.mean_mse_val);
+      h5::write_attr(f, "median_mse_val_" + k.spectype, k.median_mse_val);
     }
     h5::write_attr(f, "class_table", format_class_table(classes));
+    for (const ClassSummary& k : classes_normal) {
+      h5::write_attr(f, "truth_normal_n_" + k.spectype, k.n_all);
+      h5::write_attr(f, "truth_normal_mean_mse_val_" + k.spectype, k.mean_mse_val);
+      h5::write_attr(f, "truth_normal_median_mse_val_" + k.spectype, k.median_mse_val);
+    }
+    if (!classes_normal.empty()) h5::write_attr(f, "class_table_truth_normal", format_class_table(classes_normal));
     if (!detection.empty()) {
       h5::write_attr(f, "detection_table", format_detection_table(detection, c.top_fraction));
       const char* names[kNumScores + 1] = {"mse", "recon_logprob", "nof", "combined"};

@@ -1,10 +1,11 @@
-// Model checkpoints in HDF5: /params, /adam_m, /adam_v (f32) and attributes for the shape,
-// the training state (epoch, step, seed, learning-rate schedule) and provenance (config
-// hash and TOML, dataset hash, code version). Serial HDF5 on one rank; written to
+// Model checkpoints in HDF5: /params, /adam_m, /adam_v, /input_offset (f32) and attributes
+// for the shape, the input scale, the training state (epoch, step, seed, learning-rate
+// schedule) and provenance (config hash and TOML, dataset hash, code version). Serial HDF5 on one rank; written to
 // "<path>.tmp" and renamed so a crash never leaves a half-written checkpoint.
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -152,6 +153,12 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   write_string(file, "dataset_hash", c.dataset_hash);
   write_string(file, "code_version", c.code_version.empty() ? std::string(specvae::version_string()) : c.code_version);
   write_floats(file, "params", c.params);
+  // Data scaling (model.standardize): /input_offset [n_input] and the input_scale attribute.
+  write_double(file, "input_scale", c.scaling.scale);
+  if (!c.scaling.offset.empty()) {
+    SPECVAE_CHECK(static_cast<int>(c.scaling.offset.size()) == c.shape.n_input, "checkpoint: input offset size");
+    write_floats(file, "input_offset", c.scaling.offset);
+  }
   if (!c.adam_m.empty()) {
     SPECVAE_CHECK(c.adam_m.size() == c.params.size() && c.adam_v.size() == c.params.size(), "checkpoint: Adam state size");
     write_floats(file, "adam_m", c.adam_m);
@@ -193,6 +200,10 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.code_version = r.string("code_version");
     const std::int64_t n = c.shape.n_params();
     c.params = r.floats("params", n, false);
+    c.scaling.offset = r.floats("input_offset", c.shape.n_input, true);
+    if (H5Aexists(file, "input_scale") > 0) c.scaling.scale = static_cast<float>(r.real("input_scale"));
+    if (!(c.scaling.scale > 0.0f) || !std::isfinite(c.scaling.scale))
+      r.fail(fmt::format("input_scale {} is not a positive number", c.scaling.scale));
     c.adam_m = r.floats("adam_m", n, true);
     c.adam_v = r.floats("adam_v", n, true);
     if (c.adam_m.size() != c.adam_v.size()) r.fail("adam_m and adam_v must both be present or both absent");

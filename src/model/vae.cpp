@@ -3,14 +3,45 @@
 #include "specvae/model/vae.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "specvae/core/error.hpp"
 
 namespace specvae::model {
 
-Vae::Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend)
-    : shape_(std::move(shape)), layers_(shape_.layers()), backend_(std::move(backend)) {
+void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n) const {
+  if (identity()) return;
+  const float inv = 1.0f / scale, w_factor = scale * scale;
+  const float* o = offset.empty() ? nullptr : offset.data();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < rows; ++i) {
+    float* xi = x + i * n;
+    for (int j = 0; j < n; ++j) xi[j] = (xi[j] - (o ? o[j] : 0.0f)) * inv;
+    if (w) {
+      float* wi = w + i * n;
+      for (int j = 0; j < n; ++j) wi[j] *= w_factor;
+    }
+  }
+}
+
+void InputScaling::from_model(float* xhat, std::int64_t rows, int n) const {
+  if (identity()) return;
+  const float* o = offset.empty() ? nullptr : offset.data();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < rows; ++i) {
+    float* xi = xhat + i * n;
+    for (int j = 0; j < n; ++j) xi[j] = (o ? o[j] : 0.0f) + scale * xi[j];
+  }
+}
+
+Vae::Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend, InputScaling scaling)
+    : shape_(std::move(shape)), scaling_(std::move(scaling)), layers_(shape_.layers()), backend_(std::move(backend)) {
   SPECVAE_CHECK(backend_ != nullptr, "Vae needs a backend");
+  if (!scaling_.offset.empty() && static_cast<int>(scaling_.offset.size()) != shape_.n_input)
+    throw InputError(fmt::format("model {}: input offset has {} values, expected {}", shape_.describe(),
+                                 scaling_.offset.size(), shape_.n_input));
+  if (!(scaling_.scale > 0.0f) || !std::isfinite(scaling_.scale))
+    throw InputError(fmt::format("model {}: input scale {} is not a positive number", shape_.describe(), scaling_.scale));
   if (static_cast<std::int64_t>(params.size()) != shape_.n_params())
     throw InputError(fmt::format("model {} needs {} parameters, got {}", shape_.describe(), shape_.n_params(),
                                  params.size()));
@@ -21,7 +52,7 @@ Vae::Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> bac
 
 Vae Vae::from_checkpoint(const std::filesystem::path& path, std::shared_ptr<Backend> backend) {
   Checkpoint c = load_checkpoint(path);
-  return Vae(c.shape, std::move(c.params), std::move(backend));
+  return Vae(c.shape, std::move(c.params), std::move(backend), std::move(c.scaling));
 }
 
 std::vector<float> Vae::parameters() const {
@@ -47,7 +78,14 @@ void Vae::encode(std::span<const float> x, std::int64_t batch, std::span<float> 
   if (batch == 0) return;
   ensure_workspace(batch);
   const int m = static_cast<int>(batch);
-  backend_->upload(io_.data(), x.data(), static_cast<std::size_t>(batch) * shape_.n_input);
+  const std::size_t nx = static_cast<std::size_t>(batch) * shape_.n_input;
+  if (scaling_.identity()) {
+    backend_->upload(io_.data(), x.data(), nx);
+  } else {
+    scaled_x_.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(nx));
+    scaling_.to_model(scaled_x_.data(), nullptr, batch, shape_.n_input);
+    backend_->upload(io_.data(), scaled_x_.data(), nx);
+  }
   const float* in = io_.data();
   float* bufs[2] = {act_a_.data(), act_b_.data()};
   const float* p = params_.data();
@@ -84,6 +122,7 @@ void Vae::decode(std::span<const float> z, std::int64_t batch, std::span<float> 
     in = out;
   }
   backend_->download(xhat.data(), in, static_cast<std::size_t>(batch) * shape_.n_input);
+  scaling_.from_model(xhat.data(), batch, shape_.n_input);
 }
 
 }  // namespace specvae::model

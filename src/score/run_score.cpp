@@ -21,6 +21,10 @@ std::string model_hash(const model::Checkpoint& c) {
   std::uint64_t h = fnv1a64(c.config_hash);
   h = fnv1a64(c.shape.describe(), h);
   h = fnv1a64(std::string_view(reinterpret_cast<const char*>(c.params.data()), c.params.size() * sizeof(float)), h);
+  if (!c.scaling.identity()) {
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(c.scaling.offset.data()), c.scaling.offset.size() * sizeof(float)), h);
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&c.scaling.scale), sizeof(float)), h);
+  }
   return fmt::format("{:016x}", h);
 }
 
@@ -51,7 +55,7 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
 
   std::shared_ptr<model::Backend> backend =
       model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")));
-  model::Vae vae(ckpt.shape, std::move(ckpt.params), backend);
+  model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
   auto t0 = Clock::now();
   const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),
                                   static_cast<std::uint64_t>(config.get_int("score.seed")),

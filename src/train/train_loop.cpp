@@ -73,6 +73,7 @@ void Trainer::save(const TrainOptions& options, const std::filesystem::path& pat
     model::Checkpoint c;
     c.shape = shape_;
     c.params = parameters();
+    c.scaling = scaling_;
     c.adam_m.resize(c.params.size());
     c.adam_v.resize(c.params.size());
     be_->download(c.adam_m.data(), adam_m_.data(), c.adam_m.size());
@@ -89,7 +90,9 @@ void Trainer::save(const TrainOptions& options, const std::filesystem::path& pat
 
 void Trainer::restore(const std::filesystem::path& path) {
   // Rank 0 reads, everyone receives: one reader however many ranks.
-  std::vector<float> buf(static_cast<std::size_t>(3 * n_params_));
+  // buf: params, adam_m, adam_v, then the input scaling (offset [n_input], scale, has-offset).
+  const std::size_t n_in = static_cast<std::size_t>(shape_.n_input);
+  std::vector<float> buf(static_cast<std::size_t>(3 * n_params_) + n_in + 2);
   double state[7] = {0, 0, 0, 0, 0, 0, 0};
   std::int64_t ok = 1;
   std::string error;
@@ -114,6 +117,10 @@ void Trainer::restore(const std::filesystem::path& path) {
       std::copy(c.params.begin(), c.params.end(), buf.begin());
       std::copy(c.adam_m.begin(), c.adam_m.end(), buf.begin() + n_params_);
       std::copy(c.adam_v.begin(), c.adam_v.end(), buf.begin() + 2 * n_params_);
+      // The scaling is part of the model: the checkpoint's, not one refitted to the data now.
+      std::copy(c.scaling.offset.begin(), c.scaling.offset.end(), buf.begin() + 3 * n_params_);
+      buf[static_cast<std::size_t>(3 * n_params_) + n_in] = c.scaling.scale;
+      buf[static_cast<std::size_t>(3 * n_params_) + n_in + 1] = c.scaling.offset.empty() ? 0.0f : 1.0f;
       state[0] = static_cast<double>(c.state.epoch);
       state[1] = static_cast<double>(c.state.step);
       state[2] = c.state.learning_rate;
@@ -132,6 +139,10 @@ void Trainer::restore(const std::filesystem::path& path) {
   be_->upload(params_.data(), buf.data(), static_cast<std::size_t>(n_params_));
   be_->upload(adam_m_.data(), buf.data() + n_params_, static_cast<std::size_t>(n_params_));
   be_->upload(adam_v_.data(), buf.data() + 2 * n_params_, static_cast<std::size_t>(n_params_));
+  const float* sc = buf.data() + 3 * n_params_;
+  scaling_.scale = sc[n_in];
+  if (sc[n_in + 1] != 0.0f) scaling_.offset.assign(sc, sc + n_in);
+  else scaling_.offset.clear();
   state_.epoch = static_cast<std::int64_t>(state[0]);
   state_.step = static_cast<std::int64_t>(state[1]);
   state_.learning_rate = state[2];

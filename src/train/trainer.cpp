@@ -51,6 +51,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   n_train_ = comm_.allreduce_sum(local_train_);
   n_val_ = comm_.allreduce_sum(local_val_);
   if (n_train_ == 0) throw InputError("the dataset has no training rows (/split == 0)");
+  if (config.get_bool("model.standardize")) scaling_ = fit_scaling();
 
   params_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_));
   grads_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(n_params_) + 1);
@@ -68,6 +69,34 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   state_.seed = seed_;
   state_.learning_rate = config.get_double("train.learning_rate");
   state_.best_val_loss = std::numeric_limits<double>::infinity();
+}
+
+model::InputScaling Trainer::fit_scaling() {
+  // Mean spectrum and RMS deviation over all ranks' training rows, summed in double.
+  const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
+  std::vector<double> sum(nb, 0.0);
+  for (std::int64_t r = 0; r < local_train_; ++r) {
+    const float* x = train_x_.data() + static_cast<std::size_t>(r) * nb;
+    for (std::size_t j = 0; j < nb; ++j) sum[j] += x[j];
+  }
+  comm_.allreduce_sum(std::span<double>(sum));
+  model::InputScaling s;
+  s.offset.resize(nb);
+  for (std::size_t j = 0; j < nb; ++j) s.offset[j] = static_cast<float>(sum[j] / static_cast<double>(n_train_));
+  double ss = 0;
+  for (std::int64_t r = 0; r < local_train_; ++r) {
+    const float* x = train_x_.data() + static_cast<std::size_t>(r) * nb;
+    for (std::size_t j = 0; j < nb; ++j) {
+      const double d = static_cast<double>(x[j]) - s.offset[j];
+      ss += d * d;
+    }
+  }
+  ss = comm_.allreduce_sum(ss);
+  const double rms = std::sqrt(ss / (static_cast<double>(n_train_) * static_cast<double>(nb)));
+  // All training spectra identical (or one row): keep the offset, leave the scale at 1.
+  s.scale = rms > 0 && std::isfinite(rms) ? static_cast<float>(rms) : 1.0f;
+  log::info("model input: mean training spectrum subtracted, scaled by 1/{:.4g} (model.standardize)", s.scale);
+  return s;
 }
 
 std::int64_t Trainer::batches_per_epoch() const { return (n_train_ + batch_size_ - 1) / batch_size_; }
@@ -98,6 +127,7 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
     std::copy_n(train_x_.data() + off, nb, dst_x + i * nb);
     std::copy_n(train_w_.data() + off, nb, dst_w + i * nb);
   }
+  scaling_.to_model(dst_x, dst_w, m, shape_.n_input);
   if (!direct) {
     be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
     be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
@@ -150,8 +180,17 @@ EpochMetrics Trainer::validate() {
     const int m = static_cast<int>(std::min(chunk, local_val_ - r0));
     std::vector<std::int64_t> ids(static_cast<std::size_t>(m));
     for (int i = 0; i < m; ++i) ids[static_cast<std::size_t>(i)] = val_offset_ + r0 + i;
-    be_->upload(batch_x_.data(), val_x_.data() + static_cast<std::size_t>(r0) * nb, static_cast<std::size_t>(m) * nb);
-    be_->upload(batch_w_.data(), val_w_.data() + static_cast<std::size_t>(r0) * nb, static_cast<std::size_t>(m) * nb);
+    const std::size_t first = static_cast<std::size_t>(r0) * nb, count = static_cast<std::size_t>(m) * nb;
+    if (scaling_.identity()) {
+      be_->upload(batch_x_.data(), val_x_.data() + first, count);
+      be_->upload(batch_w_.data(), val_w_.data() + first, count);
+    } else {
+      stage_x_.assign(val_x_.begin() + static_cast<std::ptrdiff_t>(first), val_x_.begin() + static_cast<std::ptrdiff_t>(first + count));
+      stage_w_.assign(val_w_.begin() + static_cast<std::ptrdiff_t>(first), val_w_.begin() + static_cast<std::ptrdiff_t>(first + count));
+      scaling_.to_model(stage_x_.data(), stage_w_.data(), m, shape_.n_input);
+      be_->upload(batch_x_.data(), stage_x_.data(), count);
+      be_->upload(batch_w_.data(), stage_w_.data(), count);
+    }
     model::PassOptions o;
     o.training = false;
     o.seed = seed_;

@@ -222,6 +222,41 @@ TEST(MergeQuality, DetectionRecallAndAuc) {
   EXPECT_DOUBLE_EQ(hidden.recall[0], 0.0);
   EXPECT_LT(hidden.auc[0], 0.2);
   EXPECT_NE(r.report.find("weird"), std::string::npos);
+  // The per-class table without the injected kinds: 100 rows minus 3 weird and 2 hidden.
+  std::int64_t all = 0, normal = 0;
+  for (const auto& c : r.classes) all += c.n_all;
+  for (const auto& c : r.classes_normal) normal += c.n_all;
+  EXPECT_EQ(all, 100);
+  EXPECT_EQ(normal, 95);
+  EXPECT_NE(r.report.find("injected anomalies left out"), std::string::npos);
+}
+
+TEST(MergeQuality, ClassSummariesByTypeWithMedianAndTruthFilter) {
+  merge::Catalogue c;
+  c.n = 6;
+  c.targetid = {1, 2, 3, 4, 5, 6};
+  c.spectype = {"GALAXY", "GALAXY", "GALAXY", "GALAXY", "STAR", "STAR"};
+  c.split = {1, 1, 1, 0, 1, 0};
+  c.score[0] = {1.0, 2.0, 90.0, 7.0, 3.0, 5.0};
+  const auto all = merge::class_summaries(c);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].spectype, "GALAXY");
+  EXPECT_EQ(all[0].n_all, 4);
+  EXPECT_EQ(all[0].n_val, 3);
+  EXPECT_DOUBLE_EQ(all[0].mean_mse_val, 31.0);
+  EXPECT_DOUBLE_EQ(all[0].median_mse_val, 2.0);
+  EXPECT_DOUBLE_EQ(all[0].mean_mse_all, 25.0);
+  EXPECT_DOUBLE_EQ(all[1].median_mse_val, 3.0);
+  // Row 3 is an injected anomaly, row 6 is missing from the truth table.
+  const std::map<std::int64_t, std::string> truth{{1, "normal"}, {2, "normal"}, {3, "extreme_emitter"},
+                                                  {4, "normal"}, {5, "normal"}};
+  const auto normal = merge::class_summaries(c, &truth);
+  ASSERT_EQ(normal.size(), 2u);
+  EXPECT_EQ(normal[0].n_all, 3);
+  EXPECT_EQ(normal[0].n_val, 2);
+  EXPECT_DOUBLE_EQ(normal[0].mean_mse_val, 1.5);
+  EXPECT_DOUBLE_EQ(normal[0].median_mse_val, 1.5);
+  EXPECT_EQ(normal[1].n_all, 1);
 }
 
 TEST(MergeQuality, RocAucHandlesTies) {

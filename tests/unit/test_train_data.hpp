@@ -20,7 +20,7 @@ inline DatasetRows synthetic_rows(std::int64_t begin, std::int64_t count, int bi
     for (int j = 0; j < bins; ++j) {
       const std::size_t k = static_cast<std::size_t>(i) * bins + j;
       r.flux[k] = static_cast<float>((a * std::sin(f * j / bins * 6.28) + 0.2 * std::cos(3.0 * j / bins)) / std::sqrt(bins));
-      r.ivar[k] = static_cast<float>(50.0 + 10.0 * ((g + j) % 5));
+      r.ivar[k] = static_cast<float>(5000.0 + 1000.0 * ((g + j) % 5));  // signal well above the noise
       r.mask[k] = static_cast<std::uint8_t>((g * 13 + j) % 17 == 0);
     }
     r.targetid[static_cast<std::size_t>(i)] = 1000 + g;

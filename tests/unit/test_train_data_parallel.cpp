@@ -130,7 +130,10 @@ TEST(Training, DeterministicForSeedAndRankCount) {
 }
 
 TEST(Training, ReducesTheValidationLoss) {
-  const Config config = small_train_config(60);
+  // 180 steps on a toy set: a larger step size than the paper's to get somewhere in them.
+  Config config = small_train_config(60);
+  config.set("train.learning_rate=0.01");
+  config.set("train.plateau_patience=10");
   train::TrainOptions opts;
   opts.write_outputs = false;
   const auto h = train_on(2, config, opts);

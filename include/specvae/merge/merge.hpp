@@ -24,6 +24,7 @@ struct MergeResult {
   std::filesystem::path hdf5, fits, csv;
   std::int64_t rows = 0;
   std::vector<ClassSummary> classes;
+  std::vector<ClassSummary> classes_normal;  // with a truth table: injected anomalies left out
   std::vector<DetectionRow> detection;
   std::string report;  // the tables, as printed
 };

@@ -17,10 +17,15 @@ namespace specvae::merge {
 struct ClassSummary {
   std::string spectype;
   std::int64_t n_all = 0, n_val = 0;
-  double mean_mse_val = 0;  // NaN without validation rows
+  double mean_mse_val = 0;    // NaN without validation rows
+  double median_mse_val = 0;  // NaN without validation rows (the mean is dominated by a few)
   double mean_mse_all = 0;
 };
-std::vector<ClassSummary> class_summaries(const Catalogue& cat);
+// By SPECTYPE over the catalogue; with `normal_only` (a truth table: targetid → anomaly kind),
+// only rows the truth calls "normal", i.e. the simulated survey's true classes without its
+// injected anomalies (which ingest labels GALAXY).
+std::vector<ClassSummary> class_summaries(const Catalogue& cat,
+                                          const std::map<std::int64_t, std::string>* normal_only = nullptr);
 
 // targetid → anomaly kind ("normal" for normal objects), from truth.csv (columns found by name:
 // targetid and anomaly). Throws InputError naming the file and line.

@@ -12,7 +12,8 @@
 namespace specvae::merge {
 
 void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& cat,
-                          const std::vector<ClassSummary>& classes, const std::vector<DetectionRow>& detection);
+                          const std::vector<ClassSummary>& classes, const std::vector<ClassSummary>& classes_normal,
+                          const std::vector<DetectionRow>& detection);
 void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& cat);
 // Columns: by, rank, targetid, ra, dec, z, spectype, snr, split, mse, recon_logprob, nof, combined;
 // top_n rows for each of mse, recon_logprob, nof and combined (fewer when n is smaller).

@@ -70,9 +70,30 @@ struct TrainState {
   std::int64_t bad_epochs = 0;     // epochs since the last improvement (plateau schedule)
 };
 
+// The fixed affine map between data units and the network's units (model.standardize):
+// x' = (x − offset)/scale into the encoder, x̂ = offset + scale·x̂' out of the decoder, with
+// the ivar weights carried as w' = w·scale² so that w'(x' − x̂')² = w(x − x̂)²: the loss,
+// Eq. 6 and the gradients' meaning are unchanged. offset is the training set's mean
+// spectrum and scale the RMS of (x − offset) over it. Folded into the first and last
+// layers it is the same function class as the paper's network; kept apart it lets the
+// network work on O(1) deviations from the mean instead of ~3% fluxes that must be matched
+// to ~0.2% (bench/RESULTS.md, train section). Identity when offset is empty.
+struct InputScaling {
+  std::vector<float> offset;  // [n_input]; empty = identity
+  float scale = 1.0f;
+
+  bool identity() const { return offset.empty() && scale == 1.0f; }
+  // rows × n values, in place: x ← (x − offset)/scale and, when w is not null, w ← w·scale².
+  void to_model(float* x, float* w, std::int64_t rows, int n) const;
+  // x̂ ← offset + scale·x̂, in place.
+  void from_model(float* xhat, std::int64_t rows, int n) const;
+  bool operator==(const InputScaling&) const = default;
+};
+
 struct Checkpoint {
   VaeShape shape;
   std::vector<float> params;
+  InputScaling scaling;
   std::vector<float> adam_m, adam_v;  // empty in a weights-only checkpoint
   TrainState state;
   std::string config_hash, config_toml, dataset_hash, code_version;
@@ -86,24 +107,27 @@ Checkpoint load_checkpoint(const std::filesystem::path& path);
 // The model for inference. Batches of any size; the workspace grows as needed.
 class Vae {
  public:
-  Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend);
+  Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend, InputScaling scaling = {});
   static Vae from_checkpoint(const std::filesystem::path& path, std::shared_ptr<Backend> backend);
 
   const VaeShape& shape() const { return shape_; }
+  const InputScaling& scaling() const { return scaling_; }
   Backend& backend() const { return *backend_; }
   // Host copy of the flat parameters.
   std::vector<float> parameters() const;
   // Parameters in backend memory.
   const float* device_parameters() const { return params_.data(); }
 
-  // x [batch×n_input] → mu, logvar [batch×latent]. Host spans.
+  // x [batch×n_input] (data units) → mu, logvar [batch×latent]. Host spans.
   void encode(std::span<const float> x, std::int64_t batch, std::span<float> mu, std::span<float> logvar);
-  // z [batch×latent] → xhat [batch×n_input]. Host spans.
+  // z [batch×latent] → xhat [batch×n_input] (data units). Host spans.
   void decode(std::span<const float> z, std::int64_t batch, std::span<float> xhat);
 
  private:
   void ensure_workspace(std::int64_t batch);
   VaeShape shape_;
+  InputScaling scaling_;
+  std::vector<float> scaled_x_;  // host scratch for the scaled input
   std::vector<LayerShape> layers_;
   std::shared_ptr<Backend> backend_;
   DeviceBuffer params_;

@@ -74,9 +74,11 @@ class Trainer {
   std::int64_t global_val_rows() const { return n_val_; }
   std::int64_t batches_per_epoch() const;
   const model::VaeShape& shape() const { return shape_; }
+  const model::InputScaling& scaling() const { return scaling_; }
 
  private:
   EpochMetrics validate();
+  model::InputScaling fit_scaling();  // collective
   void save(const TrainOptions& options, const std::filesystem::path& path);
   void restore(const std::filesystem::path& path);
 
@@ -91,7 +93,8 @@ class Trainer {
   // Host copies of this rank's rows: x and w = ivar·(1−mask), train then validation.
   std::vector<float> train_x_, train_w_, val_x_, val_w_;
   std::vector<std::uint8_t> val_is_galaxy_;
-  std::vector<float> stage_x_, stage_w_;  // batch staging for backends with device memory
+  std::vector<float> stage_x_, stage_w_;  // batch staging (device-memory backends, validation)
+  model::InputScaling scaling_;           // applied to every batch on its way to the backend
   std::int64_t local_train_ = 0, local_val_ = 0, train_offset_ = 0, val_offset_ = 0, n_train_ = 0, n_val_ = 0;
   // Device state: parameters, gradient (+1 slot for the batch loss), Adam moments, batch.
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
