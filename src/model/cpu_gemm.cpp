@@ -5,6 +5,9 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
+#include <cstddef>
+
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
@@ -94,9 +97,39 @@ void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, 
     SPECVAE_CHECK(st == dnnl_success, "dnnl_sgemm({}x{}x{}) returned status {}", m, n, k, static_cast<int>(st));
     return;
   }
-  if (threads > 0 && openblas_get_num_threads() != threads) openblas_set_num_threads(threads);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha,
-              a, lda, b, ldb, beta, c, ldc);
+  // OpenBLAS: one OpenMP team, each thread a single-threaded SGEMM on its block of C. Debian's
+  // OpenBLAS runs its own pthread pool; next to the OpenMP team of the element-wise ops the two
+  // pools spin against each other on the same cores (sched_yield was ~10% of a 2-thread
+  // scoring profile, and 2-thread training ran slower than 1-thread). One pool avoids that.
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  constexpr int kMinBlock = 32;  // below this a split costs more than it saves
+  const bool split_m = m >= n;
+  const int extent = split_m ? m : n;
+  const int teams = std::max(1, std::min(threads, extent / kMinBlock));
+  if (teams <= 1) {
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel num_threads(teams)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    // Blocks in multiples of 16 rows/columns (the kernels' tile) except the last.
+    const int per = ((extent + nt - 1) / nt + 15) / 16 * 16;
+    const int lo = std::min(extent, t * per), hi = std::min(extent, lo + per);
+    if (hi > lo) {
+      if (split_m) {
+        // Rows lo..hi of C come from rows lo..hi of op(A).
+        const float* a_blk = trans_a ? a + lo : a + static_cast<std::ptrdiff_t>(lo) * lda;
+        cblas_sgemm(CblasRowMajor, ta, tb, hi - lo, n, k, alpha, a_blk, lda, b, ldb, beta,
+                    c + static_cast<std::ptrdiff_t>(lo) * ldc, ldc);
+      } else {
+        // Columns lo..hi of C come from columns lo..hi of op(B).
+        const float* b_blk = trans_b ? b + static_cast<std::ptrdiff_t>(lo) * ldb : b + lo;
+        cblas_sgemm(CblasRowMajor, ta, tb, m, hi - lo, k, alpha, a, lda, b_blk, ldb, beta, c + lo, ldc);
+      }
+    }
+  }
 }
 
 }  // namespace specvae::model

@@ -23,7 +23,8 @@ struct GemmLibraryInfo {
 GemmLibraryInfo choose_gemm_library(const std::string& choice);
 GemmLibraryInfo gemm_library_info();  // auto
 
-// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C with `threads` threads.
+// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C with `threads` threads (OpenBLAS: an OpenMP
+// team over blocks of C, each a single-threaded SGEMM; oneDNN: its own OpenMP threading).
 void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
 
