@@ -81,26 +81,73 @@ void CpuBackend::bias_grad(const float* dy, int m, int n, float* db, bool accumu
   }
 }
 
+namespace {
+
+// Dropout keep-scales of one row, n elements: exactly rng::block + rng::bits16 per element
+// (the reference backend and the CUDA kernel draw the same masks), computed for 16 Philox
+// blocks at a time in structure-of-arrays form so the ten rounds vectorise (AVX-512 or AVX2
+// clones; the scalar loop was ~10% of a training step).
+constexpr int kDropoutLanes = 16;
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void dropout_row(float* y, float* keep, int n, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0_init,
+                 std::uint32_t k1_init, std::uint32_t threshold, float scale) {
+  const int blocks = (n + 7) / 8;
+  for (int b0 = 0; b0 < blocks; b0 += kDropoutLanes) {
+    std::uint32_t v0[kDropoutLanes], v1[kDropoutLanes], v2[kDropoutLanes], v3[kDropoutLanes];
+    for (int l = 0; l < kDropoutLanes; ++l) {
+      v0[l] = static_cast<std::uint32_t>(b0 + l);
+      v1[l] = c1;
+      v2[l] = c2;
+      v3[l] = c3;
+    }
+    std::uint32_t k0 = k0_init, k1 = k1_init;
+    for (int round = 0; round < 10; ++round) {
+      for (int l = 0; l < kDropoutLanes; ++l) {
+        const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * v0[l];
+        const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * v2[l];
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ v1[l] ^ k0;
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ v3[l] ^ k1;
+        v1[l] = static_cast<std::uint32_t>(p1);
+        v3[l] = static_cast<std::uint32_t>(p0);
+        v0[l] = n0;
+        v2[l] = n2;
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    const int last = std::min(blocks, b0 + kDropoutLanes);
+    for (int b = b0; b < last; ++b) {
+      const int l = b - b0;
+      const std::uint32_t words[4] = {v0[l], v1[l], v2[l], v3[l]};
+      const int j0 = b * 8, j1 = std::min(n, j0 + 8);
+      for (int j = j0; j < j1; ++j) {
+        const std::uint32_t e = static_cast<std::uint32_t>(j - j0);
+        const std::uint32_t bits = (words[(e >> 1) & 3u] >> ((e & 1u) * 16u)) & 0xFFFFu;
+        keep[j] = bits >= threshold ? scale : 0.0f;
+        y[j] *= keep[j];
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, float rate, const rng::StreamKey& key,
                                  std::span<const std::int64_t> sample_ids) {
   SPECVAE_CHECK(sample_ids.size() >= static_cast<std::size_t>(m), "dropout: {} sample ids for {} rows",
                 sample_ids.size(), m);
   const float scale = 1.0f / (1.0f - rate);
   const std::uint32_t threshold = rng::dropout_threshold(rate);
+  const auto k0 = static_cast<std::uint32_t>(key.seed), k1 = static_cast<std::uint32_t>(key.seed >> 32);
 #pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
   for (int i = 0; i < m; ++i) {
-    const std::uint64_t sample = static_cast<std::uint64_t>(sample_ids[i]);
-    float* yr = y + static_cast<std::size_t>(i) * n;
-    float* kr = keep_scale + static_cast<std::size_t>(i) * n;
-    // One Philox block gives the 16-bit draws of eight consecutive elements.
-    for (int j0 = 0; j0 < n; j0 += 8) {
-      const rng::Philox4x32 b = rng::block(key, sample, static_cast<std::uint32_t>(j0 >> 3));
-      const int j1 = std::min(n, j0 + 8);
-      for (int j = j0; j < j1; ++j) {
-        kr[j] = rng::bits16(b, static_cast<std::uint32_t>(j)) >= threshold ? scale : 0.0f;
-        yr[j] *= kr[j];
-      }
-    }
+    // The counter of rng::block(key, sample, element_block) without its first word.
+    const auto sample = static_cast<std::uint64_t>(sample_ids[i]);
+    const auto c1 = static_cast<std::uint32_t>(sample);
+    const auto c2 = static_cast<std::uint32_t>((sample >> 32) & 0xFFFFu) | (key.purpose << 16);
+    dropout_row(y + static_cast<std::size_t>(i) * n, keep_scale + static_cast<std::size_t>(i) * n, n, c1, c2, key.step,
+                k0, k1, threshold, scale);
   }
 }
 

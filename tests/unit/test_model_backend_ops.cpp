@@ -101,6 +101,18 @@ TEST(BackendOps, DropoutMatchesAndKeepsTheRightFraction) {
   std::size_t dropped = 0;
   for (float s : k_cpu) dropped += s == 0.0f;
   EXPECT_NEAR(static_cast<double>(dropped) / k_cpu.size(), 0.2, 0.02);
+  {
+    // Every word of the counter and key in play: a 64-bit seed, sample ids above 2³², a step.
+    std::vector<std::int64_t> big(m);
+    for (int i = 0; i < m; ++i) big[i] = (std::int64_t{0x2345} << 32) + 11 * i;
+    const rng::StreamKey key2{0x0123456789ABCDEFull, 77777, rng::kDropoutBase + 3};
+    auto a = random_vec(static_cast<std::size_t>(m) * n, 9, 0.5f, 1.0f), b = a;
+    std::vector<float> ka(a.size()), kb(a.size());
+    p.ref->dropout_forward(a.data(), ka.data(), m, n, 0.35f, key2, big);
+    p.cpu->dropout_forward(b.data(), kb.data(), m, n, 0.35f, key2, big);
+    EXPECT_EQ(kb, ka);
+    EXPECT_EQ(b, a);
+  }
   auto dy_ref = random_vec(y_ref.size(), 10), dy_cpu = dy_ref;
   p.ref->dropout_backward(dy_ref.data(), k_ref.data(), m, n);
   p.cpu->dropout_backward(dy_cpu.data(), k_ref.data(), m, n);
