@@ -108,6 +108,17 @@ inline void apply_dropout_words(float* y, float* keep, int n, int b0, int blocks
   }
 }
 
+__attribute__((target("avx512f"))) inline void mulhilo16(__m512i m, __m512i a, __m512i& hi, __m512i& lo) {
+  const __m512i even = _mm512_mul_epu32(m, a);
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(m, 32), _mm512_srli_epi64(a, 32));
+  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+}
+
+}  // namespace
+
+namespace detail {
+
 void dropout_row_scalar(float* y, float* keep, int n, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3,
                         std::uint32_t k0_init, std::uint32_t k1_init, std::uint32_t threshold, float scale) {
   const int blocks = (n + 7) / 8;
@@ -122,13 +133,6 @@ void dropout_row_scalar(float* y, float* keep, int n, std::uint32_t c1, std::uin
     }
     apply_dropout_words(y, keep, n, b0, blocks, v0, v1, v2, v3, threshold, scale);
   }
-}
-
-__attribute__((target("avx512f"))) inline void mulhilo16(__m512i m, __m512i a, __m512i& hi, __m512i& lo) {
-  const __m512i even = _mm512_mul_epu32(m, a);
-  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(m, 32), _mm512_srli_epi64(a, 32));
-  lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
 }
 
 // The same ten rounds on 16 counters at once with AVX-512: 32×32→64-bit products of the even
@@ -166,11 +170,15 @@ __attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep
   }
 }
 
+}  // namespace detail
+
+namespace {
+
 void dropout_row(float* y, float* keep, int n, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
                  std::uint32_t k1, std::uint32_t threshold, float scale) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) dropout_row_avx512(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
-  else dropout_row_scalar(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
+  if (avx512) detail::dropout_row_avx512(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
+  else detail::dropout_row_scalar(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
 }
 
 }  // namespace
