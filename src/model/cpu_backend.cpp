@@ -97,17 +97,20 @@ inline void apply_dropout_words(float* y, float* keep, int n, int b0, int blocks
   const int last = std::min(blocks, b0 + kDropoutLanes);
   for (int b = b0; b < last; ++b) {
     const int l = b - b0;
-    const std::uint32_t words[4] = {v0[l], v1[l], v2[l], v3[l]};
+    const rng::Philox4x32 words{{v0[l], v1[l], v2[l], v3[l]}};
     const int j0 = b * 8, j1 = std::min(n, j0 + 8);
     for (int j = j0; j < j1; ++j) {
-      const std::uint32_t e = static_cast<std::uint32_t>(j - j0);
-      const std::uint32_t bits = (words[(e >> 1) & 3u] >> ((e & 1u) * 16u)) & 0xFFFFu;
+      const std::uint32_t bits = rng::bits16(words, static_cast<std::uint32_t>(j));
       keep[j] = bits >= threshold ? scale : 0.0f;
       y[j] *= keep[j];
     }
   }
 }
 
+// GCC 12's AVX-512 shift/multiply intrinsics use an undefined pass-through operand that its
+// -Wmaybe-uninitialized reports from inside the header; nothing here is uninitialised.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 __attribute__((target("avx512f"))) inline void mulhilo16(__m512i m, __m512i a, __m512i& hi, __m512i& lo) {
   const __m512i even = _mm512_mul_epu32(m, a);
   const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(m, 32), _mm512_srli_epi64(a, 32));
@@ -141,8 +144,8 @@ __attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep
                                                            std::uint32_t c2, std::uint32_t c3, std::uint32_t k0_init,
                                                            std::uint32_t k1_init, std::uint32_t threshold, float scale) {
   const int blocks = (n + 7) / 8;
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(0xD2511F53u));
-  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(0xCD9E8D57u));
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(rng::detail::kM0));
+  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(rng::detail::kM1));
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   alignas(64) std::uint32_t v0[kDropoutLanes], v1[kDropoutLanes], v2[kDropoutLanes], v3[kDropoutLanes];
   for (int b0 = 0; b0 < blocks; b0 += kDropoutLanes) {
@@ -159,8 +162,8 @@ __attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep
       x1 = lo1;
       x2 = _mm512_xor_si512(_mm512_xor_si512(hi0, x3), _mm512_set1_epi32(static_cast<int>(k1)));
       x3 = lo0;
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
+      k0 += rng::detail::kW0;
+      k1 += rng::detail::kW1;
     }
     _mm512_store_si512(v0, x0);
     _mm512_store_si512(v1, x1);
@@ -169,6 +172,7 @@ __attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep
     apply_dropout_words(y, keep, n, b0, blocks, v0, v1, v2, v3, threshold, scale);
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace detail
 
@@ -192,12 +196,10 @@ void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, floa
   const auto k0 = static_cast<std::uint32_t>(key.seed), k1 = static_cast<std::uint32_t>(key.seed >> 32);
 #pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
   for (int i = 0; i < m; ++i) {
-    // The counter of rng::block(key, sample, element_block) without its first word.
-    const auto sample = static_cast<std::uint64_t>(sample_ids[i]);
-    const auto c1 = static_cast<std::uint32_t>(sample);
-    const auto c2 = static_cast<std::uint32_t>((sample >> 32) & 0xFFFFu) | (key.purpose << 16);
-    dropout_row(y + static_cast<std::size_t>(i) * n, keep_scale + static_cast<std::size_t>(i) * n, n, c1, c2, key.step,
-                k0, k1, threshold, scale);
+    // Words 1-3 of rng::block's counter are the same for every element block of the row.
+    const rng::Philox4x32 c = rng::counter(key, static_cast<std::uint64_t>(sample_ids[i]), 0);
+    dropout_row(y + static_cast<std::size_t>(i) * n, keep_scale + static_cast<std::size_t>(i) * n, n, c.v[1], c.v[2],
+                c.v[3], k0, k1, threshold, scale);
   }
 }
 

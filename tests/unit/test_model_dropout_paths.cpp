@@ -31,8 +31,8 @@ TEST(DropoutPaths, ScalarAndAvx512MatchTheDefinition) {
       for (int j = 0; j < n; ++j) y_ref[static_cast<std::size_t>(j)] = 0.5f + 0.001f * static_cast<float>(j);
       std::vector<float> y_s = y_ref, y_v = y_ref, k_s(y_ref.size()), k_v(y_ref.size());
       expected(y_ref, k_ref, key, sample, rate);
-      const auto c1 = static_cast<std::uint32_t>(sample);
-      const auto c2 = static_cast<std::uint32_t>((sample >> 32) & 0xFFFFu) | (key.purpose << 16);
+      const rng::Philox4x32 ctr = rng::counter(key, sample, 0);
+      const auto c1 = ctr.v[1], c2 = ctr.v[2];
       const auto k0 = static_cast<std::uint32_t>(key.seed), k1 = static_cast<std::uint32_t>(key.seed >> 32);
       const float scale = 1.0f / (1.0f - rate);
       model::detail::dropout_row_scalar(y_s.data(), k_s.data(), n, c1, c2, key.step, k0, k1, rng::dropout_threshold(rate), scale);

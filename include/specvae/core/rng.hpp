@@ -76,10 +76,15 @@ enum Purpose : std::uint32_t {
   kScoreNoise = 66,    // reconstruction-probability samples in `score`
 };
 
+// The Philox counter of (sample, element_block) in a stream; the key words are the seed's.
+SPECVAE_HD inline Philox4x32 counter(const StreamKey& key, std::uint64_t sample, std::uint32_t element_block) {
+  return Philox4x32{{element_block, static_cast<std::uint32_t>(sample),
+                     static_cast<std::uint32_t>((sample >> 32) & 0xFFFFu) | (key.purpose << 16), key.step}};
+}
+
 SPECVAE_HD inline Philox4x32 block(const StreamKey& key, std::uint64_t sample, std::uint32_t element_block) {
-  const Philox4x32 ctr{{element_block, static_cast<std::uint32_t>(sample),
-                        static_cast<std::uint32_t>((sample >> 32) & 0xFFFFu) | (key.purpose << 16), key.step}};
-  return philox4x32(ctr, static_cast<std::uint32_t>(key.seed), static_cast<std::uint32_t>(key.seed >> 32));
+  return philox4x32(counter(key, sample, element_block), static_cast<std::uint32_t>(key.seed),
+                    static_cast<std::uint32_t>(key.seed >> 32));
 }
 
 // The uniform (0,1) draw for (sample, element) of a stream.
