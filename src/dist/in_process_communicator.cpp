@@ -1,6 +1,7 @@
 // In-process Communicator: one thread per rank, collectives through a shared slot table and
 // a reusable barrier. Reductions add contributions in rank order, so results are exactly
 // reproducible. Used by unit tests to exercise distributed logic without mpirun.
+#include <algorithm>
 #include <barrier>
 #include <cstring>
 #include <exception>
@@ -56,6 +57,32 @@ class InProcessCommunicator final : public Communicator {
     s_.sync.arrive_and_wait();
   }
 
+  void reduce_scatter_sum(std::span<float> d, std::span<const std::size_t> counts) override {
+    const auto [first, n] = my_chunk(d.size(), counts);
+    publish(d.data(), d.size() * sizeof(float));
+    std::vector<float> sum(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      float acc = static_cast<const float*>(s_.slots[0])[first + i];
+      for (int r = 1; r < s_.ranks; ++r) acc += static_cast<const float*>(s_.slots[std::size_t(r)])[first + i];
+      sum[i] = acc;
+    }
+    s_.sync.arrive_and_wait();  // every rank has read its chunk of every buffer
+    std::copy(sum.begin(), sum.end(), d.begin() + std::ptrdiff_t(first));
+    s_.sync.arrive_and_wait();
+  }
+
+  void allgather_in_place(std::span<float> d, std::span<const std::size_t> counts) override {
+    my_chunk(d.size(), counts);
+    publish(d.data(), d.size() * sizeof(float));
+    std::size_t first = 0;
+    for (int r = 0; r < s_.ranks; ++r) {
+      const std::size_t n = counts[std::size_t(r)];
+      if (r != rank_ && n) std::memcpy(d.data() + first, static_cast<const float*>(s_.slots[std::size_t(r)]) + first, n * sizeof(float));
+      first += n;
+    }
+    s_.sync.arrive_and_wait();
+  }
+
   std::int64_t exclusive_scan_sum(std::int64_t value) override {
     publish(&value, sizeof value);
     std::int64_t sum = 0;
@@ -73,6 +100,18 @@ class InProcessCommunicator final : public Communicator {
   void barrier() override { s_.sync.arrive_and_wait(); }
 
  private:
+  // (first float, length) of this rank's chunk; checks the counts cover the buffer.
+  std::pair<std::size_t, std::size_t> my_chunk(std::size_t total, std::span<const std::size_t> counts) const {
+    SPECVAE_CHECK(counts.size() == std::size_t(s_.ranks), "{} chunk counts for {} ranks", counts.size(), s_.ranks);
+    std::size_t first = 0, sum = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      if (r == std::size_t(rank_)) first = sum;
+      sum += counts[r];
+    }
+    SPECVAE_CHECK(sum == total, "chunks cover {} floats of a buffer of {}", sum, total);
+    return {first, counts[std::size_t(rank_)]};
+  }
+
   // Makes this rank's buffer visible; on return every rank's buffer is.
   void publish(const void* p, std::size_t bytes) {
     s_.slots[std::size_t(rank_)] = p;

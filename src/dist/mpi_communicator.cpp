@@ -73,6 +73,58 @@ void MpiCommunicator::allgatherv_bytes(const void* send, std::span<const std::si
   }
 }
 
+namespace {
+std::vector<std::size_t> chunk_offsets(std::span<const std::size_t> counts, std::size_t total, int ranks) {
+  SPECVAE_CHECK(counts.size() == std::size_t(ranks), "{} chunk counts for {} ranks", counts.size(), ranks);
+  std::vector<std::size_t> offsets(counts.size() + 1, 0);
+  for (std::size_t r = 0; r < counts.size(); ++r) offsets[r + 1] = offsets[r] + counts[r];
+  SPECVAE_CHECK(offsets.back() == total, "chunks cover {} floats of a buffer of {}", offsets.back(), total);
+  return offsets;
+}
+}  // namespace
+
+// Ring reduce-scatter (P − 1 steps, each rank sending one chunk to its right neighbour and
+// adding the chunk from its left one): every float crosses shared memory once per step, and
+// after the last step rank r holds the full sum of chunk r. OpenMPI 4.1's MPI_Reduce_scatter
+// took ≈ 1.7× as long as this on 2 ranks × 14 MB (the training gradient).
+void MpiCommunicator::reduce_scatter_sum(std::span<float> data, std::span<const std::size_t> counts) {
+  const auto off = chunk_offsets(counts, data.size(), size_);
+  if (size_ == 1) return;
+  std::size_t widest = 0;
+  for (auto c : counts) widest = std::max(widest, c);
+  SPECVAE_CHECK(widest <= std::size_t(INT_MAX), "reduce-scatter chunk of {} floats is too large", widest);
+  if (scratch_.size() < widest) scratch_.resize(widest);
+  const int right = (rank_ + 1) % size_, left = (rank_ + size_ - 1) % size_;
+  for (int s = 0; s < size_ - 1; ++s) {
+    const auto send = std::size_t((rank_ - s - 1 + 2 * size_) % size_);
+    const auto recv = std::size_t((rank_ - s - 2 + 2 * size_) % size_);
+    SPECVAE_MPI_CHECK(MPI_Sendrecv(data.data() + off[send], int(counts[send]), MPI_FLOAT, right, 0, scratch_.data(),
+                                   int(counts[recv]), MPI_FLOAT, left, 0, comm_, MPI_STATUS_IGNORE));
+    float* dst = data.data() + off[recv];
+    const float* src = scratch_.data();
+    const std::size_t n = counts[recv];
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+  }
+}
+
+void MpiCommunicator::allgather_in_place(std::span<float> data, std::span<const std::size_t> counts) {
+  const auto off = chunk_offsets(counts, data.size(), size_);
+  if (size_ == 1) return;
+  if (data.size() <= std::size_t(INT_MAX)) {
+    std::vector<int> icounts(counts.size()), displs(counts.size());
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      icounts[r] = int(counts[r]);
+      displs[r] = int(off[r]);
+    }
+    SPECVAE_MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data.data(), icounts.data(), displs.data(),
+                                     MPI_FLOAT, comm_));
+    return;
+  }
+  for (int r = 0; r < size_; ++r)
+    broadcast_bytes(data.data() + off[std::size_t(r)], counts[std::size_t(r)] * sizeof(float), r);
+}
+
 std::int64_t MpiCommunicator::exclusive_scan_sum(std::int64_t value) {
   std::int64_t result = 0;
   SPECVAE_MPI_CHECK(MPI_Exscan(&value, &result, 1, MPI_INT64_T, MPI_SUM, comm_));

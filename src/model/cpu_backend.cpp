@@ -20,6 +20,98 @@ namespace specvae::model {
 namespace {
 // Element-wise loops below this size run on one thread: a parallel region costs ~1–2 µs.
 constexpr std::size_t kParallelMin = 16384;
+
+// The element-wise kernels are compiled three times, for AVX-512, AVX2 and the x86-64
+// baseline, and the loader picks the best one this CPU runs (GCC function multi-versioning;
+// the build's baseline alone is SSE2, 4 floats per instruction). This file is built with
+// -ffp-contract=off, so every version does the same IEEE operations in the same order on each
+// element and gives the same bits on any CPU; -fno-math-errno lets the square root vectorise.
+#define SPECVAE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+SPECVAE_ISA_CLONES void bias_act_kernel(float* y, const float* bias, int m, int n, bool relu, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int i = 0; i < m; ++i) {
+    float* row = y + static_cast<std::size_t>(i) * n;
+    if (relu) {
+#pragma omp simd
+      for (int j = 0; j < n; ++j) row[j] = std::max(row[j] + bias[j], 0.0f);
+    } else {
+#pragma omp simd
+      for (int j = 0; j < n; ++j) row[j] += bias[j];
+    }
+  }
+}
+
+SPECVAE_ISA_CLONES void relu_backward_kernel(float* dy, const float* y, std::size_t total, int threads) {
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (total >= kParallelMin)
+  for (std::size_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+SPECVAE_ISA_CLONES void multiply_kernel(float* dy, const float* factor, std::size_t total, int threads) {
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (total >= kParallelMin)
+  for (std::size_t i = 0; i < total; ++i) dy[i] *= factor[i];
+}
+
+// Column blocks of 64 per task: each column is summed over rows in row order, in double.
+SPECVAE_ISA_CLONES void bias_grad_kernel(const float* dy, int m, int n, float* db, bool accumulate, int threads) {
+  constexpr int kBlock = 64;
+  const int blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int j0 = blk * kBlock, j1 = std::min(n, j0 + kBlock);
+    double acc[kBlock];
+    for (int j = j0; j < j1; ++j) acc[j - j0] = accumulate ? db[j] : 0.0;
+    for (int i = 0; i < m; ++i) {
+      const float* row = dy + static_cast<std::size_t>(i) * n;
+#pragma omp simd
+      for (int j = j0; j < j1; ++j) acc[j - j0] += row[j];
+    }
+    for (int j = j0; j < j1; ++j) db[j] = static_cast<float>(acc[j - j0]);
+  }
+}
+
+SPECVAE_ISA_CLONES void gaussian_loss_kernel(const float* x, const float* w, const float* xhat, int m, int n,
+                                             float grad_scale, float* dxhat, float* per_sample, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
+  for (int i = 0; i < m; ++i) {
+    const std::size_t off = static_cast<std::size_t>(i) * n;
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int j = 0; j < n; ++j) {
+      const float r = xhat[off + j] - x[off + j];
+      const float wr = w[off + j] * r;
+      acc += static_cast<double>(wr) * r;
+      dxhat[off + j] = grad_scale * wr;
+    }
+    per_sample[i] = static_cast<float>(0.5 * acc);
+  }
+}
+
+// Adam with the bias corrections folded into `step` and `inv_sqrt_bc2`; returns Σ g² (in
+// double) over the gradient, read in the same pass.
+SPECVAE_ISA_CLONES double adam_kernel(float* params, const float* grads, float* m, float* v, std::size_t n, float step,
+                                      float inv_sqrt_bc2, float b1, float b2, float eps, int threads) {
+  const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  double acc = 0;
+#pragma omp parallel for simd num_threads(threads) schedule(static) reduction(+ : acc) if (n >= kParallelMin)
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grads[i];
+    acc += static_cast<double>(g) * g;
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] -= step * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+  }
+  return acc;
+}
+
+SPECVAE_ISA_CLONES double sum_squares_kernel(const float* x, std::size_t n, int threads) {
+  double acc = 0;
+#pragma omp parallel for simd num_threads(threads) schedule(static) reduction(+ : acc) if (n >= kParallelMin)
+  for (std::size_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * x[i];
+  return acc;
+}
 }  // namespace
 
 CpuBackend::CpuBackend(int threads, const std::string& gemm)
@@ -44,43 +136,16 @@ void CpuBackend::linear_forward(const float* x, int ldx, const float* w, const f
 }
 
 void CpuBackend::bias_activation_forward(float* y, const float* bias, int m, int n, Activation act) {
-  const bool relu = act == Activation::Relu;
-#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
-  for (int i = 0; i < m; ++i) {
-    float* row = y + static_cast<std::size_t>(i) * n;
-    if (relu) {
-#pragma omp simd
-      for (int j = 0; j < n; ++j) row[j] = std::max(row[j] + bias[j], 0.0f);
-    } else {
-#pragma omp simd
-      for (int j = 0; j < n; ++j) row[j] += bias[j];
-    }
-  }
+  bias_act_kernel(y, bias, m, n, act == Activation::Relu, threads_);
 }
 
 void CpuBackend::activation_backward(float* dy, const float* y, int m, int n, Activation act) {
   if (act == Activation::Identity) return;
-  const std::size_t total = static_cast<std::size_t>(m) * n;
-#pragma omp parallel for simd num_threads(threads_) schedule(static) if (total >= kParallelMin)
-  for (std::size_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  relu_backward_kernel(dy, y, static_cast<std::size_t>(m) * n, threads_);
 }
 
 void CpuBackend::bias_grad(const float* dy, int m, int n, float* db, bool accumulate) {
-  // Column blocks of 64 per task: each column is summed over rows in row order, in double.
-  constexpr int kBlock = 64;
-  const int blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
-  for (int blk = 0; blk < blocks; ++blk) {
-    const int j0 = blk * kBlock, j1 = std::min(n, j0 + kBlock);
-    double acc[kBlock];
-    for (int j = j0; j < j1; ++j) acc[j - j0] = accumulate ? db[j] : 0.0;
-    for (int i = 0; i < m; ++i) {
-      const float* row = dy + static_cast<std::size_t>(i) * n;
-#pragma omp simd
-      for (int j = j0; j < j1; ++j) acc[j - j0] += row[j];
-    }
-    for (int j = j0; j < j1; ++j) db[j] = static_cast<float>(acc[j - j0]);
-  }
+  bias_grad_kernel(dy, m, n, db, accumulate, threads_);
 }
 
 namespace {
@@ -204,9 +269,7 @@ void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, floa
 }
 
 void CpuBackend::dropout_backward(float* dy, const float* keep_scale, int m, int n) {
-  const std::size_t total = static_cast<std::size_t>(m) * n;
-#pragma omp parallel for simd num_threads(threads_) schedule(static) if (total >= kParallelMin)
-  for (std::size_t i = 0; i < total; ++i) dy[i] *= keep_scale[i];
+  multiply_kernel(dy, keep_scale, static_cast<std::size_t>(m) * n, threads_);
 }
 
 void CpuBackend::reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,
@@ -238,19 +301,7 @@ void CpuBackend::reparameterize_backward(const float* dz, const float* mu_logvar
 
 void CpuBackend::gaussian_loss(const float* x, const float* w, const float* xhat, int m, int n, float grad_scale,
                                float* dxhat, float* per_sample) {
-#pragma omp parallel for num_threads(threads_) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)
-  for (int i = 0; i < m; ++i) {
-    const std::size_t off = static_cast<std::size_t>(i) * n;
-    double acc = 0;
-#pragma omp simd reduction(+ : acc)
-    for (int j = 0; j < n; ++j) {
-      const float r = xhat[off + j] - x[off + j];
-      const float wr = w[off + j] * r;
-      acc += static_cast<double>(wr) * r;
-      dxhat[off + j] = grad_scale * wr;
-    }
-    per_sample[i] = static_cast<float>(0.5 * acc);
-  }
+  gaussian_loss_kernel(x, w, xhat, m, n, grad_scale, dxhat, per_sample, threads_);
 }
 
 void CpuBackend::kl_divergence(const float* mu_logvar, int m, int latent, float weight, float grad_scale,
@@ -269,30 +320,28 @@ void CpuBackend::kl_divergence(const float* mu_logvar, int m, int latent, float 
   }
 }
 
-void CpuBackend::adam_step(float* params, const float* grads, float* m, float* v, std::size_t n,
-                           const AdamParams& p) {
-  // Bias corrections folded into a step size and an epsilon, computed once in double.
+namespace {
+// Bias corrections folded into a step size and a scale of √v, computed once in double.
+double adam_with(const AdamParams& p, float* params, const float* grads, float* m, float* v, std::size_t n,
+                 int threads) {
   const double bc1 = 1.0 - std::pow(static_cast<double>(p.beta1), static_cast<double>(p.t));
   const double bc2 = 1.0 - std::pow(static_cast<double>(p.beta2), static_cast<double>(p.t));
-  const float step = static_cast<float>(p.lr / bc1);
-  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  const float b1 = p.beta1, b2 = p.beta2, c1 = 1.0f - p.beta1, c2 = 1.0f - p.beta2, eps = p.eps;
-#pragma omp parallel for simd num_threads(threads_) schedule(static) if (n >= kParallelMin)
-  for (std::size_t i = 0; i < n; ++i) {
-    const float g = grads[i];
-    const float mi = b1 * m[i] + c1 * g;
-    const float vi = b2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    params[i] -= step * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-  }
+  return adam_kernel(params, grads, m, v, n, static_cast<float>(p.lr / bc1), static_cast<float>(1.0 / std::sqrt(bc2)),
+                     p.beta1, p.beta2, p.eps, threads);
+}
+}  // namespace
+
+void CpuBackend::adam_step(float* params, const float* grads, float* m, float* v, std::size_t n,
+                           const AdamParams& p) {
+  adam_with(p, params, grads, m, v, n, threads_);
 }
 
-double CpuBackend::sum_squares(const float* x, std::size_t n) {
-  double acc = 0;
-#pragma omp parallel for simd num_threads(threads_) schedule(static) reduction(+ : acc) if (n >= kParallelMin)
-  for (std::size_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * x[i];
-  return acc;
+// The gradient is read once for both (Adam runs at memory bandwidth).
+double CpuBackend::adam_step_checked(float* params, const float* grads, float* m, float* v, std::size_t n,
+                                     const AdamParams& p) {
+  return adam_with(p, params, grads, m, v, n, threads_);
 }
+
+double CpuBackend::sum_squares(const float* x, std::size_t n) { return sum_squares_kernel(x, n, threads_); }
 
 }  // namespace specvae::model

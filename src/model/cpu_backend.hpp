@@ -50,6 +50,8 @@ class CpuBackend final : public HostMemoryBackend {
                      float* per_sample) override;
   void adam_step(float* params, const float* grads, float* m, float* v, std::size_t n, const AdamParams& p) override;
   double sum_squares(const float* x, std::size_t n) override;
+  double adam_step_checked(float* params, const float* grads, float* m, float* v, std::size_t n,
+                           const AdamParams& p) override;
 
  private:
   int threads_;

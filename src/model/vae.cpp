@@ -2,6 +2,8 @@
 // vectors to spectra. Dropout is off; the workspace is reused across calls.
 #include "specvae/model/vae.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -9,11 +11,11 @@
 
 namespace specvae::model {
 
-void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n) const {
+void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n, int threads) const {
   if (identity()) return;
   const float inv = 1.0f / scale, w_factor = scale * scale;
   const float* o = offset.empty() ? nullptr : offset.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
   for (std::int64_t i = 0; i < rows; ++i) {
     float* xi = x + i * n;
     for (int j = 0; j < n; ++j) xi[j] = (xi[j] - (o ? o[j] : 0.0f)) * inv;
@@ -24,10 +26,10 @@ void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n) const 
   }
 }
 
-void InputScaling::from_model(float* xhat, std::int64_t rows, int n) const {
+void InputScaling::from_model(float* xhat, std::int64_t rows, int n, int threads) const {
   if (identity()) return;
   const float* o = offset.empty() ? nullptr : offset.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
   for (std::int64_t i = 0; i < rows; ++i) {
     float* xi = xhat + i * n;
     for (int j = 0; j < n; ++j) xi[j] = (o ? o[j] : 0.0f) + scale * xi[j];

@@ -40,8 +40,12 @@ BatchLoss VaeGraph::run(const float* params, const float* x, const float* w, int
   recon_host_.assign(m, 0.0f);
   kl_host_.assign(m, 0.0f);
   mse_host_.assign(o.eq6 ? m : 0, 0.0f);
-  if (o.training) be_.fill_zero(grads, static_cast<std::size_t>(shape_.n_params()));
-  if (m == 0) return loss;
+  // With rows, the backward pass overwrites every gradient slot (each layer's dW by a GEMM
+  // with β = 0, its db by bias_grad): only a rank without rows needs the zeros.
+  if (m == 0) {
+    if (o.training) be_.fill_zero(grads, static_cast<std::size_t>(shape_.n_params()));
+    return loss;
+  }
 
   auto forward_layer = [&](int li, const float* in, int ld_in) {
     const LayerShape& l = layers_[li];

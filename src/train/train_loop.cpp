@@ -69,6 +69,7 @@ std::string EpochMetrics::to_json() const {
 
 void Trainer::save(const TrainOptions& options, const std::filesystem::path& path) {
   // Collective: rank 0 writes; everyone waits so no rank runs ahead of a failed write.
+  gather_adam_moments();
   if (comm_.rank() == 0) {
     model::Checkpoint c;
     c.shape = shape_;
@@ -190,15 +191,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     e.learning_rate = state_.learning_rate;
     adam.lr = static_cast<float>(state_.learning_rate);
     for (std::int64_t b = 0; b < nb; ++b) {
-      const StepLoss sl = compute_gradient(epoch, b, state_.step);
-      const double check = be_->sum_squares(grads_.data(), static_cast<std::size_t>(n_params_) + 1);
-      if (!std::isfinite(check))
-        throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; "
-                                           "the last good checkpoint is {}",
-                                           state_.step + 1, epoch + 1, b + 1, seed_, last_path.string()));
-      adam.t = state_.step + 1;
-      be_->adam_step(params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), static_cast<std::size_t>(n_params_), adam);
-      ++state_.step;
+      const StepLoss sl = train_step(epoch, b, adam, last_path);
       sums[0] += sl.loss_sum;
       sums[1] += sl.recon_sum;
       sums[2] += sl.kl_sum;

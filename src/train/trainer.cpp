@@ -1,5 +1,6 @@
 // The data-parallel step: which rows of a global batch this rank owns, the forward/backward
-// pass on them, and the one all-reduce of the flat gradient (with the batch loss appended).
+// pass on them, the one all-reduce of the flat gradient (with the batch loss appended) or its
+// sharded form (reduce-scatter, Adam on this rank's chunk, all-gather), and the Adam step.
 #include "specvae/train/trainer.hpp"
 
 #include <algorithm>
@@ -33,6 +34,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_size_ = config.get_int("train.batch_size");
   seed_ = static_cast<std::uint64_t>(config.get_int("train.seed"));
   kl_weight_ = static_cast<float>(config.get_double("train.kl_weight"));
+  threads_ = static_cast<int>(config.get_int("train.threads"));
 
   for (std::int64_t r = 0; r < local.count; ++r) {
     const bool val = local.split[static_cast<std::size_t>(r)] != 0;
@@ -62,6 +64,19 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
   reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
+  shard_ = be_->host_memory() && comm_.size() > 1 && config.get_bool("train.shard_optimizer");
+  if (shard_) {
+    // Chunks of whole 64-byte lines, the last rank's the remainder (possibly empty).
+    const auto P = static_cast<std::size_t>(comm_.size());
+    const auto total = static_cast<std::size_t>(n_params_);
+    const std::size_t chunk = ((total + P - 1) / P + 15) / 16 * 16;
+    for (std::size_t r = 0, first = 0; r < P; ++r) {
+      const std::size_t n = std::min(chunk, total - std::min(total, first));
+      if (r == static_cast<std::size_t>(comm_.rank())) shard_first_ = first;
+      shard_counts_.push_back(n);
+      first += n;
+    }
+  }
 
   const std::vector<float> init =
       model::initial_parameters(shape_, seed_, model::init_scheme_from_string(config.get_string("model.init")));
@@ -101,7 +116,7 @@ model::InputScaling Trainer::fit_scaling() {
 
 std::int64_t Trainer::batches_per_epoch() const { return (n_train_ + batch_size_ - 1) / batch_size_; }
 
-StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step) {
+StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step, float* local_loss) {
   // Positions [b·B, b·B + B) of the epoch's permutation; keep the rows this rank owns.
   const rng::FeistelPermutation perm(static_cast<std::uint64_t>(n_train_), seed_, static_cast<std::uint32_t>(epoch));
   const std::int64_t first = batch * batch_size_;
@@ -127,7 +142,7 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
     std::copy_n(train_x_.data() + off, nb, dst_x + i * nb);
     std::copy_n(train_w_.data() + off, nb, dst_w + i * nb);
   }
-  scaling_.to_model(dst_x, dst_w, m, shape_.n_input);
+  scaling_.to_model(dst_x, dst_w, m, shape_.n_input, threads_);
   if (!direct) {
     be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
     be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
@@ -141,20 +156,63 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
   o.grad_scale = 1.0f / static_cast<float>(last - first);
   const model::BatchLoss bl = graph_->run(params_.data(), batch_x_.data(), batch_w_.data(), m, ids, o, grads_.data());
 
+  *local_loss = static_cast<float>((bl.recon_sum + kl_weight_ * bl.kl_sum) * o.grad_scale);
+  StepLoss out;
+  out.loss_sum = bl.recon_sum + kl_weight_ * bl.kl_sum;
+  out.recon_sum = bl.recon_sum;
+  out.kl_sum = bl.kl_sum;
+  out.rows = last - first;
+  return out;
+}
+
+StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step) {
+  float local_loss = 0;
+  const StepLoss out = local_gradient(epoch, batch, step, &local_loss);
   // The batch loss rides in the gradient's last slot: one all-reduce, and a NaN on any rank
   // reaches every rank, so all of them stop at the same step.
-  const float local_loss = static_cast<float>((bl.recon_sum + kl_weight_ * bl.kl_sum) * o.grad_scale);
   be_->upload(grads_.data() + n_params_, &local_loss, 1);
   // Wherever the buffer lives: MPI on host memory, NCCL (or staged) on device memory.
   if (comm_.size() > 1) reduce_->sum(grads_.data(), static_cast<std::size_t>(n_params_) + 1);
-
-  double sums[3] = {bl.recon_sum + kl_weight_ * bl.kl_sum, bl.recon_sum, bl.kl_sum};
-  StepLoss out;
-  out.loss_sum = sums[0];
-  out.recon_sum = sums[1];
-  out.kl_sum = sums[2];
-  out.rows = last - first;
   return out;
+}
+
+StepLoss Trainer::train_step(std::int64_t epoch, std::int64_t batch, const model::AdamParams& adam_in,
+                             const std::filesystem::path& last_good) {
+  model::AdamParams adam = adam_in;
+  adam.t = state_.step + 1;
+  StepLoss out;
+  double check[2] = {0, 0};  // Σ g² over the whole gradient, the mean batch loss
+  if (!shard_) {
+    out = compute_gradient(epoch, batch, state_.step);
+    check[0] = be_->adam_step_checked(params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(),
+                                      static_cast<std::size_t>(n_params_), adam);
+    float loss = 0;
+    be_->download(&loss, grads_.data() + n_params_, 1);
+    check[1] = loss;
+  } else {
+    float local_loss = 0;
+    out = local_gradient(epoch, batch, state_.step, &local_loss);
+    comm_.reduce_scatter_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
+    const std::size_t f = shard_first_, n = shard_counts_[static_cast<std::size_t>(comm_.rank())];
+    check[0] = be_->adam_step_checked(params_.data() + f, grads_.data() + f, adam_m_.data() + f, adam_v_.data() + f, n, adam);
+    check[1] = local_loss;
+    // Every rank learns of a NaN anywhere, so all of them stop at the same step.
+    comm_.allreduce_sum(std::span<double>(check, 2));
+  }
+  if (!std::isfinite(check[0]) || !std::isfinite(check[1]))
+    throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; "
+                                       "the last good checkpoint is {}",
+                                       state_.step + 1, epoch + 1, batch + 1, seed_, last_good.string()));
+  if (shard_)
+    comm_.allgather_in_place(std::span<float>(params_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
+  ++state_.step;
+  return out;
+}
+
+void Trainer::gather_adam_moments() {
+  if (!shard_) return;
+  comm_.allgather_in_place(std::span<float>(adam_m_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
+  comm_.allgather_in_place(std::span<float>(adam_v_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
 }
 
 std::vector<float> Trainer::gradient() const {
@@ -187,7 +245,7 @@ EpochMetrics Trainer::validate() {
     } else {
       stage_x_.assign(val_x_.begin() + static_cast<std::ptrdiff_t>(first), val_x_.begin() + static_cast<std::ptrdiff_t>(first + count));
       stage_w_.assign(val_w_.begin() + static_cast<std::ptrdiff_t>(first), val_w_.begin() + static_cast<std::ptrdiff_t>(first + count));
-      scaling_.to_model(stage_x_.data(), stage_w_.data(), m, shape_.n_input);
+      scaling_.to_model(stage_x_.data(), stage_w_.data(), m, shape_.n_input, threads_);
       be_->upload(batch_x_.data(), stage_x_.data(), count);
       be_->upload(batch_w_.data(), stage_w_.data(), count);
     }

@@ -3,6 +3,7 @@
 
 #include "specvae/dist/distributed.hpp"
 #include "specvae/dist/shard_plan.hpp"
+#include "../unit/test_chunk_collectives.hpp"
 
 using namespace specvae;
 
@@ -57,5 +58,7 @@ TEST(MpiRuntime, CollectivesWithAnEmptyRank) {
   std::vector<std::int64_t> b(3, r == P - 1 ? 99 : 0);
   comm.broadcast(std::span<std::int64_t>(b), P - 1);
   EXPECT_EQ(b, (std::vector<std::int64_t>{99, 99, 99}));
+
+  test::check_chunk_collectives(comm);
   comm.barrier();
 }

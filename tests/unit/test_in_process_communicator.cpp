@@ -6,6 +6,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/dist/communicator.hpp"
 #include "specvae/dist/shard_plan.hpp"
+#include "test_chunk_collectives.hpp"
 
 using namespace specvae;
 
@@ -45,6 +46,8 @@ TEST_P(InProcess, AllCollectives) {
     std::vector<double> b = {r == P - 1 ? 42.0 : -1.0, r == P - 1 ? 7.0 : -1.0};
     comm.broadcast(std::span<double>(b), P - 1);
     EXPECT_EQ(b, (std::vector<double>{42.0, 7.0}));
+
+    test::check_chunk_collectives(comm);
     comm.barrier();
   });
 }

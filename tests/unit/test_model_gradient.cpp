@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "specvae/model/vae_graph.hpp"
 
@@ -91,7 +92,9 @@ TEST(VaeGradient, MatchesCentralFiniteDifferences) {
   o.step = 5;
   o.kl_weight = 0.7f;
   o.grad_scale = 1.0f / m;
-  std::vector<float> grad(params.size());
+  // NaN to start with: the pass must write every gradient slot (the training loop does not
+  // clear the buffer between steps).
+  std::vector<float> grad(params.size(), std::numeric_limits<float>::quiet_NaN());
   const BatchLoss base = graph.run(params.data(), x.data(), w.data(), m, ids, o, grad.data());
   ASSERT_GT(base.recon_sum, 0.0);
   ASSERT_GT(base.kl_sum, 0.0);

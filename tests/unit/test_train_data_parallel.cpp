@@ -129,6 +129,38 @@ TEST(Training, DeterministicForSeedAndRankCount) {
   EXPECT_EQ(p1, p2);
 }
 
+TEST(Training, ShardedAdamTakesTheSameStepsAsAdamOnEveryRank) {
+  // train.shard_optimizer: reduce-scatter, Adam on each rank's chunk, all-gather. The same
+  // sums in the same order and the same element-wise update: the same training, on 2 ranks
+  // and on 3 (one of them without rows, and the last rank's chunk shorter).
+  for (int ranks : {2, 3}) {
+    Config sharded = small_train_config(4), replicated = small_train_config(4);
+    sharded.set("train.shard_optimizer=true");
+    replicated.set("train.shard_optimizer=false");
+    run_in_process(ranks, [&](Communicator& comm) {
+      const DatasetRows rows = synthetic_rows(comm.rank() * 40, 40, 16);
+      EXPECT_TRUE(train::Trainer(sharded, comm, rows, nullptr).shards_optimizer());
+      EXPECT_FALSE(train::Trainer(replicated, comm, rows, nullptr).shards_optimizer());
+    });
+    train::TrainOptions opts;
+    opts.write_outputs = false;
+    std::vector<float> ps, pr;
+    const auto a = train_on(ranks, sharded, opts, &ps), b = train_on(ranks, replicated, opts, &pr);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t e = 0; e < a.size(); ++e) {
+      EXPECT_NEAR(a[e].train_loss, b[e].train_loss, 1e-6 * std::abs(b[e].train_loss)) << ranks << " ranks";
+      EXPECT_NEAR(a[e].val_loss, b[e].val_loss, 1e-6 * std::abs(b[e].val_loss)) << ranks << " ranks";
+    }
+    ASSERT_EQ(ps.size(), pr.size());
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(ps[i]) - pr[i]));
+      scale = std::max(scale, std::abs(static_cast<double>(pr[i])));
+    }
+    EXPECT_LE(worst, 1e-6 * scale) << ranks << " ranks";
+  }
+}
+
 TEST(Training, ReducesTheValidationLoss) {
   // 180 steps on a toy set: a larger step size than the paper's to get somewhere in them.
   Config config = small_train_config(60);

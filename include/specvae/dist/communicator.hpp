@@ -32,6 +32,13 @@ class Communicator {
   virtual void allgather_bytes(const void* send, std::size_t bytes, void* recv) = 0;
   // Rank r contributes counts[r] bytes; recv holds their concatenation in rank order.
   virtual void allgatherv_bytes(const void* send, std::span<const std::size_t> counts, void* recv) = 0;
+  // In-place reduce-scatter of float sums: `data` (Σ counts floats) is this rank's whole
+  // contribution, cut into consecutive chunks of counts[r]; on return chunk rank() holds the
+  // sum over ranks and the other chunks hold partial sums. The order of the additions is
+  // fixed for a rank count.
+  virtual void reduce_scatter_sum(std::span<float> data, std::span<const std::size_t> counts) = 0;
+  // In-place all-gather: chunk r of `data` (counts[r] floats, consecutive) comes from rank r.
+  virtual void allgather_in_place(std::span<float> data, std::span<const std::size_t> counts) = 0;
   virtual std::int64_t exclusive_scan_sum(std::int64_t value) = 0;
   virtual void broadcast_bytes(void* data, std::size_t bytes, int root) = 0;
   virtual void barrier() = 0;
@@ -83,6 +90,8 @@ class MpiCommunicator final : public Communicator {
   void allreduce_min(std::span<double> data) override;
   void allgather_bytes(const void* send, std::size_t bytes, void* recv) override;
   void allgatherv_bytes(const void* send, std::span<const std::size_t> counts, void* recv) override;
+  void reduce_scatter_sum(std::span<float> data, std::span<const std::size_t> counts) override;
+  void allgather_in_place(std::span<float> data, std::span<const std::size_t> counts) override;
   std::int64_t exclusive_scan_sum(std::int64_t value) override;
   void broadcast_bytes(void* data, std::size_t bytes, int root) override;
   void barrier() override;
@@ -94,6 +103,7 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm comm_;
   int rank_ = 0;
   int size_ = 1;
+  std::vector<float> scratch_;  // reduce_scatter_sum's receive buffer, kept between calls
 };
 
 // Runs fn(communicator) on `ranks` threads that talk through shared memory, and rethrows the

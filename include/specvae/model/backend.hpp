@@ -5,6 +5,7 @@
 // passed to an op lives in the backend's memory (host memory for the CPU backends).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -92,6 +93,15 @@ class Backend {
                          const AdamParams& p) = 0;
   // Σ x² in double; NaN/Inf propagate (the trainer's finiteness check).
   virtual double sum_squares(const float* x, std::size_t n) = 0;
+  // The Adam step and Σ g² of its gradient (the finiteness check), which a backend may do in
+  // one pass. When the sum is not finite the step may or may not have been applied: the
+  // caller stops training (its last good checkpoint is on disk).
+  virtual double adam_step_checked(float* params, const float* grads, float* m, float* v, std::size_t n,
+                                   const AdamParams& p) {
+    const double check = sum_squares(grads, n);
+    if (std::isfinite(check)) adam_step(params, grads, m, v, n, p);
+    return check;
+  }
 };
 
 // "reference" (tests), "cpu", or "auto"/"cuda" (the CUDA backend when built and a device

@@ -84,9 +84,10 @@ struct InputScaling {
 
   bool identity() const { return offset.empty() && scale == 1.0f; }
   // rows × n values, in place: x ← (x − offset)/scale and, when w is not null, w ← w·scale².
-  void to_model(float* x, float* w, std::int64_t rows, int n) const;
+  // threads: OpenMP threads (0 = OpenMP's default; train passes train.threads).
+  void to_model(float* x, float* w, std::int64_t rows, int n, int threads = 0) const;
   // x̂ ← offset + scale·x̂, in place.
-  void from_model(float* xhat, std::int64_t rows, int n) const;
+  void from_model(float* xhat, std::int64_t rows, int n, int threads = 0) const;
   bool operator==(const InputScaling&) const = default;
 };
 

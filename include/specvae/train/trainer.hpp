@@ -3,6 +3,13 @@
 // training rows keyed by (seed, epoch), each rank processes the rows of that slice it owns,
 // gradients (plus the batch loss, so a NaN anywhere reaches every rank) are summed with one
 // all-reduce of a flat buffer, and every rank takes the same Adam step.
+//
+// On host memory with several ranks (train.shard_optimizer), the one all-reduce is done as
+// its two halves with the Adam step between them: a reduce-scatter leaves each rank the
+// summed gradient of its chunk of the parameters, the rank applies Adam to that chunk only,
+// and an all-gather brings every rank the whole updated parameter vector. Same update, same
+// bytes moved, and the Adam work (at memory bandwidth) divided by the rank count. Each rank's
+// Adam moments are current on its chunk only; they are gathered for checkpoints.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +71,13 @@ class Trainer {
   // The all-reduced gradient of global batch `batch` of `epoch` (0-based), keyed by `step`,
   // without taking the optimiser step. The gradient is then in gradient().
   StepLoss compute_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step);
+  // One optimiser step on global batch `batch` of `epoch` at the current step count (the
+  // training loop's step). Throws TrainingDiverged on a non-finite loss or gradient, naming
+  // `last_good` as the checkpoint to go back to.
+  StepLoss train_step(std::int64_t epoch, std::int64_t batch, const model::AdamParams& adam,
+                      const std::filesystem::path& last_good);
+  // Whether steps reduce-scatter the gradient and shard the Adam step (see above).
+  bool shards_optimizer() const { return shard_; }
   std::vector<float> gradient() const;
   std::vector<float> parameters() const;
 
@@ -77,6 +91,10 @@ class Trainer {
   const model::InputScaling& scaling() const { return scaling_; }
 
  private:
+  // This rank's forward/backward pass on its rows of the batch: gradient in grads_ (not yet
+  // summed over ranks); *local_loss = its share of the mean batch loss.
+  StepLoss local_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step, float* local_loss);
+  void gather_adam_moments();  // sharded optimiser: every rank gets every chunk of m and v
   EpochMetrics validate();
   model::InputScaling fit_scaling();  // collective
   void save(const TrainOptions& options, const std::filesystem::path& path);
@@ -90,6 +108,7 @@ class Trainer {
   std::int64_t batch_size_ = 0;
   std::uint64_t seed_ = 0;
   float kl_weight_ = 1;
+  int threads_ = 0;  // train.threads: host-side loops (0 = OpenMP's default)
   // Host copies of this rank's rows: x and w = ivar·(1−mask), train then validation.
   std::vector<float> train_x_, train_w_, val_x_, val_w_;
   std::vector<std::uint8_t> val_is_galaxy_;
@@ -100,6 +119,9 @@ class Trainer {
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
   std::unique_ptr<model::VaeGraph> graph_;
   std::unique_ptr<gpu::BackendAllReduce> reduce_;  // the one gradient all-reduce per step
+  bool shard_ = false;                   // reduce-scatter + Adam on a chunk + all-gather
+  std::vector<std::size_t> shard_counts_;  // parameters per rank's chunk (rank order)
+  std::size_t shard_first_ = 0;          // this rank's first parameter
   model::TrainState state_;
 };
 
