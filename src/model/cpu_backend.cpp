@@ -24,8 +24,11 @@ constexpr std::size_t kParallelMin = 16384;
 // The element-wise kernels are compiled three times, for AVX-512, AVX2 and the x86-64
 // baseline, and the loader picks the best one this CPU runs (GCC function multi-versioning;
 // the build's baseline alone is SSE2, 4 floats per instruction). This file is built with
-// -ffp-contract=off, so every version does the same IEEE operations in the same order on each
-// element and gives the same bits on any CPU; -fno-math-errno lets the square root vectorise.
+// -ffp-contract=off, so every version does the same IEEE operations on each element: the
+// element-wise results (activations, gradients, the Adam update, hence the whole training
+// trajectory) are the same bits on any CPU. Sums across a row (a spectrum's loss, Σ g²) are
+// added in an order that depends on the vector width, so they may differ in the last bits
+// between CPUs. -fno-math-errno lets the square root vectorise.
 #define SPECVAE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 SPECVAE_ISA_CLONES void bias_act_kernel(float* y, const float* bias, int m, int n, bool relu, int threads) {
