@@ -25,10 +25,10 @@ constexpr std::size_t kParallelMin = 16384;
 // baseline, and the loader picks the best one this CPU runs (GCC function multi-versioning;
 // the build's baseline alone is SSE2, 4 floats per instruction). This file is built with
 // -ffp-contract=off, so every version does the same IEEE operations on each element: the
-// element-wise results (activations, gradients, the Adam update, hence the whole training
-// trajectory) are the same bits on any CPU. Sums across a row (a spectrum's loss, Σ g²) are
-// added in an order that depends on the vector width, so they may differ in the last bits
-// between CPUs. -fno-math-errno lets the square root vectorise.
+// element-wise results (bias + ReLU, masks, the loss gradient, the Adam update) are the same
+// bits whichever version runs. Sums across a row (a spectrum's loss, Σ g²) are added in an
+// order that depends on the vector width and may differ in the last bits between CPUs, as the
+// BLAS library's GEMM kernels do. -fno-math-errno lets the square root vectorise.
 #define SPECVAE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 SPECVAE_ISA_CLONES void bias_act_kernel(float* y, const float* bias, int m, int n, bool relu, int threads) {
