@@ -50,6 +50,13 @@ SPECVAE_ISA_CLONES void relu_backward_kernel(float* dy, const float* y, std::siz
   for (std::size_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+// dY ← ReLU'(Y) · (dY · keep): the two backward passes of a hidden layer in one.
+SPECVAE_ISA_CLONES void relu_dropout_backward_kernel(float* dy, const float* y, const float* keep, std::size_t total,
+                                                     int threads) {
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (total >= kParallelMin)
+  for (std::size_t i = 0; i < total; ++i) dy[i] = y[i] > 0.0f ? dy[i] * keep[i] : 0.0f;
+}
+
 SPECVAE_ISA_CLONES void multiply_kernel(float* dy, const float* factor, std::size_t total, int threads) {
 #pragma omp parallel for simd num_threads(threads) schedule(static) if (total >= kParallelMin)
   for (std::size_t i = 0; i < total; ++i) dy[i] *= factor[i];
@@ -273,6 +280,14 @@ void CpuBackend::dropout_forward(float* y, float* keep_scale, int m, int n, floa
 
 void CpuBackend::dropout_backward(float* dy, const float* keep_scale, int m, int n) {
   multiply_kernel(dy, keep_scale, static_cast<std::size_t>(m) * n, threads_);
+}
+
+void CpuBackend::dropout_activation_backward(float* dy, const float* y, const float* keep_scale, int m, int n,
+                                             Activation act) {
+  if (keep_scale && act == Activation::Relu)
+    relu_dropout_backward_kernel(dy, y, keep_scale, static_cast<std::size_t>(m) * n, threads_);
+  else
+    Backend::dropout_activation_backward(dy, y, keep_scale, m, n, act);
 }
 
 void CpuBackend::reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,

@@ -40,6 +40,8 @@ class CpuBackend final : public HostMemoryBackend {
   void dropout_forward(float* y, float* keep_scale, int m, int n, float rate, const rng::StreamKey& key,
                        std::span<const std::int64_t> sample_ids) override;
   void dropout_backward(float* dy, const float* keep_scale, int m, int n) override;
+  void dropout_activation_backward(float* dy, const float* y, const float* keep_scale, int m, int n,
+                                   Activation act) override;
   void reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,
                       std::span<const std::int64_t> sample_ids, float* eps, float* z) override;
   void reparameterize_backward(const float* dz, const float* mu_logvar, const float* eps, int m, int latent,

@@ -26,6 +26,27 @@ void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n, int th
   }
 }
 
+void InputScaling::gather_to_model(const float* x_src, const float* w_src, std::span<const std::int64_t> src_rows,
+                                   float* x, float* w, int n, int threads) const {
+  const float inv = 1.0f / scale, w_factor = scale * scale;
+  const float* o = offset.empty() ? nullptr : offset.data();
+  const bool same = identity();
+  const auto rows = static_cast<std::int64_t>(src_rows.size());
+  const std::size_t nb = static_cast<std::size_t>(n);
+#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::size_t src = static_cast<std::size_t>(src_rows[static_cast<std::size_t>(i)]) * nb;
+    const std::size_t dst = static_cast<std::size_t>(i) * nb;
+    if (same) {
+      std::copy_n(x_src + src, nb, x + dst);
+      std::copy_n(w_src + src, nb, w + dst);
+      continue;
+    }
+    for (std::size_t j = 0; j < nb; ++j) x[dst + j] = (x_src[src + j] - (o ? o[j] : 0.0f)) * inv;
+    for (std::size_t j = 0; j < nb; ++j) w[dst + j] = w_src[src + j] * w_factor;
+  }
+}
+
 void InputScaling::from_model(float* xhat, std::int64_t rows, int n, int threads) const {
   if (identity()) return;
   const float* o = offset.empty() ? nullptr : offset.data();

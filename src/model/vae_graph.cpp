@@ -105,8 +105,8 @@ BatchLoss VaeGraph::run(const float* params, const float* x, const float* w, int
   // the input gradient is needed.
   auto backward_layer = [&](int li, const float* input, int ld_in, float* dy, float* dx) {
     const LayerShape& l = layers_[li];
-    if (l.dropout) be_.dropout_backward(dy, keep_[li].data(), m, l.n_out);
-    be_.activation_backward(dy, acts_[li].data(), m, l.n_out, l.activation);
+    be_.dropout_activation_backward(dy, acts_[li].data(), l.dropout ? keep_[li].data() : nullptr, m, l.n_out,
+                                    l.activation);
     // dW[n_out×n_in] = dYᵀ · X ; db = Σ_rows dY ; dX = dY · W.
     be_.gemm(true, false, l.n_out, l.n_in, m, 1.0f, dy, l.n_out, input, ld_in, 0.0f, grads + l.w_offset, l.n_in);
     be_.bias_grad(dy, m, l.n_out, grads + l.b_offset, false);

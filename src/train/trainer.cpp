@@ -137,12 +137,9 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
   }
   float* dst_x = direct ? batch_x_.data() : stage_x_.data();
   float* dst_w = direct ? batch_w_.data() : stage_w_.data();
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const std::size_t off = static_cast<std::size_t>(ids[i] - train_offset_) * nb;
-    std::copy_n(train_x_.data() + off, nb, dst_x + i * nb);
-    std::copy_n(train_w_.data() + off, nb, dst_w + i * nb);
-  }
-  scaling_.to_model(dst_x, dst_w, m, shape_.n_input, threads_);
+  local_rows_.resize(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) local_rows_[i] = ids[i] - train_offset_;
+  scaling_.gather_to_model(train_x_.data(), train_w_.data(), local_rows_, dst_x, dst_w, shape_.n_input, threads_);
   if (!direct) {
     be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
     be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());

@@ -117,6 +117,21 @@ TEST(BackendOps, DropoutMatchesAndKeepsTheRightFraction) {
   p.ref->dropout_backward(dy_ref.data(), k_ref.data(), m, n);
   p.cpu->dropout_backward(dy_cpu.data(), k_ref.data(), m, n);
   EXPECT_EQ(dy_cpu, dy_ref);
+
+  // Dropout and ReLU backward in one pass (the CPU backend's fused kernel) equal the two
+  // passes one after the other, on a layer output with ReLU zeros and dropped elements.
+  auto out = random_vec(y_ref.size(), 11);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::max(out[i], 0.0f) * k_ref[i];
+  auto g_ref = random_vec(y_ref.size(), 12), g_cpu = g_ref, g_two = g_ref;
+  p.ref->dropout_activation_backward(g_ref.data(), out.data(), k_ref.data(), m, n, Activation::Relu);
+  p.cpu->dropout_activation_backward(g_cpu.data(), out.data(), k_ref.data(), m, n, Activation::Relu);
+  p.cpu->dropout_backward(g_two.data(), k_ref.data(), m, n);
+  p.cpu->activation_backward(g_two.data(), out.data(), m, n, Activation::Relu);
+  EXPECT_EQ(g_cpu, g_ref);
+  EXPECT_EQ(g_cpu, g_two);
+  std::size_t zeros = 0;
+  for (float g : g_cpu) zeros += g == 0.0f;
+  EXPECT_GT(zeros, g_cpu.size() / 3) << "the ReLU and dropout zeros were not exercised";
 }
 
 TEST(BackendOps, ReparameterisationAndKl) {

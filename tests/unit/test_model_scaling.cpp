@@ -59,6 +59,22 @@ TEST(InputScaling, RoundTripsAndCarriesTheWeights) {
   std::vector<float> z = x;
   InputScaling{}.to_model(z.data(), nullptr, rows, n);
   EXPECT_EQ(z, x);
+
+  // Gathering rows (2, 0, 2) and mapping them in one pass equals copying them, then to_model;
+  // with the identity, it is the copy.
+  const std::vector<std::int64_t> pick{2, 0, 2};
+  std::vector<float> gx(pick.size() * n), gw(gx.size()), cx, cw;
+  for (auto r : pick) {
+    cx.insert(cx.end(), x.begin() + r * n, x.begin() + (r + 1) * n);
+    cw.insert(cw.end(), w.begin() + r * n, w.begin() + (r + 1) * n);
+  }
+  InputScaling{}.gather_to_model(x.data(), w.data(), pick, gx.data(), gw.data(), n);
+  EXPECT_EQ(gx, cx);
+  EXPECT_EQ(gw, cw);
+  s.gather_to_model(x.data(), w.data(), pick, gx.data(), gw.data(), n, 2);
+  s.to_model(cx.data(), cw.data(), static_cast<std::int64_t>(pick.size()), n);
+  EXPECT_EQ(gx, cx);
+  EXPECT_EQ(gw, cw);
 }
 
 TEST(InputScaling, IsThePapersNetworkWithFoldedFirstAndLastLayers) {

@@ -69,6 +69,13 @@ class Backend {
                                std::span<const std::int64_t> sample_ids) = 0;
   // dY ← dY · keep_scale.
   virtual void dropout_backward(float* dy, const float* keep_scale, int m, int n) = 0;
+  // Both backward steps of a hidden layer: dropout (when keep_scale is not null), then the
+  // activation, from the layer's output Y. A backend may do them in one pass.
+  virtual void dropout_activation_backward(float* dy, const float* y, const float* keep_scale, int m, int n,
+                                           Activation act) {
+    if (keep_scale) dropout_backward(dy, keep_scale, m, n);
+    activation_backward(dy, y, m, n, act);
+  }
   // mu_logvar[m×2L] holds μ then log σ² per row. eps ~ N(0,1) keyed by (key, sample, j);
   // z[m×L] = μ + exp(½ log σ²) · eps.
   virtual void reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,

@@ -86,6 +86,10 @@ struct InputScaling {
   // rows × n values, in place: x ← (x − offset)/scale and, when w is not null, w ← w·scale².
   // threads: OpenMP threads (0 = OpenMP's default; train passes train.threads).
   void to_model(float* x, float* w, std::int64_t rows, int n, int threads = 0) const;
+  // The same map on rows gathered from x_src / w_src (n values per row): output row i is
+  // source row src_rows[i]. One pass over the batch instead of a copy and then to_model.
+  void gather_to_model(const float* x_src, const float* w_src, std::span<const std::int64_t> src_rows, float* x,
+                       float* w, int n, int threads = 0) const;
   // x̂ ← offset + scale·x̂, in place.
   void from_model(float* xhat, std::int64_t rows, int n, int threads = 0) const;
   bool operator==(const InputScaling&) const = default;

@@ -113,6 +113,7 @@ class Trainer {
   std::vector<float> train_x_, train_w_, val_x_, val_w_;
   std::vector<std::uint8_t> val_is_galaxy_;
   std::vector<float> stage_x_, stage_w_;  // batch staging (device-memory backends, validation)
+  std::vector<std::int64_t> local_rows_;  // the batch's rows in this rank's training arrays
   model::InputScaling scaling_;           // applied to every batch on its way to the backend
   std::int64_t local_train_ = 0, local_val_ = 0, train_offset_ = 0, val_offset_ = 0, n_train_ = 0, n_val_ = 0;
   // Device state: parameters, gradient (+1 slot for the batch loss), Adam moments, batch.
