@@ -193,6 +193,35 @@ __attribute__((target("avx512f"))) inline void mulhilo16(__m512i m, __m512i a, _
   hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
 }
 
+// Keep-scales of the 128 elements of 16 whole blocks at once, from their words in SoA form
+// (x_w holds word w of the 16 blocks). Transposed to AoS, the 4 words of a block are its 8
+// 16-bit draws in element order (rng::bits16: element e is half e&1 of word e>>1, low half
+// first), so the 4 transposed vectors hold the draws of 128 consecutive elements: one
+// unsigned 16-bit compare per 32 elements, then masked moves for the scales.
+__attribute__((target("avx512f,avx512bw"))) inline void apply_dropout_vectors(float* y, float* keep, __m512i x0, __m512i x1,
+                                                                              __m512i x2, __m512i x3, __m512i threshold,
+                                                                              __m512 scale) {
+  // 4×4 transposes of 32-bit words within each 128-bit lane: u_k = block 4L+k in lane L.
+  const __m512i t0 = _mm512_unpacklo_epi32(x0, x1), t1 = _mm512_unpackhi_epi32(x0, x1);
+  const __m512i t2 = _mm512_unpacklo_epi32(x2, x3), t3 = _mm512_unpackhi_epi32(x2, x3);
+  const __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
+  const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
+  // 4×4 transpose of the 128-bit lanes: out_q = blocks 4q .. 4q+3.
+  const __m512i v0 = _mm512_shuffle_i32x4(u0, u1, 0x44), v1 = _mm512_shuffle_i32x4(u2, u3, 0x44);
+  const __m512i v2 = _mm512_shuffle_i32x4(u0, u1, 0xEE), v3 = _mm512_shuffle_i32x4(u2, u3, 0xEE);
+  const __m512i out[4] = {_mm512_shuffle_i32x4(v0, v1, 0x88), _mm512_shuffle_i32x4(v0, v1, 0xDD),
+                          _mm512_shuffle_i32x4(v2, v3, 0x88), _mm512_shuffle_i32x4(v2, v3, 0xDD)};
+  for (int q = 0; q < 4; ++q) {
+    const __mmask32 kept = _mm512_cmpge_epu16_mask(out[q], threshold);
+    for (int h = 0; h < 2; ++h) {
+      const int j = 32 * q + 16 * h;
+      const __m512 k = _mm512_maskz_mov_ps(static_cast<__mmask16>(kept >> (16 * h)), scale);
+      _mm512_storeu_ps(keep + j, k);
+      _mm512_storeu_ps(y + j, _mm512_mul_ps(_mm512_loadu_ps(y + j), k));
+    }
+  }
+}
+
 }  // namespace
 
 namespace detail {
@@ -214,14 +243,17 @@ void dropout_row_scalar(float* y, float* keep, int n, std::uint32_t c1, std::uin
 }
 
 // The same ten rounds on 16 counters at once with AVX-512: 32×32→64-bit products of the even
-// and odd lanes (vpmuludq), recombined into the high and low words.
-__attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep, int n, std::uint32_t c1,
+// and odd lanes (vpmuludq), recombined into the high and low words; whole groups of 16 blocks
+// are applied in vectors, a partial last group element by element.
+__attribute__((target("avx512f,avx512bw"))) void dropout_row_avx512(float* y, float* keep, int n, std::uint32_t c1,
                                                            std::uint32_t c2, std::uint32_t c3, std::uint32_t k0_init,
                                                            std::uint32_t k1_init, std::uint32_t threshold, float scale) {
   const int blocks = (n + 7) / 8;
   const __m512i m0 = _mm512_set1_epi32(static_cast<int>(rng::detail::kM0));
   const __m512i m1 = _mm512_set1_epi32(static_cast<int>(rng::detail::kM1));
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i threshold16 = _mm512_set1_epi16(static_cast<short>(static_cast<std::uint16_t>(std::min(threshold, 65535u))));
+  const __m512 scale_v = _mm512_set1_ps(scale);
   alignas(64) std::uint32_t v0[kDropoutLanes], v1[kDropoutLanes], v2[kDropoutLanes], v3[kDropoutLanes];
   for (int b0 = 0; b0 < blocks; b0 += kDropoutLanes) {
     __m512i x0 = _mm512_add_epi32(_mm512_set1_epi32(b0), lanes);
@@ -240,6 +272,10 @@ __attribute__((target("avx512f"))) void dropout_row_avx512(float* y, float* keep
       k0 += rng::detail::kW0;
       k1 += rng::detail::kW1;
     }
+    if (b0 * 8 + 8 * kDropoutLanes <= n && threshold <= 65535u) {
+      apply_dropout_vectors(y + b0 * 8, keep + b0 * 8, x0, x1, x2, x3, threshold16, scale_v);
+      continue;
+    }
     _mm512_store_si512(v0, x0);
     _mm512_store_si512(v1, x1);
     _mm512_store_si512(v2, x2);
@@ -255,7 +291,7 @@ namespace {
 
 void dropout_row(float* y, float* keep, int n, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3, std::uint32_t k0,
                  std::uint32_t k1, std::uint32_t threshold, float scale) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   if (avx512) detail::dropout_row_avx512(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
   else detail::dropout_row_scalar(y, keep, n, c1, c2, c3, k0, k1, threshold, scale);
 }

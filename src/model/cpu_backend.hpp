@@ -12,7 +12,7 @@ namespace specvae::model {
 
 namespace detail {
 // The two implementations of one row of dropout keep-scales behind CpuBackend::dropout_forward
-// (the AVX-512 one only where the CPU has it), exposed so tests check both on any machine.
+// (the AVX-512 one, F + BW, only where the CPU has it), exposed so tests check both on any machine.
 // c1..c3: words 1-3 of the Philox counter; k0, k1: the key.
 void dropout_row_scalar(float* y, float* keep, int n, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3,
                         std::uint32_t k0, std::uint32_t k1, std::uint32_t threshold, float scale);

@@ -38,11 +38,12 @@ TEST(DropoutPaths, ScalarAndAvx512MatchTheDefinition) {
       model::detail::dropout_row_scalar(y_s.data(), k_s.data(), n, c1, c2, key.step, k0, k1, rng::dropout_threshold(rate), scale);
       EXPECT_EQ(k_s, k_ref) << "scalar, n " << n << ", sample " << sample;
       EXPECT_EQ(y_s, y_ref) << "scalar, n " << n;
-      if (!__builtin_cpu_supports("avx512f")) continue;
+      if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) continue;
       model::detail::dropout_row_avx512(y_v.data(), k_v.data(), n, c1, c2, key.step, k0, k1, rng::dropout_threshold(rate), scale);
       EXPECT_EQ(k_v, k_ref) << "AVX-512, n " << n << ", sample " << sample;
       EXPECT_EQ(y_v, y_ref) << "AVX-512, n " << n;
     }
   }
-  if (!__builtin_cpu_supports("avx512f")) GTEST_SKIP() << "scalar path checked; this CPU has no AVX-512 for the other";
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw"))
+    GTEST_SKIP() << "scalar path checked; this CPU has no AVX-512 (F + BW) for the other";
 }
