@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cpu_gemm.hpp"
+#include "isa_clones.hpp"
 #include "specvae/core/error.hpp"
 
 namespace specvae::model {
@@ -21,15 +22,11 @@ namespace {
 // Element-wise loops below this size run on one thread: a parallel region costs ~1–2 µs.
 constexpr std::size_t kParallelMin = 16384;
 
-// The element-wise kernels are compiled three times, for AVX-512, AVX2 and the x86-64
-// baseline, and the loader picks the best one this CPU runs (GCC function multi-versioning;
-// the build's baseline alone is SSE2, 4 floats per instruction). This file is built with
-// -ffp-contract=off, so every version does the same IEEE operations on each element: the
+// The element-wise kernels come in AVX-512, AVX2 and baseline versions (isa_clones.hpp): the
 // element-wise results (bias + ReLU, masks, the loss gradient, the Adam update) are the same
 // bits whichever version runs. Sums across a row (a spectrum's loss, Σ g²) are added in an
 // order that depends on the vector width and may differ in the last bits between CPUs, as the
-// BLAS library's GEMM kernels do. -fno-math-errno lets the square root vectorise.
-#define SPECVAE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// BLAS library's GEMM kernels do.
 
 SPECVAE_ISA_CLONES void bias_act_kernel(float* y, const float* bias, int m, int n, bool relu, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (static_cast<std::size_t>(m) * n >= kParallelMin)

@@ -7,22 +7,51 @@
 #include <algorithm>
 #include <cmath>
 
+#include "isa_clones.hpp"
 #include "specvae/core/error.hpp"
 
 namespace specvae::model {
+
+namespace {
+// x_out ← (x_in − o)·inv and, with w, w_out ← w_in·w_factor, for one row (o may be null;
+// in and out may be the same row).
+SPECVAE_ISA_CLONES void row_to_model(const float* x_in, const float* w_in, const float* o, float inv, float w_factor,
+                                     float* x_out, float* w_out, int n) {
+  if (o) {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) x_out[j] = (x_in[j] - o[j]) * inv;
+  } else {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) x_out[j] = x_in[j] * inv;
+  }
+  if (w_out) {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) w_out[j] = w_in[j] * w_factor;
+  }
+}
+
+SPECVAE_ISA_CLONES void row_from_model(float* x, const float* o, float scale, int n) {
+  if (o) {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) x[j] = o[j] + scale * x[j];
+  } else {
+#pragma omp simd
+    for (int j = 0; j < n; ++j) x[j] = scale * x[j];
+  }
+}
+
+int threads_or_default(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+}  // namespace
 
 void InputScaling::to_model(float* x, float* w, std::int64_t rows, int n, int threads) const {
   if (identity()) return;
   const float inv = 1.0f / scale, w_factor = scale * scale;
   const float* o = offset.empty() ? nullptr : offset.data();
-#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
+  const std::size_t nb = static_cast<std::size_t>(n);
+#pragma omp parallel for num_threads(threads_or_default(threads)) schedule(static)
   for (std::int64_t i = 0; i < rows; ++i) {
-    float* xi = x + i * n;
-    for (int j = 0; j < n; ++j) xi[j] = (xi[j] - (o ? o[j] : 0.0f)) * inv;
-    if (w) {
-      float* wi = w + i * n;
-      for (int j = 0; j < n; ++j) wi[j] *= w_factor;
-    }
+    const std::size_t off = static_cast<std::size_t>(i) * nb;
+    row_to_model(x + off, w ? w + off : nullptr, o, inv, w_factor, x + off, w ? w + off : nullptr, n);
   }
 }
 
@@ -33,28 +62,24 @@ void InputScaling::gather_to_model(const float* x_src, const float* w_src, std::
   const bool same = identity();
   const auto rows = static_cast<std::int64_t>(src_rows.size());
   const std::size_t nb = static_cast<std::size_t>(n);
-#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_or_default(threads)) schedule(static)
   for (std::int64_t i = 0; i < rows; ++i) {
     const std::size_t src = static_cast<std::size_t>(src_rows[static_cast<std::size_t>(i)]) * nb;
     const std::size_t dst = static_cast<std::size_t>(i) * nb;
     if (same) {
       std::copy_n(x_src + src, nb, x + dst);
       std::copy_n(w_src + src, nb, w + dst);
-      continue;
+    } else {
+      row_to_model(x_src + src, w_src + src, o, inv, w_factor, x + dst, w + dst, n);
     }
-    for (std::size_t j = 0; j < nb; ++j) x[dst + j] = (x_src[src + j] - (o ? o[j] : 0.0f)) * inv;
-    for (std::size_t j = 0; j < nb; ++j) w[dst + j] = w_src[src + j] * w_factor;
   }
 }
 
 void InputScaling::from_model(float* xhat, std::int64_t rows, int n, int threads) const {
   if (identity()) return;
   const float* o = offset.empty() ? nullptr : offset.data();
-#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) schedule(static)
-  for (std::int64_t i = 0; i < rows; ++i) {
-    float* xi = xhat + i * n;
-    for (int j = 0; j < n; ++j) xi[j] = (o ? o[j] : 0.0f) + scale * xi[j];
-  }
+#pragma omp parallel for num_threads(threads_or_default(threads)) schedule(static)
+  for (std::int64_t i = 0; i < rows; ++i) row_from_model(xhat + static_cast<std::size_t>(i) * n, o, scale, n);
 }
 
 Vae::Vae(VaeShape shape, std::vector<float> params, std::shared_ptr<Backend> backend, InputScaling scaling)
