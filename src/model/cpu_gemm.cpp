@@ -75,10 +75,20 @@ GemmLibraryInfo onednn_info() {
 GemmLibraryInfo choose_gemm_library(const std::string& choice) {
   if (choice == "openblas") return openblas_info();
   if (choice == "onednn") return onednn_info();
-  SPECVAE_CHECK(choice == "auto", "train.gemm = {}", choice);
+  SPECVAE_CHECK(choice == "auto" || choice == "batch-invariant", "train.gemm = {}", choice);
+  // On AVX-512 CPUs oneDNN (avx512_core kernels) is the faster of the two on the VAE's shapes:
+  // 142 vs 134 GFLOP/s for one step's GEMMs on 1 thread, and 5–12% more training throughput
+  // on 1 and 2 threads and 2 ranks (bench/RESULTS.md, train section; it also skips the
+  // separate clearing of C that OpenBLAS does for β = 0). Elsewhere (AVX2 CPUs, not measured)
+  // OpenBLAS stays the default unless its kernel is a generic fallback.
   GemmLibraryInfo ob = openblas_info();
-  if (!ob.slow_fallback) return ob;
   GemmLibraryInfo dn = onednn_info();
+  const bool dn_avx512 = __builtin_cpu_supports("avx512f") && !dn.slow_fallback;
+  if (dn_avx512 && choice == "auto") {
+    dn.note = "chosen because it is the faster SGEMM on AVX-512 CPUs";
+    return dn;
+  }
+  if (!ob.slow_fallback) return ob;
   if (dn.slow_fallback) return ob;  // neither knows this CPU: keep the default BLAS
   dn.note = "chosen because " + ob.note;
   return dn;

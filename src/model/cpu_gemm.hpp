@@ -19,7 +19,11 @@ struct GemmLibraryInfo {
   std::string note;            // why it was chosen / why it is slow
 };
 
-// "auto", "openblas" or "onednn" (train.gemm) → the library and what it reports.
+// "auto", "openblas" or "onednn" (train.gemm) → the library and what it reports. "auto" is the
+// faster library on this CPU. "batch-invariant" (scoring) is OpenBLAS unless its kernel is a
+// slow fallback: each output element of its SGEMM is the same bits whatever the number of rows
+// in the product, so a spectrum's scores do not depend on which spectra share its batch, and
+// the catalogue is the same for any rank count. oneDNN's blocking depends on the shape.
 GemmLibraryInfo choose_gemm_library(const std::string& choice);
 GemmLibraryInfo gemm_library_info();  // auto
 

@@ -53,8 +53,10 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   summary.model_hash = model_hash(ckpt);
   const int latent = ckpt.shape.latent;
 
-  std::shared_ptr<model::Backend> backend =
-      model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")));
+  // A spectrum's scores must not depend on which spectra share its batch (the catalogue is the
+  // same for any rank count): the batch-invariant SGEMM.
+  std::shared_ptr<model::Backend> backend = model::make_backend(
+      config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")), "batch-invariant");
   model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
   auto t0 = Clock::now();
   const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),

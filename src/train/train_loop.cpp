@@ -178,6 +178,10 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   }
   log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}, backend {}", shape_.describe(),
             n_train_, n_val_, comm_.size(), batch_size_, be_->describe());
+  if (shard_)
+    log::info("gradients reduce-scattered; each rank takes the Adam step for 1/{} of the parameters, then all-gather "
+              "(train.shard_optimizer)",
+              comm_.size());
 
   std::vector<EpochMetrics> history;
   const std::int64_t nb = batches_per_epoch();
