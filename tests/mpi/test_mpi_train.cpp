@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -83,11 +84,13 @@ TEST(MpiTrain, TrainsFromACollectivelyWrittenDataset) {
   const auto history = train::run_train(config, dir / "data.h5", opts);
   ASSERT_EQ(history.size(), 2u);
 
+  // The same training on one in-process rank (its own output folder per MPI rank).
   std::vector<train::EpochMetrics> ref;
+  const auto ref_dir = dir / ("ref" + std::to_string(world.rank()));
   run_in_process(1, [&](Communicator& comm) {
     train::Trainer t(config, comm, test::synthetic_rows(0, kRows, 16), nullptr);
     train::TrainOptions o;
-    o.write_outputs = false;
+    o.out_dir = ref_dir;
     ref = t.run(o);
   });
   for (std::size_t e = 0; e < 2; ++e) {
@@ -98,6 +101,23 @@ TEST(MpiTrain, TrainsFromACollectivelyWrittenDataset) {
   if (world.rank() == 0) {
     EXPECT_TRUE(std::filesystem::exists(dir / "train" / "checkpoint-last.h5"));
     EXPECT_TRUE(std::filesystem::exists(dir / "train" / "metrics.jsonl"));
+    // With the Adam step sharded over the ranks, each rank's moments are current on its chunk
+    // only: the checkpoint must hold all of them, gathered (as the one-rank run's).
+    const model::Checkpoint many = model::load_checkpoint(dir / "train" / "checkpoint-last.h5");
+    const model::Checkpoint one = model::load_checkpoint(ref_dir / "checkpoint-last.h5");
+    auto worst_relative = [](const std::vector<float>& a, const std::vector<float>& b) {
+      EXPECT_EQ(a.size(), b.size());
+      double worst = 0, scale = 0;
+      for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+        scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+      }
+      return scale > 0 ? worst / scale : worst;
+    };
+    EXPECT_LT(worst_relative(many.params, one.params), 1e-4);
+    EXPECT_LT(worst_relative(many.adam_m, one.adam_m), 1e-3);
+    EXPECT_LT(worst_relative(many.adam_v, one.adam_v), 1e-3);
+    EXPECT_EQ(many.state.step, one.state.step);
     std::filesystem::remove_all(dir);
   }
   world.barrier();
