@@ -58,6 +58,7 @@ std::string EpochMetrics::to_json() const {
   j["val_loss"] = number(val_loss);
   j["val_recon"] = number(val_recon);
   j["val_kl"] = number(val_kl);
+  j["val_loss_monitored"] = number(val_loss_monitored);
   j["val_mse"] = number(val_mse);
   j["val_mse_galaxy"] = number(val_mse_galaxy);
   j["lr"] = learning_rate;
@@ -219,6 +220,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     e.val_loss = v.val_loss;
     e.val_recon = v.val_recon;
     e.val_kl = v.val_kl;
+    e.val_loss_monitored = v.val_loss_monitored;
     e.val_mse = v.val_mse;
     e.val_mse_galaxy = v.val_mse_galaxy;
     e.spectra_per_s = static_cast<double>(n_train_) / train_seconds;
@@ -226,9 +228,10 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       throw TrainingDiverged(fmt::format("non-finite loss after epoch {} (step {}); the last good checkpoint is {}",
                                          e.epoch, state_.step, last_path.string()));
 
-    // Plateau schedule (Keras ReduceLROnPlateau semantics): monitor validation loss (train
-    // loss without a validation split); after `patience` epochs without improvement, ×factor.
-    const double monitored = n_val_ > 0 ? e.val_loss : e.train_loss;
+    // Plateau schedule (Keras ReduceLROnPlateau semantics): monitor the validation loss, less
+    // its worst-fitted train.val_trim of spectra (train loss without a validation split);
+    // after `patience` epochs without improvement, ×factor.
+    const double monitored = n_val_ > 0 ? e.val_loss_monitored : e.train_loss;
     state_.epoch = epoch + 1;
     if (monitored < state_.best_val_loss) {
       state_.best_val_loss = monitored;
@@ -249,8 +252,8 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
         write_text_atomically(metrics_path, metrics_text);
       }
     }
-    log::info("epoch {}/{}: train {:.4f} (recon {:.4f}, KL {:.4f})  val {:.4f}  val MSE {:.4f}  lr {:g}  {:.0f} spectra/s  {:.1f} s{}",
-              e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, e.val_mse, e.learning_rate,
+    log::info("epoch {}/{}: train {:.4f} (recon {:.4f}, KL {:.4f})  val {:.4f} (monitored {:.4f})  val MSE {:.4f}  lr {:g}  {:.0f} spectra/s  {:.1f} s{}",
+              e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, e.val_loss_monitored, e.val_mse, e.learning_rate,
               e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
     history.push_back(e);
   }

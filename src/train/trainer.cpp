@@ -9,6 +9,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/dist/trimmed_mean.hpp"
 
 namespace specvae::train {
 
@@ -34,6 +35,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_size_ = config.get_int("train.batch_size");
   seed_ = static_cast<std::uint64_t>(config.get_int("train.seed"));
   kl_weight_ = static_cast<float>(config.get_double("train.kl_weight"));
+  val_trim_ = config.get_double("train.val_trim");
   threads_ = static_cast<int>(config.get_int("train.threads"));
 
   for (std::int64_t r = 0; r < local.count; ++r) {
@@ -229,6 +231,8 @@ EpochMetrics Trainer::validate() {
   // that epochs are compared on the same draws; Eq. 6 at z = μ.
   EpochMetrics e;
   double sums[5] = {0, 0, 0, 0, 0};  // recon, kl, mse, mse galaxies, n galaxies
+  std::vector<double> row_loss;      // this rank's per-spectrum losses, for the monitored loss
+  row_loss.reserve(static_cast<std::size_t>(local_val_));
   const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
   const std::int64_t chunk = std::max(1, graph_->max_rows());
   for (std::int64_t r0 = 0; r0 < local_val_; r0 += chunk) {
@@ -257,6 +261,9 @@ EpochMetrics Trainer::validate() {
     sums[1] += bl.kl_sum;
     sums[2] += bl.mse_sum;
     for (int i = 0; i < m; ++i)
+      row_loss.push_back(static_cast<double>(graph_->last_recon()[static_cast<std::size_t>(i)]) +
+                         kl_weight_ * static_cast<double>(graph_->last_kl()[static_cast<std::size_t>(i)]));
+    for (int i = 0; i < m; ++i)
       if (val_is_galaxy_[static_cast<std::size_t>(r0 + i)]) {
         sums[3] += graph_->last_mse()[static_cast<std::size_t>(i)];
         sums[4] += 1;
@@ -269,6 +276,10 @@ EpochMetrics Trainer::validate() {
   e.val_loss = e.val_recon + kl_weight_ * e.val_kl;
   e.val_mse = sums[2] / n;
   e.val_mse_galaxy = sums[4] > 0 ? sums[3] / sums[4] : std::numeric_limits<double>::quiet_NaN();
+  // What the schedule and the best checkpoint follow: the mean loss without the worst-fitted
+  // val_trim of the spectra. Those are the anomalies (≈ 1% of a survey), whose reconstructions
+  // swing from epoch to epoch and would otherwise set the validation loss.
+  e.val_loss_monitored = val_trim_ > 0 ? trimmed_mean(comm_, row_loss, val_trim_).mean : e.val_loss;
   return e;
 }
 

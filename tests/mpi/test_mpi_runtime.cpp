@@ -4,6 +4,7 @@
 #include "specvae/dist/distributed.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "../unit/test_chunk_collectives.hpp"
+#include "../unit/test_trimmed_mean.hpp"
 
 using namespace specvae;
 
@@ -60,5 +61,6 @@ TEST(MpiRuntime, CollectivesWithAnEmptyRank) {
   EXPECT_EQ(b, (std::vector<std::int64_t>{99, 99, 99}));
 
   test::check_chunk_collectives(comm);
+  test::check_trimmed_mean(comm);
   comm.barrier();
 }

@@ -7,6 +7,7 @@
 #include "specvae/dist/communicator.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "test_chunk_collectives.hpp"
+#include "test_trimmed_mean.hpp"
 
 using namespace specvae;
 
@@ -46,8 +47,8 @@ TEST_P(InProcess, AllCollectives) {
     std::vector<double> b = {r == P - 1 ? 42.0 : -1.0, r == P - 1 ? 7.0 : -1.0};
     comm.broadcast(std::span<double>(b), P - 1);
     EXPECT_EQ(b, (std::vector<double>{42.0, 7.0}));
-
     test::check_chunk_collectives(comm);
+    test::check_trimmed_mean(comm);
     comm.barrier();
   });
 }

@@ -62,7 +62,8 @@ std::filesystem::path temp_dir(const std::string& name) {
 }
 
 std::vector<train::EpochMetrics> train_on(int ranks, const Config& config, const train::TrainOptions& opts,
-                                          std::vector<float>* params = nullptr, std::int64_t poison_row = -1) {
+                                          std::vector<float>* params = nullptr, std::int64_t poison_row = -1,
+                                          float outlier_scale = 0) {
   const auto counts = layout(ranks);
   std::vector<train::EpochMetrics> history;
   std::mutex mu;
@@ -72,6 +73,10 @@ std::vector<train::EpochMetrics> train_on(int ranks, const Config& config, const
     DatasetRows rows = synthetic_rows(begin, counts[comm.rank()], 16);
     if (poison_row >= begin && poison_row < begin + counts[comm.rank()])
       rows.flux[static_cast<std::size_t>(poison_row - begin) * 16 + 3] = std::nanf("");
+    // Two validation rows (g % 4 == 3) made into outliers: flux multiplied, so they fit worst.
+    for (const std::int64_t g : {std::int64_t{123}, std::int64_t{127}})
+      if (outlier_scale > 0 && g >= begin && g < begin + counts[comm.rank()])
+        for (int j = 0; j < 16; ++j) rows.flux[static_cast<std::size_t>(g - begin) * 16 + static_cast<std::size_t>(j)] *= outlier_scale;
     train::Trainer trainer(config, comm, rows, nullptr);
     auto h = trainer.run(opts);
     auto p = trainer.parameters();
@@ -113,6 +118,34 @@ TEST(DataParallel, EpochPermutationCoversEveryTrainingRowOnce) {
   ASSERT_EQ(b.size(), 1u);
   EXPECT_NEAR(a[0].train_loss, b[0].train_loss, 1e-4 * std::abs(a[0].train_loss));
   EXPECT_NEAR(a[0].val_loss, b[0].val_loss, 1e-4 * std::abs(a[0].val_loss));
+  EXPECT_NEAR(a[0].val_loss_monitored, b[0].val_loss_monitored, 1e-4 * std::abs(a[0].val_loss_monitored));
+}
+
+TEST(Training, MonitoredLossLeavesOutTheWorstFittedValidationSpectra) {
+  // 32 validation rows; train.val_trim = 2/32 leaves out the 2 worst. With 2 rows made into
+  // outliers, the monitored loss (and so the schedule, the best epoch and the weights) does not
+  // depend on how far out they are, while the plain validation loss does; with val_trim = 0 the
+  // monitored loss is the plain one. The same on 1 rank and on 3 (one without rows).
+  for (int ranks : {1, 3}) {
+    Config config = small_train_config(3);
+    config.set("train.val_trim=0.0625");
+    train::TrainOptions opts;
+    opts.write_outputs = false;
+    std::vector<float> pa, pb;
+    const auto a = train_on(ranks, config, opts, &pa, -1, 30.0f), b = train_on(ranks, config, opts, &pb, -1, 60.0f);
+    ASSERT_EQ(a.size(), 3u);
+    for (std::size_t e = 0; e < a.size(); ++e) {
+      EXPECT_EQ(a[e].val_loss_monitored, b[e].val_loss_monitored) << ranks << " ranks, epoch " << e + 1;
+      EXPECT_EQ(a[e].best, b[e].best);
+      EXPECT_GT(b[e].val_loss, 2.0 * a[e].val_loss) << "the outliers should set the plain validation loss";
+      EXPECT_LT(a[e].val_loss_monitored, 0.2 * a[e].val_loss);
+    }
+    EXPECT_EQ(pa, pb);
+
+    config.set("train.val_trim=0");
+    const auto c = train_on(ranks, config, opts, nullptr, -1, 30.0f);
+    for (const auto& m : c) EXPECT_EQ(m.val_loss_monitored, m.val_loss);
+  }
 }
 
 TEST(Training, DeterministicForSeedAndRankCount) {
@@ -127,6 +160,14 @@ TEST(Training, DeterministicForSeedAndRankCount) {
     EXPECT_EQ(a[e].val_loss, b[e].val_loss);
   }
   EXPECT_EQ(p1, p2);
+
+  // And train.seed is what they depend on: another seed, other weights and losses.
+  Config other = config;
+  other.set("train.seed=2");
+  std::vector<float> p3;
+  const auto c = train_on(2, other, opts, &p3);
+  EXPECT_NE(p1, p3);
+  EXPECT_NE(a.back().train_loss, c.back().train_loss);
 }
 
 TEST(Training, ShardedAdamTakesTheSameStepsAsAdamOnEveryRank) {

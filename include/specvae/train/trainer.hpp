@@ -40,6 +40,7 @@ struct EpochMetrics {
   std::int64_t step = 0;   // optimiser steps after this epoch
   double train_loss = 0, train_recon = 0, train_kl = 0;  // per spectrum
   double val_loss = 0, val_recon = 0, val_kl = 0;
+  double val_loss_monitored = 0;  // val_loss without the worst train.val_trim of the spectra
   double val_mse = 0;          // paper Eq. 6 at z = μ, mean over validation spectra
   double val_mse_galaxy = 0;   // same, galaxies only (NaN without galaxies)
   double learning_rate = 0;    // used during this epoch
@@ -108,6 +109,7 @@ class Trainer {
   std::int64_t batch_size_ = 0;
   std::uint64_t seed_ = 0;
   float kl_weight_ = 1;
+  double val_trim_ = 0;  // train.val_trim
   int threads_ = 0;  // train.threads: host-side loops (0 = OpenMP's default)
   // Host copies of this rank's rows: x and w = ivar·(1−mask), train then validation.
   std::vector<float> train_x_, train_w_, val_x_, val_w_;
