@@ -85,7 +85,7 @@ std::vector<ConfigKey> build_schema() {
       {"train.plateau_factor", T::Float, 0.1, 1e-6, 1, {}, "learning-rate factor on a validation plateau"},
       {"train.plateau_patience", T::Int, std::int64_t{5}, 0, 1e6, {}, "epochs without improvement before the factor applies"},
       {"train.min_lr", T::Float, 0.0, 0, 10, {}, "learning-rate floor"},
-      {"train.val_trim", T::Float, 0.01, 0, 0.5, {}, "fraction of validation spectra with the highest loss left out of the loss that the plateau schedule and the best checkpoint follow (0: the plain mean)"},
+      {"train.val_trim", T::Float, 0.0, 0, 0.5, {}, "fraction of validation spectra with the highest loss left out of the loss that the plateau schedule and the best checkpoint follow (0: the plain mean, as the paper)"},
       {"train.kl_weight", T::Float, 1.0, 0, 1e6, {}, "weight of the KL term"},
       {"train.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "seed for initialisation, shuffling, dropout and noise"},
       {"train.backend", T::String, std::string("auto"), 0, 0, {"auto", "cpu", "cuda"}, "compute backend"},
