@@ -39,6 +39,15 @@ target_include_directories(specvae::dnnl INTERFACE ${SPECVAE_DNNL_INCLUDE})
 
 find_package(faiss CONFIG REQUIRED)
 
+# OpenCV's machine-learning module (Debian libopencv-ml-dev): the random forest of `learn`.
+# Debian's split -dev packages ship no CMake or pkg-config file, so found by path.
+find_path(SPECVAE_OPENCV_INCLUDE opencv2/ml.hpp PATH_SUFFIXES opencv4 REQUIRED)
+find_library(SPECVAE_OPENCV_ML_LIB NAMES opencv_ml REQUIRED)
+find_library(SPECVAE_OPENCV_CORE_LIB NAMES opencv_core REQUIRED)
+add_library(specvae::opencv_ml INTERFACE IMPORTED)
+target_link_libraries(specvae::opencv_ml INTERFACE ${SPECVAE_OPENCV_ML_LIB} ${SPECVAE_OPENCV_CORE_LIB})
+target_include_directories(specvae::opencv_ml INTERFACE ${SPECVAE_OPENCV_INCLUDE})
+
 find_package(CLI11 CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)

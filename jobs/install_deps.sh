@@ -10,7 +10,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libcfitsio-dev
   libopenblas-dev libdnnl-dev
-  libfaiss-dev
+  libfaiss-dev libopencv-ml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   python3 python3-numpy python3-sklearn python3-astropy python3-h5py

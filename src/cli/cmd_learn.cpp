@@ -1,10 +1,38 @@
-// `specvae learn`: re-rank the catalogue from a user's labels (active learning).
+// `specvae learn`: re-rank the catalogue from a user's labels (active learning; rank 0 works,
+// others wait).
+#include <cstdio>
+
 #include "specvae/cli/cli.hpp"
+#include "specvae/dist/distributed.hpp"
+#include "specvae/learn/learn.hpp"
 
 namespace specvae::cli {
 
-Command register_learn(CLI::App& app, CommonOptions& /*common*/) {
-  return not_yet_available(app, "learn", "re-rank the catalogue from a user's labels (active learning)");
+Command register_learn(CLI::App& app, CommonOptions& common) {
+  struct Options {
+    std::string catalogue, labels, out;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("learn", "re-rank the catalogue from a user's labels (active learning)");
+  sub->add_option("--catalogue", opts->catalogue, "catalogue.h5 from `specvae merge`, or its folder")->required();
+  sub->add_option("--labels", opts->labels, "CSV with a header naming 'targetid' and 'label' (-1 unlabelled, 0-5)")
+      ->required();
+  sub->add_option("--out", opts->out, "output folder: learn_scores.csv")->required();
+  return Command{sub, [opts, &common]() {
+                   const Config config = common.resolve();
+                   auto& ctx = init_distributed(nullptr, nullptr);
+                   if (ctx.world_rank == 0) {
+                     learn::LearnOptions o;
+                     o.catalogue = opts->catalogue;
+                     o.labels = opts->labels;
+                     o.out_dir = opts->out;
+                     const learn::LearnResult r = learn::run_learn(config, o);
+                     std::printf("%s", r.report.c_str());
+                     std::fflush(stdout);
+                   }
+                   ctx.world->barrier();
+                   return 0;
+                 }};
 }
 
 }  // namespace specvae::cli
