@@ -66,7 +66,7 @@ TEST(Cli, UnknownSubcommandFails) {
 }
 
 TEST(Cli, StageNotYetAvailableSaysSoAndFails) {
-  Result r = run("learn");
+  Result r = run("report");
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("not available"));
 }
