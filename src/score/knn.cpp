@@ -113,6 +113,9 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
     case KnnMethod::Faiss:
       faiss_candidates(points, n, d, q_begin, nq, width, cand.data(), threads);
       break;
+    case KnnMethod::Cuda:
+      SPECVAE_CHECK(false, "the CUDA kNN returns (or throws) above");
+      break;
   }
 
   KnnResult out;
