@@ -177,8 +177,10 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
     log::info("resuming after epoch {} (step {}, lr {:g})", state_.epoch, state_.step, state_.learning_rate);
   }
-  log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}, backend {}", shape_.describe(),
-            n_train_, n_val_, comm_.size(), batch_size_, be_->describe());
+  log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}: {} optimiser steps an epoch, {} "
+            "in {} epochs; backend {}",
+            shape_.describe(), n_train_, n_val_, comm_.size(), batch_size_, batches_per_epoch(),
+            batches_per_epoch() * epochs, epochs, be_->describe());
   if (shard_)
     log::info("gradients reduce-scattered; each rank takes the Adam step for 1/{} of the parameters, then all-gather "
               "(train.shard_optimizer)",
