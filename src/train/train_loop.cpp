@@ -254,9 +254,11 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
         write_text_atomically(metrics_path, metrics_text);
       }
     }
-    log::info("epoch {}/{}: train {:.4f} (recon {:.4f}, KL {:.4f})  val {:.4f} (monitored {:.4f})  val MSE {:.4f}  lr {:g}  {:.0f} spectra/s  {:.1f} s{}",
-              e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, e.val_loss_monitored, e.val_mse, e.learning_rate,
-              e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
+    const std::string monitored_text =
+        e.val_loss_monitored != e.val_loss ? fmt::format(" (monitored {:.4f})", e.val_loss_monitored) : std::string();
+    log::info("epoch {}/{}: train {:.4f} (recon {:.4f}, KL {:.4f})  val {:.4f}{}  val MSE {:.4f}  lr {:g}  {:.0f} spectra/s  {:.1f} s{}",
+              e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, monitored_text, e.val_mse,
+              e.learning_rate, e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
     history.push_back(e);
   }
   return history;

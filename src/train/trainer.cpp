@@ -281,7 +281,10 @@ EpochMetrics Trainer::validate() {
   // anomalies make about half of the validation loss, and their reconstructions swing from
   // epoch to epoch. Off by default (the paper's plain mean): it did not change the trained
   // model's quality over six seeds (bench/RESULTS.md).
-  e.val_loss_monitored = val_trim_ > 0 ? trimmed_mean(comm_, row_loss, val_trim_).mean : e.val_loss;
+  // (A non-finite loss skips it on every rank alike: val_loss is all-reduced, and the epoch loop
+  // stops with its own message.)
+  e.val_loss_monitored =
+      val_trim_ > 0 && std::isfinite(e.val_loss) ? trimmed_mean(comm_, row_loss, val_trim_).mean : e.val_loss;
   return e;
 }
 

@@ -266,6 +266,21 @@ TEST(Training, NonFiniteLossStopsWithTheStepAndKeepsLastCheckpoint) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Training, NonFiniteValidationLossStopsWithTheEpochAlsoWhenTrimming) {
+  // A NaN in a validation row (row 43: g % 4 == 3) with train.val_trim on: the same clean stop
+  // naming the epoch and the last good checkpoint, on every rank, not a failed check.
+  Config config = small_train_config(2);
+  config.set("train.val_trim=0.1");
+  train::TrainOptions opts;
+  opts.write_outputs = false;
+  try {
+    train_on(3, config, opts, nullptr, 43);
+    FAIL() << "a NaN in a validation row did not stop training";
+  } catch (const train::TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("after epoch 1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Training, ResumeRefusesAnotherArchitecture) {
   const auto dir = temp_dir("arch");
   train::TrainOptions opts;
