@@ -105,19 +105,20 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
   }
   if (n == 0) throw InputError(fmt::format("{}: the catalogue has no rows", cat_path.string()));
 
-  const auto given = read_labels(o.labels);
-  std::unordered_map<std::int64_t, std::int64_t> row_of;
-  row_of.reserve(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) row_of.emplace(targetid[static_cast<std::size_t>(i)], i);
+  // One pass over the catalogue against the (small) set of labels; what is left over is not in it.
+  auto unmatched = read_labels(o.labels);
   std::vector<int> labels(static_cast<std::size_t>(n), kUnlabelled);
   LearnResult r;
-  for (const auto& [id, label] : given) {
-    const auto it = row_of.find(id);
-    if (it == row_of.end())
-      throw InputError(fmt::format("{}: targetid {} is not in the catalogue {}", o.labels.string(), id, cat_path.string()));
-    labels[static_cast<std::size_t>(it->second)] = label;
-    if (label != kUnlabelled) ++r.labelled;
+  for (std::size_t i = 0; i < labels.size() && !unmatched.empty(); ++i) {
+    const auto it = unmatched.find(targetid[i]);
+    if (it == unmatched.end()) continue;
+    labels[i] = it->second;
+    if (it->second != kUnlabelled) ++r.labelled;
+    unmatched.erase(it);
   }
+  if (!unmatched.empty())
+    throw InputError(fmt::format("{}: targetid {} is not in the catalogue {}", o.labels.string(),
+                                 unmatched.begin()->first, cat_path.string()));
   if (r.labelled == 0) throw InputError(fmt::format("{}: no object is labelled (every label is -1)", o.labels.string()));
 
   // Lower is weirder for the log-probability and for NOF (scikit-learn's sign).
