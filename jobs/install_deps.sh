@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   python3 python3-numpy python3-sklearn python3-astropy python3-h5py
+  chromium  # the report's tests open it in a headless browser
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(python3-torch python3-scipy)

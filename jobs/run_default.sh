@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: the default configuration end to end on this machine — 20,000 simulated
 # spectra, the paper's model and training settings, 2 MPI ranks — ending with where the
-# catalogue is and the detection-quality table.
+# catalogue is, the detection-quality table and the HTML report.
 # Usage: jobs/run_default.sh [OUT_DIR] [extra `specvae run` options, e.g. --set train.epochs=5]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,4 +21,4 @@ if mpiexec --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
 fi
 start=$(date +%s)
 mpirun -np 2 "${mpi_flags[@]}" "$here/build/src/specvae" run --set run.out_dir="$out" --set train.threads=1 "$@"
-echo "specvae run: $(( $(date +%s) - start )) s wall; outputs in $out (catalogue in $out/catalogue)"
+echo "specvae run: $(( $(date +%s) - start )) s wall; outputs in $out (catalogue in $out/catalogue, report $out/report.html)"

@@ -1,5 +1,5 @@
-// `specvae run`: the whole chain in one job — simulate → ingest → train → score → merge (the
-// stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
+// `specvae run`: the whole chain in one job — simulate → ingest → train → score → merge →
+// report (the stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
 // completion marker matching the config of that stage and of every stage before it is
 // skipped; a training run that was killed resumes from its last checkpoint.
 #include <chrono>
@@ -17,6 +17,7 @@
 #include "specvae/dist/distributed.hpp"
 #include "specvae/ingest/ingest.hpp"
 #include "specvae/merge/merge.hpp"
+#include "specvae/report/report.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/simulate/simulate.hpp"
 #include "specvae/train/trainer.hpp"
@@ -35,6 +36,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kStageSectio
     {"train", {"model.", "train."}},
     {"score", {"score."}},
     {"merge", {"merge."}},
+    {"report", {"report."}},
 };
 
 std::string value_text(const ConfigValue& v) {
@@ -65,10 +67,10 @@ std::string stage_key(const Config& config, const std::string& stage, const std:
 }
 
 struct Layout {
-  fs::path root, survey, truth, dataset, train, score, catalogue;
+  fs::path root, survey, truth, dataset, train, score, catalogue, report;
   explicit Layout(const fs::path& r)
       : root(r), survey(r / "survey"), truth(r / "survey" / "truth.csv"), dataset(r / "dataset.h5"),
-        train(r / "train"), score(r / "score"), catalogue(r / "catalogue") {}
+        train(r / "train"), score(r / "score"), catalogue(r / "catalogue"), report(r / "report.html") {}
   fs::path marker(const std::string& stage) const { return root / (".done-" + stage); }
 };
 
@@ -95,6 +97,7 @@ bool outputs_exist(const std::string& stage, const Layout& L) {
   if (stage == "train") return fs::exists(L.train / "checkpoint-last.h5");
   if (stage == "score") return !score::find_score_shards(L.score).empty();
   if (stage == "merge") return fs::exists(merge::catalogue_hdf5_path(L.catalogue));
+  if (stage == "report") return fs::exists(L.report);
   return false;
 }
 
@@ -113,6 +116,7 @@ int run_pipeline(const Config& config) {
   log::info("specvae run: stages {} into {} on {} ranks", fmt::join(stages, ", "), L.root.string(), comm.size());
 
   merge::MergeResult merged;
+  std::string report_summary;
   bool did_merge = false, upstream_ran = false;
   for (const std::string& stage : stages) {
     const std::string key = stage_key(config, stage, stages);
@@ -157,6 +161,17 @@ int run_pipeline(const Config& config) {
         did_merge = true;
       }
       comm.barrier();
+    } else if (stage == "report") {
+      if (comm.rank() == 0) {
+        report::ReportOptions o;
+        o.catalogue = L.catalogue;
+        o.dataset = L.dataset;
+        o.checkpoint = score::default_checkpoint(L.train);
+        if (fs::exists(L.truth)) o.truth = L.truth;
+        o.out = L.report;
+        report_summary = report::run_report(config, o).summary;
+      }
+      comm.barrier();
     } else {
       throw ConfigError(fmt::format("run.stages: `specvae run` cannot run stage '{}' yet", stage));
     }
@@ -168,6 +183,10 @@ int run_pipeline(const Config& config) {
     std::printf("\n%s", merged.report.c_str());
     std::fflush(stdout);
   }
+  if (!report_summary.empty() && comm.rank() == 0) {
+    std::printf("%s", report_summary.c_str());
+    std::fflush(stdout);
+  }
   comm.barrier();
   return 0;
 }
@@ -176,7 +195,7 @@ int run_pipeline(const Config& config) {
 
 Command register_run(CLI::App& app, CommonOptions& common) {
   auto config_file = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand("run", "run the whole chain: simulate, ingest, train, score, merge");
+  CLI::App* sub = app.add_subcommand("run", "run the whole chain: simulate, ingest, train, score, merge, report");
   sub->add_option("config_file", *config_file, "config (TOML); same as --config");
   return Command{sub, [&common, config_file] {
                    if (!config_file->empty()) {

@@ -16,14 +16,4 @@ Config CommonOptions::resolve() const {
   return config;
 }
 
-Command not_yet_available(CLI::App& app, const std::string& name, const std::string& description) {
-  CLI::App* sub = app.add_subcommand(name, description + " (not available in this version)");
-  sub->allow_extras();
-  return Command{sub, [name] {
-                   std::fprintf(stderr, "specvae %s: this stage is not available in this version of specvae yet\n",
-                                name.c_str());
-                   return kExitNotAvailable;
-                 }};
-}
-
 }  // namespace specvae::cli

@@ -19,7 +19,7 @@ std::vector<ConfigKey> build_schema() {
       // --- run: the whole chain -------------------------------------------------------------
       {"run.out_dir", T::String, std::string("specvae-out"), 0, 0, {}, "folder for every stage's outputs"},
       {"run.seed", T::Int, std::int64_t{20250617}, 0, 9.2e18, {}, "master seed (stages add their own)"},
-      {"run.stages", T::StringList, SL{"simulate", "ingest", "train", "score", "merge"}, 0, 0,
+      {"run.stages", T::StringList, SL{"simulate", "ingest", "train", "score", "merge", "report"}, 0, 0,
        {"simulate", "ingest", "train", "score", "merge", "learn", "report"}, "stages `specvae run` runs, in order"},
 
       // --- simulate: the embedded default data ---------------------------------------------
@@ -117,6 +117,11 @@ std::vector<ConfigKey> build_schema() {
       // --- report -------------------------------------------------------------------------
       {"report.n_top", T::Int, std::int64_t{20}, 1, 10000, {}, "top outliers shown per score"},
       {"report.n_examples", T::Int, std::int64_t{6}, 0, 1000, {}, "typical reconstructions shown per class"},
+      {"report.n_label", T::Int, std::int64_t{100}, 0, 100000, {}, "spectra in the labelling view"},
+      {"report.latent_points", T::Int, std::int64_t{3000}, 0, 1e6, {}, "latent means drawn in the corner plot"},
+      {"report.hist_bins", T::Int, std::int64_t{60}, 1, 10000, {}, "bins of the score histograms"},
+      {"report.traversal_sigma", T::Float, 2.0, 0, 100, {}, "latent traversals reach ± this many σ of μ"},
+      {"report.traversal_steps", T::Int, std::int64_t{5}, 1, 101, {}, "decoded spectra per latent traversal"},
 
       // --- runtime ------------------------------------------------------------------------
       {"runtime.log_level", T::String, std::string("info"), 0, 0, {"trace", "debug", "info", "warn", "error", "off"}, "log level"},

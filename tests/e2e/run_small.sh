@@ -4,7 +4,9 @@
 #  2. the same run asked for 2 epochs skips simulate/ingest and resumes training;
 #  3. a fresh 2-epoch run gives the identical catalogue (resume is exact);
 #  4. the catalogue is complete and consistent across its three forms (checked in python);
-#  5. `specvae learn` re-ranks it from a labels file (unlabelled first, every row once).
+#  5. `specvae learn` re-ranks it from a labels file (unlabelled first, every row once);
+#  6. the run wrote report.html, and `specvae report` writes one whose labelling view follows
+#     learn's order; both open in a headless browser without a script error (when there is one).
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -18,6 +20,7 @@ echo "== 1. one epoch"
 run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=1 "${common[@]}" > "$work/log1" 2>&1 || { cat "$work/log1"; exit 1; }
 grep -q "recall in the top 5%" "$work/log1" || { echo "no detection table"; cat "$work/log1"; exit 1; }
 grep -q "catalogue: $work/a/catalogue/catalogue.h5" "$work/log1" || { echo "no catalogue path"; exit 1; }
+grep -q "report: $work/a/report.html" "$work/log1" || { echo "no report"; cat "$work/log1"; exit 1; }
 
 echo "== 2. two epochs: resume"
 run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=2 "${common[@]}" > "$work/log2" 2>&1 || { cat "$work/log2"; exit 1; }
@@ -81,4 +84,31 @@ t = [float(r["trained_score"]) for r in rows[:len(rows) - 10]]
 assert t == sorted(t, reverse=True), "unlabelled rows not in trained_score order"
 print(f"learn ok: {len(rows)} rows")
 PY
+
+echo "== 6. report with learn's order"
+run "$@" "$specvae" report --catalogue "$work/a/catalogue" --learn-scores "$work/a/learn/learn_scores.csv" \
+  --truth "$work/a/survey/truth.csv" --out "$work/a/report-learn.html" > "$work/log6" 2>&1 || { cat "$work/log6"; exit 1; }
+"$python" - "$work/a" <<'PY'
+import sys, csv, json, re
+a = sys.argv[1]
+html = open(f"{a}/report-learn.html").read()
+m = re.search(r'<script type="application/json" id="specvae-data">(.*?)</script>', html, re.S)
+d = json.loads(m.group(1))
+order = [r["targetid"] for r in csv.DictReader(open(f"{a}/learn/learn_scores.csv"))]
+shown = [d["spectra"][str(r)]["targetid"] for r in d["labelling"]["rows"]]
+assert shown == order[:len(shown)] and len(shown) > 0, "labelling view not in learn's order"
+assert len(d["labelling"]["initial"]) == 10, "the 10 labels are not carried"
+print(f"report ok: {len(shown)} spectra in the labelling view, {len(d['spectra'])} in all")
+PY
+browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [[ -n "$browser" ]]; then
+  for page in report.html report-learn.html; do
+    dom=$("$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" --virtual-time-budget=15000 \
+          --dump-dom "file://$work/a/$page#selftest" 2>/dev/null | grep -o '<body[^>]*>')
+    echo "$page: $dom"
+    grep -q 'data-status="ok"' <<<"$dom" && grep -q 'data-selftest="pass"' <<<"$dom" || { echo "$page failed in the browser"; exit 1; }
+  done
+else
+  echo "SKIPPED: no chromium here, the report pages were not opened in a browser"
+fi
 echo "e2e ok"

@@ -1,5 +1,5 @@
-// The specvae binary: --version, config printing, config errors naming the key, and stages
-// that are not available yet exiting non-zero.
+// The specvae binary: --version, config printing, config errors naming the key, and a stage's
+// missing options and inputs named.
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -65,8 +65,12 @@ TEST(Cli, UnknownSubcommandFails) {
   EXPECT_NE(run("").code, 0);
 }
 
-TEST(Cli, StageNotYetAvailableSaysSoAndFails) {
+TEST(Cli, ReportNamesItsRequiredOptionsAndAMissingCatalogue) {
   Result r = run("report");
-  EXPECT_EQ(r.code, 3) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("not available"));
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--catalogue"));
+  r = run("report --catalogue /nonexistent/catalogue.h5 --out /tmp/specvae_cli_report.html");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/catalogue.h5"));
+  EXPECT_THAT(r.output, HasSubstr("no such catalogue"));
 }

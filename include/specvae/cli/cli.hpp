@@ -41,10 +41,4 @@ Command register_learn(CLI::App& app, CommonOptions& common);
 Command register_report(CLI::App& app, CommonOptions& common);
 Command register_run(CLI::App& app, CommonOptions& common);
 
-// For stages that are not part of this version yet: says so and exits non-zero.
-Command not_yet_available(CLI::App& app, const std::string& name, const std::string& description);
-
-// Exit code of a stage that is not available in this build.
-inline constexpr int kExitNotAvailable = 3;
-
 }  // namespace specvae::cli

@@ -64,4 +64,12 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
 // rank last).
 void rank_catalogue(Catalogue& cat, double top_fraction);
 
+// catalogue.h5 itself when given a file, the one inside when given a merge output folder.
+std::filesystem::path resolve_catalogue_path(const std::filesystem::path& file_or_folder);
+
+// Reads catalogue.h5 back (file or merge output folder): every column and the provenance and
+// thresholds; latent_logvar only when asked (it is as large as latent_mu). InputError naming
+// the file and dataset when it is not a complete specvae catalogue.
+Catalogue read_catalogue(const std::filesystem::path& file_or_folder, bool with_logvar = false);
+
 }  // namespace specvae::merge

@@ -1,0 +1,67 @@
+// catalogue.h5 read back: the columns and provenance `specvae merge` wrote, for the stages
+// after it (report). Serial.
+#include <fmt/format.h>
+
+#include "specvae/core/error.hpp"
+#include "specvae/io/hdf5.hpp"
+#include "specvae/merge/catalogue.hpp"
+#include "specvae/merge/merge.hpp"
+#include "specvae/score/h5_columns.hpp"
+
+namespace specvae::merge {
+
+namespace fs = std::filesystem;
+
+fs::path resolve_catalogue_path(const fs::path& file_or_folder) {
+  return fs::is_directory(file_or_folder) ? catalogue_hdf5_path(file_or_folder) : file_or_folder;
+}
+
+Catalogue read_catalogue(const fs::path& file_or_folder, bool with_logvar) {
+  const fs::path path = resolve_catalogue_path(file_or_folder);
+  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such catalogue (run `specvae merge` first)", path.string()));
+  h5::Handle f = h5::open_file(MPI_COMM_NULL, path);
+  if (!h5::has_attr(f, "schema") || h5::read_attr_string(f, "schema") != "specvae catalogue")
+    throw InputError(fmt::format("{}: not a specvae catalogue (no 'schema' = 'specvae catalogue' attribute)", path.string()));
+  const auto str = [&](const char* name) { return h5::has_attr(f, name) ? h5::read_attr_string(f, name) : std::string(); };
+  Catalogue c;
+  c.n = h5::read_attr_int(f, "n_rows");
+  c.latent = static_cast<int>(h5::read_attr_int(f, "latent_dim"));
+  if (c.n < 0 || c.latent < 1)
+    throw InputError(fmt::format("{}: n_rows = {} and latent_dim = {} are not a catalogue's", path.string(), c.n, c.latent));
+  c.dataset_hash = str("dataset_hash");
+  c.model_hash = str("model_hash");
+  c.config_hash = str("config_hash");
+  c.code_version = str("score_code_version");
+  c.dataset_path = str("dataset_path");
+  c.checkpoint_path = str("checkpoint_path");
+  c.knn_method = str("knn_method");
+  c.lof_k = h5::read_attr_int(f, "lof_k");
+  c.recon_samples = h5::read_attr_int(f, "recon_samples");
+  c.n_shards = h5::read_attr_int(f, "n_shards");
+  c.top_fraction = h5::read_attr_double(f, "top_fraction");
+  c.n_flagged = h5::read_attr_int(f, "n_flagged");
+  for (int s = 0; s < kNumScores; ++s) c.threshold[s] = h5::read_attr_double(f, fmt::format("threshold_{}", kScores[s].name));
+  c.threshold_combined = h5::read_attr_double(f, "threshold_combined");
+
+  const std::int64_t n = c.n;
+  c.targetid = h5col::read<std::int64_t>(f, "targetid", n, 0, path);
+  c.ra = h5col::read<double>(f, "ra", n, 0, path);
+  c.dec = h5col::read<double>(f, "dec", n, 0, path);
+  c.z = h5col::read<double>(f, "z", n, 0, path);
+  c.spectype = h5col::read_strings(f, "spectype", n, path);
+  c.snr = h5col::read<float>(f, "snr", n, 0, path);
+  c.split = h5col::read<std::uint8_t>(f, "split", n, 0, path);
+  for (int s = 0; s < kNumScores; ++s) {
+    c.score[s] = h5col::read<double>(f, kScores[s].name, n, 0, path);
+    c.rank[s] = h5col::read<std::int64_t>(f, fmt::format("rank_{}", kScores[s].name), n, 0, path);
+    c.flag[s] = h5col::read<std::uint8_t>(f, fmt::format("flag_{}", kScores[s].name), n, 0, path);
+  }
+  c.combined = h5col::read<double>(f, "combined", n, 0, path);
+  c.rank_combined = h5col::read<std::int64_t>(f, "rank_combined", n, 0, path);
+  c.flag_combined = h5col::read<std::uint8_t>(f, "flag_combined", n, 0, path);
+  c.latent_mu = h5col::read<float>(f, "latent_mu", n, c.latent, path);
+  if (with_logvar) c.latent_logvar = h5col::read<float>(f, "latent_logvar", n, c.latent, path);
+  return c;
+}
+
+}  // namespace specvae::merge

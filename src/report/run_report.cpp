@@ -1,0 +1,523 @@
+// `specvae report`: gather what the page shows from the catalogue, the dataset, the model and
+// the training metrics, embed it as JSON in the page template, write the page atomically.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
+#include "specvae/core/version.hpp"
+#include "specvae/io/dataset.hpp"
+#include "specvae/learn/learn.hpp"
+#include "specvae/merge/quality.hpp"
+#include "specvae/model/backend.hpp"
+#include "specvae/model/vae.hpp"
+#include "specvae/report/report.hpp"
+#include "specvae/score/score.hpp"
+
+namespace specvae::report {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// v to `digits` significant digits (the page draws at screen resolution; this keeps the
+// embedded arrays short). Non-finite values become null.
+json rounded(double v, int digits) {
+  if (!std::isfinite(v)) return nullptr;
+  if (v == 0) return 0.0;
+  const double p = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
+  return std::round(v * p) / p;
+}
+
+json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+std::string fmt_num(double v, const char* spec = "{:.4g}") {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v) : std::string("–");
+}
+
+// metrics.jsonl from `specvae train`: one object per epoch. InputError naming the file and line.
+json read_metrics(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the training metrics", path.string()));
+  json out = json::array();
+  std::string line;
+  for (std::int64_t no = 1; std::getline(in, line); ++no) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {
+      throw InputError(fmt::format("{}:{}: not a JSON line ({})", path.string(), no, e.what()));
+    }
+    if (!j.is_object() || !j.contains("epoch"))
+      throw InputError(fmt::format("{}:{}: a metrics line needs an object with an 'epoch'", path.string(), no));
+    json keep;
+    for (const char* key : {"epoch", "train_loss", "val_loss", "lr", "train_recon", "train_kl", "val_recon", "val_kl",
+                            "val_mse_galaxy", "spectra_per_s"})
+      if (j.contains(key)) keep[key] = j[key];
+    out.push_back(std::move(keep));
+  }
+  return out;
+}
+
+// learn_scores.csv from `specvae learn`: TARGETIDs in its (display) order and the human labels.
+struct LearnOrder {
+  std::vector<std::int64_t> targetid;
+  std::vector<int> label;
+};
+LearnOrder read_learn_scores(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open the learn scores", path.string()));
+  std::string line;
+  if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty file (expected learn_scores.csv from `specvae learn`)", path.string()));
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) header.push_back(cell);
+  }
+  const auto col = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end())
+      throw InputError(fmt::format("{}: no '{}' column (header: {}); expected learn_scores.csv from `specvae learn`",
+                                   path.string(), name, line));
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::size_t c_tid = col("targetid"), c_label = col("human_label");
+  LearnOrder o;
+  for (std::int64_t no = 2; std::getline(in, line); ++no) {
+    if (line.empty()) continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (cells.size() <= std::max(c_tid, c_label))
+      throw InputError(fmt::format("{}:{}: {} fields, the header has {}", path.string(), no, cells.size(), header.size()));
+    try {
+      std::size_t used = 0;
+      const std::int64_t tid = std::stoll(cells[c_tid], &used);
+      if (used != cells[c_tid].size()) throw std::invalid_argument("trailing text");
+      const int label = std::stoi(cells[c_label], &used);
+      if (used != cells[c_label].size() || label < learn::kUnlabelled || label > 5) throw std::invalid_argument("label");
+      o.targetid.push_back(tid);
+      o.label.push_back(label);
+    } catch (const std::exception&) {
+      throw InputError(fmt::format("{}:{}: targetid '{}' / human_label '{}' are not an integer and a label -1..5",
+                                   path.string(), no, cells[c_tid], cells[c_label]));
+    }
+  }
+  return o;
+}
+
+// The tables at the top of the page: provenance, per-class scores, detection quality.
+std::string tables_html(const merge::Catalogue& cat, const fs::path& cat_path, const fs::path& dataset,
+                        const fs::path& checkpoint, const std::vector<merge::ClassSummary>& classes,
+                        const std::vector<merge::ClassSummary>& classes_normal,
+                        const std::vector<merge::DetectionRow>& detection) {
+  std::string h;
+  const auto row = [&](const std::string& k, const std::string& v) {
+    h += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(k), html_escape(v));
+  };
+  h += "<h3>Run</h3>\n<table class=\"provenance\">\n";
+  row("catalogue", cat_path.string());
+  row("rows", fmt::format("{}", cat.n));
+  row("dataset", dataset.string() + "  (hash " + cat.dataset_hash + ")");
+  row("model", checkpoint.string() + "  (hash " + cat.model_hash + ")");
+  row("scored with", fmt::format("{}, config hash {}, {} shard(s)", cat.code_version, cat.config_hash, cat.n_shards));
+  row("LOF", fmt::format("k = {}, exact kNN by {}", cat.lof_k, cat.knn_method));
+  row("reconstruction probability", fmt::format("{} latent samples", cat.recon_samples));
+  row("top fraction", fmt::format("{:g} ({} rows flagged per score)", cat.top_fraction, cat.n_flagged));
+  row("thresholds", fmt::format("MSE ≥ {}, recon. log-prob ≤ {}, NOF ≤ {}, combined ≥ {}", fmt_num(cat.threshold[0]),
+                                fmt_num(cat.threshold[1]), fmt_num(cat.threshold[2]), fmt_num(cat.threshold_combined)));
+  row("report", version_string());
+  h += "</table>\n";
+
+  const auto class_table = [&](const std::vector<merge::ClassSummary>& rows, const std::string& caption) {
+    h += fmt::format("<h3>{}</h3>\n<table class=\"classes\">\n<tr><th>class</th><th>rows</th><th>validation rows</th>"
+                     "<th>mean MSE (validation)</th><th>median MSE (validation)</th><th>mean MSE (all)</th></tr>\n",
+                     html_escape(caption));
+    for (const merge::ClassSummary& k : rows)
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                       html_escape(k.spectype), k.n_all, k.n_val, fmt_num(k.mean_mse_val, "{:.3f}"),
+                       fmt_num(k.median_mse_val, "{:.3f}"), fmt_num(k.mean_mse_all, "{:.3f}"));
+    h += "</table>\n";
+  };
+  class_table(classes, "Weighted MSE (paper Eq. 6) by class");
+  if (!classes_normal.empty()) class_table(classes_normal, "The same, injected anomalies left out (truth table)");
+  if (!detection.empty()) {
+    h += fmt::format("<h3>Detection of the injected anomalies (truth table)</h3>\n<p>Recall in the top {:g}% by each "
+                     "score, and ROC AUC against normal rows.</p>\n<table class=\"detection\">\n<tr><th>kind</th>"
+                     "<th>in truth</th><th>in catalogue</th>",
+                     100 * cat.top_fraction);
+    for (const char* s : {"MSE", "recon. log-prob", "NOF", "combined"}) h += fmt::format("<th>recall {}</th>", s);
+    for (const char* s : {"MSE", "recon. log-prob", "NOF", "combined"}) h += fmt::format("<th>AUC {}</th>", s);
+    h += "</tr>\n";
+    for (const merge::DetectionRow& d : detection) {
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", html_escape(d.kind), d.n_truth, d.n_catalogue);
+      for (int s = 0; s <= merge::kNumScores; ++s) h += fmt::format("<td>{}</td>", fmt_num(d.recall[s], "{:.2f}"));
+      for (int s = 0; s <= merge::kNumScores; ++s) h += fmt::format("<td>{}</td>", fmt_num(d.auc[s], "{:.3f}"));
+      h += "</tr>\n";
+    }
+    h += "</table>\n";
+  }
+  return h;
+}
+
+// Rows of the dataset, read in contiguous runs (rows sorted and unique).
+std::map<std::int64_t, DatasetRows> read_rows(const fs::path& dataset, const std::vector<std::int64_t>& rows) {
+  std::map<std::int64_t, DatasetRows> out;
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+    const DatasetRows run = read_dataset_rows(MPI_COMM_NULL, dataset, rows[i], static_cast<std::int64_t>(j - i));
+    for (std::size_t k = i; k < j; ++k) {
+      DatasetRows one;
+      one.resize(1, run.n_bins);
+      const std::size_t r = k - i, nb = static_cast<std::size_t>(run.n_bins);
+      std::copy_n(run.flux.begin() + r * nb, nb, one.flux.begin());
+      std::copy_n(run.ivar.begin() + r * nb, nb, one.ivar.begin());
+      std::copy_n(run.mask.begin() + r * nb, nb, one.mask.begin());
+      one.begin = rows[k];
+      one.targetid[0] = run.targetid[r];
+      out.emplace(rows[k], std::move(one));
+    }
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+ReportResult run_report(const Config& config, const ReportOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (o.out.empty()) throw ConfigError("report: no output file given");
+  const fs::path cat_path = merge::resolve_catalogue_path(o.catalogue);
+  const merge::Catalogue cat = merge::read_catalogue(cat_path);
+  if (cat.n == 0) throw InputError(fmt::format("{}: the catalogue has no rows", cat_path.string()));
+  const std::int64_t n = cat.n;
+  const int latent = cat.latent;
+  ReportResult res;
+  res.rows = n;
+
+  const std::int64_t n_top = config.get_int("report.n_top");
+  const std::int64_t n_examples = config.get_int("report.n_examples");
+  const std::int64_t n_label = config.get_int("report.n_label");
+  const std::int64_t latent_points = config.get_int("report.latent_points");
+  const int bins = static_cast<int>(config.get_int("report.hist_bins"));
+  const double trav_sigma = config.get_double("report.traversal_sigma");
+  const int trav_steps = static_cast<int>(config.get_int("report.traversal_steps"));
+
+  // --- the inputs beside the catalogue, checked to be the ones it was made from -----------
+  const fs::path dataset = o.dataset.empty() ? fs::path(cat.dataset_path) : o.dataset;
+  if (dataset.empty() || !fs::exists(dataset))
+    throw InputError(fmt::format("{}: dataset not found (from {}; give it with --dataset)", dataset.string(),
+                                 o.dataset.empty() ? cat_path.string() + " attribute dataset_path" : "--dataset"));
+  const DatasetInfo info = read_dataset_info(MPI_COMM_NULL, dataset);
+  if (info.rows != n || (!cat.dataset_hash.empty() && info.dataset_hash != cat.dataset_hash))
+    throw InputError(fmt::format("{}: {} rows with hash {}, but {} was scored on {} rows with hash {}: not its dataset",
+                                 dataset.string(), info.rows, info.dataset_hash, cat_path.string(), n, cat.dataset_hash));
+  const fs::path ckpt_path = o.checkpoint.empty() ? fs::path(cat.checkpoint_path) : o.checkpoint;
+  if (ckpt_path.empty() || !fs::exists(ckpt_path))
+    throw InputError(fmt::format("{}: checkpoint not found (from {}; give it with --checkpoint)", ckpt_path.string(),
+                                 o.checkpoint.empty() ? cat_path.string() + " attribute checkpoint_path" : "--checkpoint"));
+  model::Checkpoint ckpt = model::load_checkpoint(ckpt_path);
+  if (const std::string h = score::model_hash(ckpt); !cat.model_hash.empty() && h != cat.model_hash)
+    throw InputError(fmt::format("{}: model hash {}, but {} was scored with model {}: not its model",
+                                 ckpt_path.string(), h, cat_path.string(), cat.model_hash));
+  if (ckpt.shape.latent != latent || ckpt.shape.n_input != info.n_bins)
+    throw InputError(fmt::format("{}: a {}-bin model with a {}-d latent space; the catalogue has {} and the dataset {} bins",
+                                 ckpt_path.string(), ckpt.shape.n_input, ckpt.shape.latent, latent, info.n_bins));
+
+  std::map<std::int64_t, std::string> truth;
+  if (!o.truth.empty()) truth = merge::read_truth_csv(o.truth);
+  // Class of each row: its SPECTYPE, or "injected anomaly" when the truth table says so.
+  std::vector<std::string> cls(cat.spectype.begin(), cat.spectype.end());
+  std::vector<std::string> kind(static_cast<std::size_t>(n));
+  std::vector<std::uint8_t> normal_val(static_cast<std::size_t>(n), 0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!truth.empty()) {
+      const auto it = truth.find(cat.targetid[i]);
+      kind[i] = it == truth.end() ? std::string() : it->second;
+      if (!kind[i].empty() && kind[i] != "normal") cls[i] = "injected anomaly";
+    }
+    normal_val[i] = cat.split[i] == 1 && (truth.empty() || kind[i] == "normal");
+  }
+
+  // --- the spectra: typical, top outliers, the labelling view ------------------------------
+  json typical = json::array();
+  std::set<std::int64_t> wanted;
+  std::set<std::string> spectypes(cat.spectype.begin(), cat.spectype.end());
+  for (const std::string& t : spectypes) {
+    std::vector<std::int64_t> rows = typical_rows(cat, t, normal_val, n_examples);
+    const bool val = !rows.empty();
+    if (!val) {  // no validation rows of this class: all its rows
+      std::vector<std::uint8_t> all(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) all[i] = truth.empty() || kind[i] == "normal";
+      rows = typical_rows(cat, t, all, n_examples);
+    }
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      typical.push_back({{"title", k == 0 ? fmt::format("typical {} (median MSE of its {} rows)", t, val ? "validation" : "")
+                                          : fmt::format("{} near the median MSE", t)},
+                         {"row", rows[k]}});
+      wanted.insert(rows[k]);
+    }
+  }
+  json outliers;
+  const std::vector<std::pair<std::string, const std::vector<std::int64_t>*>> rank_lists = {
+      {"combined", &cat.rank_combined}, {"mse", &cat.rank[0]}, {"recon_logprob", &cat.rank[1]}, {"nof", &cat.rank[2]}};
+  for (const auto& [name, rank] : rank_lists) {
+    const std::vector<std::int64_t> rows = top_rows(*rank, n_top);
+    outliers[name] = rows;
+    wanted.insert(rows.begin(), rows.end());
+  }
+
+  // The labelling view: learn's order when given, else the combined score's.
+  std::vector<std::int64_t> label_rows;
+  json initial = json::object();
+  std::string label_source = "combined score (most anomalous first)";
+  {
+    std::vector<std::int64_t> order_tids;  // learn's order, to be matched to rows
+    std::unordered_map<std::int64_t, int> initial_labels;
+    if (!o.learn_scores.empty()) {
+      const LearnOrder lo = read_learn_scores(o.learn_scores);
+      for (std::size_t k = 0; k < lo.targetid.size(); ++k) {
+        if (static_cast<std::int64_t>(order_tids.size()) < n_label) order_tids.push_back(lo.targetid[k]);
+        if (lo.label[k] >= 0) initial_labels[lo.targetid[k]] = lo.label[k];
+      }
+      label_source = fmt::format("{} (active-learning order)", o.learn_scores.filename().string());
+    }
+    if (!o.labels.empty()) {
+      for (const auto& [tid, label] : learn::read_labels(o.labels)) {
+        if (label >= 0) initial_labels[tid] = label;
+        else initial_labels.erase(tid);
+      }
+    }
+    if (!order_tids.empty()) {
+      std::unordered_map<std::int64_t, std::int64_t> row_of;
+      for (const std::int64_t t : order_tids) row_of.emplace(t, -1);
+      for (std::int64_t i = 0; i < n; ++i)
+        if (auto it = row_of.find(cat.targetid[i]); it != row_of.end() && it->second < 0) it->second = i;
+      for (const std::int64_t t : order_tids) {
+        const std::int64_t r = row_of.at(t);
+        if (r < 0)
+          throw InputError(fmt::format("{}: TARGETID {} is not in {}", o.learn_scores.string(), t, cat_path.string()));
+        label_rows.push_back(r);
+      }
+    } else {
+      label_rows = top_rows(cat.rank_combined, n_label);
+    }
+    for (const auto& [tid, label] : initial_labels) initial[std::to_string(tid)] = label;
+    wanted.insert(label_rows.begin(), label_rows.end());
+  }
+
+  // Read the wanted rows, decode their latent means (x̂ at z = μ, as `specvae score` did).
+  const std::vector<std::int64_t> rows(wanted.begin(), wanted.end());
+  const std::map<std::int64_t, DatasetRows> data = read_rows(dataset, rows);
+  const int bins_in = info.n_bins;
+  std::shared_ptr<model::Backend> backend = model::make_backend("cpu", static_cast<int>(config.get_int("train.threads")), "batch-invariant");
+  model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
+  std::vector<float> xhat(rows.size() * static_cast<std::size_t>(bins_in));
+  {
+    std::vector<float> mu(rows.size() * static_cast<std::size_t>(latent));
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      std::copy_n(cat.latent_mu.begin() + rows[k] * latent, latent, mu.begin() + k * latent);
+    if (!rows.empty()) vae.decode(mu, static_cast<std::int64_t>(rows.size()), xhat);
+  }
+  json spectra = json::object();
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const std::int64_t r = rows[k];
+    const DatasetRows& d = data.at(r);
+    if (d.targetid[0] != cat.targetid[r])
+      throw InputError(fmt::format("{}: row {} has TARGETID {}, the catalogue {}", dataset.string(), r, d.targetid[0],
+                                   cat.targetid[r]));
+    json flux = json::array(), model_flux = json::array(), sigma = json::array(), mask = json::array();
+    for (int b = 0; b < bins_in; ++b) {
+      flux.push_back(rounded(d.flux[b], 4));
+      model_flux.push_back(rounded(xhat[k * bins_in + b], 4));
+      sigma.push_back(d.ivar[b] > 0 ? rounded(1.0 / std::sqrt(static_cast<double>(d.ivar[b])), 3) : json(nullptr));
+      if (d.mask[b]) mask.push_back(b);
+    }
+    json s = {{"row", r},
+              {"targetid", std::to_string(cat.targetid[r])},
+              {"z", finite_or_null(cat.z[r])},
+              {"snr", finite_or_null(cat.snr[r])},
+              {"spectype", cat.spectype[r]},
+              {"truth", truth.empty() || kind[r].empty() ? json(nullptr) : json(kind[r])},
+              {"ra", finite_or_null(cat.ra[r])},
+              {"dec", finite_or_null(cat.dec[r])},
+              {"split", cat.split[r] == 1 ? "validation" : "train"},
+              {"scores",
+               {{"mse", finite_or_null(cat.score[0][r])},
+                {"recon_logprob", finite_or_null(cat.score[1][r])},
+                {"nof", finite_or_null(cat.score[2][r])},
+                {"combined", finite_or_null(cat.combined[r])}}},
+              {"ranks",
+               {{"mse", cat.rank[0][r]}, {"recon_logprob", cat.rank[1][r]}, {"nof", cat.rank[2][r]}, {"combined", cat.rank_combined[r]}}},
+              {"flux", std::move(flux)},
+              {"model", std::move(model_flux)},
+              {"sigma", std::move(sigma)},
+              {"mask", std::move(mask)}};
+    spectra[std::to_string(r)] = std::move(s);
+  }
+
+  // --- histograms -----------------------------------------------------------------------
+  json hist;
+  {
+    const ClassHistogram h = class_histogram(cat.score[0], cls, bins, /*log_x=*/true);
+    json counts = json::object();
+    for (std::size_t c = 0; c < h.classes.size(); ++c) counts[h.classes[c]] = h.counts[c];
+    hist["mse"] = {{"edges", h.edges}, {"log_x", true}, {"threshold", finite_or_null(cat.threshold[0])},
+                   {"label", "weighted MSE (paper Eq. 6)"}, {"counts", counts}, {"left_out", h.left_out}};
+    std::vector<double> lof(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) lof[i] = -cat.score[2][i];
+    const ClassHistogram g = class_histogram(lof, cls, bins, /*log_x=*/true);
+    json counts_lof = json::object();
+    for (std::size_t c = 0; c < g.classes.size(); ++c) counts_lof[g.classes[c]] = g.counts[c];
+    hist["nof"] = {{"edges", g.edges}, {"log_x", true}, {"threshold", finite_or_null(-cat.threshold[2])},
+                   {"label", "LOF = −NOF (k = " + std::to_string(cat.lof_k) + ")"}, {"counts", counts_lof},
+                   {"left_out", g.left_out}};
+  }
+
+  // --- latent space: a subsample for the corner plot, traversals from the centroid ----------
+  json latent_json;
+  std::vector<double> centre(static_cast<std::size_t>(latent), 0.0), spread(static_cast<std::size_t>(latent), 0.0);
+  {
+    std::vector<std::int64_t> finite_n(static_cast<std::size_t>(latent), 0);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int j = 0; j < latent; ++j)
+        if (const double v = cat.latent_mu[i * latent + j]; std::isfinite(v)) centre[j] += v, ++finite_n[j];
+    for (int j = 0; j < latent; ++j) centre[j] /= std::max<std::int64_t>(finite_n[j], 1);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int j = 0; j < latent; ++j)
+        if (const double v = cat.latent_mu[i * latent + j]; std::isfinite(v)) spread[j] += (v - centre[j]) * (v - centre[j]);
+    for (int j = 0; j < latent; ++j) spread[j] = std::sqrt(spread[j] / std::max<std::int64_t>(finite_n[j], 1));
+
+    // The most anomalous rows by the combined score (up to a quarter of the points), then an
+    // even stride through the rest.
+    const std::int64_t k = std::min(n, latent_points);
+    std::vector<std::int64_t> pick = top_rows(cat.rank_combined, std::min(k / 4, cat.n_flagged));
+    std::vector<std::uint8_t> taken(static_cast<std::size_t>(n), 0);
+    for (const std::int64_t r : pick) taken[r] = 1;
+    const std::int64_t rest = k - static_cast<std::int64_t>(pick.size());
+    for (std::int64_t q = 0; q < rest; ++q) {
+      std::int64_t r = static_cast<std::int64_t>((static_cast<double>(q) + 0.5) * static_cast<double>(n) / static_cast<double>(rest));
+      r = std::min(r, n - 1);
+      while (taken[r] && r + 1 < n) ++r;
+      if (!taken[r]) taken[r] = 1, pick.push_back(r);
+    }
+    const std::set<std::string> class_set(cls.begin(), cls.end());
+    const std::vector<std::string> classes(class_set.begin(), class_set.end());
+    std::map<std::string, int> class_index;
+    for (std::size_t c = 0; c < classes.size(); ++c) class_index[classes[c]] = static_cast<int>(c);
+    json points = json::array();
+    for (const std::int64_t r : pick) {
+      json p = json::array();
+      for (int j = 0; j < latent; ++j) p.push_back(rounded(cat.latent_mu[r * latent + j], 3));
+      p.push_back(class_index.at(cls[r]));
+      points.push_back(std::move(p));
+    }
+    const std::int64_t n_top_picked = std::min(k / 4, cat.n_flagged);
+    const std::string sample =
+        k == n ? std::string("all rows")
+               : fmt::format("the {} most anomalous by the combined score and an even stride through the other rows", n_top_picked);
+    latent_json = {{"dims", latent}, {"classes", classes}, {"colour_by", truth.empty() ? "spectype" : "spectype and truth"},
+                   {"sample", sample}, {"points", std::move(points)}};
+  }
+  json traversal;
+  {
+    std::vector<double> steps(static_cast<std::size_t>(trav_steps));
+    for (int s = 0; s < trav_steps; ++s)
+      steps[s] = trav_steps == 1 ? 0.0 : -trav_sigma + 2.0 * trav_sigma * s / (trav_steps - 1);
+    std::vector<float> z(static_cast<std::size_t>(latent) * trav_steps * latent);
+    for (int j = 0; j < latent; ++j)
+      for (int s = 0; s < trav_steps; ++s)
+        for (int m = 0; m < latent; ++m)
+          z[(static_cast<std::size_t>(j) * trav_steps + s) * latent + m] =
+              static_cast<float>(centre[m] + (m == j ? steps[s] * spread[j] : 0.0));
+    std::vector<float> out(static_cast<std::size_t>(latent) * trav_steps * bins_in);
+    vae.decode(z, static_cast<std::int64_t>(latent) * trav_steps, out);
+    json per_dim = json::array();
+    for (int j = 0; j < latent; ++j) {
+      json per_step = json::array();
+      for (int s = 0; s < trav_steps; ++s) {
+        json spec = json::array();
+        for (int b = 0; b < bins_in; ++b) spec.push_back(rounded(out[(static_cast<std::size_t>(j) * trav_steps + s) * bins_in + b], 4));
+        per_step.push_back(std::move(spec));
+      }
+      per_dim.push_back(std::move(per_step));
+    }
+    traversal = {{"steps", steps}, {"unit", "σ of μ over the catalogue"}, {"spectra", std::move(per_dim)}};
+  }
+
+  // --- training metrics -----------------------------------------------------------------
+  json metrics = json::array();
+  {
+    const fs::path mpath = o.metrics.empty() ? ckpt_path.parent_path() / "metrics.jsonl" : o.metrics;
+    if (fs::exists(mpath)) metrics = read_metrics(mpath);
+    else if (!o.metrics.empty()) throw InputError(fmt::format("{}: no such metrics file", mpath.string()));
+    else res.notes.push_back(fmt::format("no loss curves: {} not found", mpath.string()));
+  }
+
+  json lines = json::array();
+  for (const Line& l : marked_lines()) lines.push_back({{"name", l.name}, {"wave", l.wave}});
+  const std::string storage_key = "specvae-labels-" + fnv1a_hex(cat.dataset_hash + "/" + cat.model_hash);
+  json page = {
+      {"meta",
+       {{"n_rows", n}, {"latent_dim", latent}, {"top_fraction", cat.top_fraction}, {"n_flagged", cat.n_flagged},
+        {"storage_key", storage_key},
+        {"has_truth", !truth.empty()}}},
+      {"metrics", std::move(metrics)},
+      {"hist", std::move(hist)},
+      {"wave", info.wave},
+      {"lines", std::move(lines)},
+      {"spectra", std::move(spectra)},
+      {"typical", std::move(typical)},
+      {"outliers", std::move(outliers)},
+      {"latent", std::move(latent_json)},
+      {"traversal", std::move(traversal)},
+      {"labelling", {{"rows", label_rows}, {"source", label_source}, {"initial", std::move(initial)}}},
+  };
+
+  const std::vector<merge::ClassSummary> classes = merge::class_summaries(cat);
+  std::vector<merge::ClassSummary> classes_normal;
+  std::vector<merge::DetectionRow> detection;
+  if (!truth.empty()) {
+    classes_normal = merge::class_summaries(cat, &truth);
+    detection = merge::detection_quality(cat, truth);
+  }
+  const std::string title = fmt::format("specvae report: {} spectra", n);
+  const std::string html = fill_template(page_template(), title,
+                                         tables_html(cat, cat_path, dataset, ckpt_path, classes, classes_normal, detection),
+                                         page.dump(-1, ' ', /*ensure_ascii=*/true));
+
+  // Atomically: a reader never sees half a page.
+  res.html = o.out;
+  if (!o.out.parent_path().empty()) fs::create_directories(o.out.parent_path());
+  const fs::path tmp = o.out.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f << html;
+    f.close();
+    if (!f) throw InputError(fmt::format("{}: cannot write the report", tmp.string()));
+  }
+  fs::rename(tmp, o.out);
+  res.bytes = fs::file_size(o.out);
+  res.spectra = static_cast<std::int64_t>(rows.size());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.summary = fmt::format("report: {} ({:.1f} MB; {} rows, {} spectra shown, {} latent points) in {:.1f} s\n",
+                            o.out.string(), static_cast<double>(res.bytes) / 1e6, n, res.spectra,
+                            page["latent"]["points"].size(), secs);
+  for (const std::string& note : res.notes) res.summary += "  note: " + note + "\n";
+  return res;
+}
+
+}  // namespace specvae::report

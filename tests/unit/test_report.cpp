@@ -1,0 +1,466 @@
+// report: histograms, top and typical rows, the template and its escaping, the catalogue read
+// back, the whole page from a small scored run (the spectra and reconstructions embedded are
+// the dataset's and the scored model's, checked by recomputing Eq. 6 from them), inputs that
+// are not the catalogue's refused by name, and the page rendered in a real headless browser.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "specvae/core/config.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/io/dataset.hpp"
+#include "specvae/merge/merge.hpp"
+#include "specvae/model/backend.hpp"
+#include "specvae/model/vae.hpp"
+#include "specvae/report/report.hpp"
+#include "specvae/score/lof.hpp"
+#include "specvae/score/score.hpp"
+#include "specvae/score/score_shard.hpp"
+#include "test_score_fixture.hpp"
+
+using namespace specvae;
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  static const fs::path root = fs::temp_directory_path() / ("specvae_test_report_" + std::to_string(::getpid()));
+  static const struct Cleanup {
+    ~Cleanup() { std::error_code ec; fs::remove_all(root, ec); }
+  } cleanup;
+  const fs::path d = root / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A small run as the stages leave it: dataset.h5, train/checkpoint-best.h5 + metrics.jsonl,
+// score shards scored with that model (Eq. 6, recon. log-prob, exact LOF), catalogue/ from
+// merge, and survey/truth.csv naming a few rows as injected anomalies.
+struct SmallRun {
+  fs::path dir, dataset, checkpoint, catalogue, truth;
+  DatasetRows rows;
+  model::VaeShape shape;
+  std::vector<float> params;
+};
+
+SmallRun make_run(const std::string& name, std::int64_t n = 120, int bins = 48) {
+  SmallRun r;
+  r.dir = fresh_dir(name);
+  r.rows = score_test::small_rows(0, n, bins);
+  DatasetProvenance prov;
+  for (int b = 0; b < bins; ++b) prov.wave.push_back(3600.0 + (7556.0 - 3600.0) * (b + 0.5) / bins);
+  prov.wave_min = 3600;
+  prov.wave_max = 7556;
+  prov.selection = "test";
+  r.dataset = r.dir / "dataset.h5";
+  write_dataset(MPI_COMM_NULL, r.dataset, r.rows, prov, false);
+  const DatasetInfo info = read_dataset_info(MPI_COMM_NULL, r.dataset);
+
+  r.shape = score_test::small_shape(bins);
+  r.params = model::initial_parameters(r.shape, 5);
+  model::Checkpoint c;
+  c.shape = r.shape;
+  c.params = r.params;
+  c.state.epoch = 3;
+  c.config_hash = "c1";
+  c.dataset_hash = info.dataset_hash;
+  fs::create_directories(r.dir / "train");
+  r.checkpoint = r.dir / "train" / "checkpoint-best.h5";
+  model::save_checkpoint(r.checkpoint, c);
+  {
+    std::ofstream m(r.dir / "train" / "metrics.jsonl");
+    for (int e = 1; e <= 3; ++e)
+      m << json{{"epoch", e}, {"train_loss", 1000.0 / e}, {"val_loss", 1100.0 / e}, {"lr", 1e-3}, {"best", true}}.dump() << "\n";
+  }
+
+  model::Vae vae(r.shape, r.params, model::make_backend("cpu", 1, "batch-invariant"));
+  const score::RowScores rs = score::score_rows(vae, r.rows, 4, 2, 64);
+  const score::LofResult lof = score::lof(rs.mu, n, r.shape.latent, 5, score::KnnMethod::KdTree, 1);
+  score::ScoreShard s;
+  s.row_begin = 0;
+  s.row_count = n;
+  s.n_total_rows = n;
+  s.latent = r.shape.latent;
+  s.lof_k = lof.k;
+  s.recon_samples = 4;
+  s.dataset_hash = info.dataset_hash;
+  s.model_hash = score::model_hash(model::load_checkpoint(r.checkpoint));
+  s.config_hash = "c1";
+  s.code_version = "test";
+  s.dataset_path = r.dataset.string();
+  s.checkpoint_path = r.checkpoint.string();
+  s.knn_method = "kdtree";
+  s.targetid = r.rows.targetid;
+  s.ra = r.rows.ra;
+  s.dec = r.rows.dec;
+  s.z = r.rows.z;
+  s.spectype = r.rows.spectype;
+  s.snr = r.rows.snr;
+  s.split = r.rows.split;
+  s.mse = rs.mse;
+  s.recon_logprob = rs.recon_logprob;
+  s.nof = lof.nof;
+  s.latent_mu = rs.mu;
+  s.latent_logvar = rs.logvar;
+  fs::create_directories(r.dir / "score");
+  score::write_score_shard(score::score_shard_path(r.dir / "score", 0), s);
+
+  fs::create_directories(r.dir / "survey");
+  r.truth = r.dir / "survey" / "truth.csv";
+  {
+    std::ofstream t(r.truth);
+    t << "targetid,anomaly\n";
+    for (std::int64_t i = 0; i < n; ++i)
+      t << r.rows.targetid[i] << "," << (i % 17 == 5 ? "bad_pixel_run" : "normal") << "\n";
+  }
+  merge::MergeOptions mo;
+  mo.shard_dir = r.dir / "score";
+  mo.out_dir = r.dir / "catalogue";
+  mo.truth = r.truth;
+  merge::run_merge(Config::defaults(), mo);
+  r.catalogue = r.dir / "catalogue";
+  return r;
+}
+
+// The JSON the page embeds.
+json page_data(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"specvae-data\">";
+  const std::size_t a = html.find(open);
+  EXPECT_NE(a, std::string::npos);
+  const std::size_t b = html.find("</script>", a);
+  return json::parse(html.substr(a + open.size(), b - a - open.size()));
+}
+
+Config small_config() {
+  Config cfg = Config::defaults();
+  cfg.set("report.n_top=5");
+  cfg.set("report.n_examples=2");
+  cfg.set("report.n_label=8");
+  cfg.set("report.latent_points=50");
+  cfg.set("report.hist_bins=10");
+  cfg.set("train.threads=1");
+  return cfg;
+}
+
+std::string browser() {
+  for (const char* b : {"chromium", "chromium-browser", "google-chrome", "chrome"}) {
+    const std::string cmd = std::string("command -v ") + b + " > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return b;
+  }
+  return "";
+}
+
+std::string run_capture(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  while (std::size_t k = fread(buf, 1, sizeof buf, pipe.get())) out.append(buf, k);
+  return out;
+}
+
+}  // namespace
+
+TEST(ReportParts, ClassHistogramCountsEveryUsableValueOnce) {
+  const std::vector<double> v = {1, 12, 30, 1000, 0, -3, NAN, INFINITY, 12, 55};
+  const std::vector<std::string> c = {"A", "B", "A", "A", "A", "B", "A", "A", "B", "B"};
+  const report::ClassHistogram h = report::class_histogram(v, c, 3, /*log_x=*/true);
+  ASSERT_EQ(h.edges.size(), 4u);
+  EXPECT_DOUBLE_EQ(h.edges.front(), 1.0);
+  EXPECT_NEAR(h.edges[1], 10.0, 1e-9);
+  EXPECT_NEAR(h.edges.back(), 1000.0, 1e-9);
+  EXPECT_EQ(h.left_out, 4);  // 0, −3, NaN, +inf
+  ASSERT_EQ(h.classes, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(h.counts[0], (std::vector<std::int64_t>{1, 1, 1}));  // 1 | 30 | 1000 (the maximum is in the last bin)
+  EXPECT_EQ(h.counts[1], (std::vector<std::int64_t>{0, 3, 0}));  // 12, 12, 55
+
+  const report::ClassHistogram lin = report::class_histogram(v, c, 2, /*log_x=*/false);
+  EXPECT_EQ(lin.left_out, 2);  // NaN, +inf
+  EXPECT_DOUBLE_EQ(lin.edges.front(), -3.0);
+  std::int64_t total = 0;
+  for (const auto& k : lin.counts)
+    for (const auto x : k) total += x;
+  EXPECT_EQ(total, 8);
+
+  const std::vector<double> same = {2, 2, 2};
+  const std::vector<std::string> sc = {"A", "A", "A"};
+  const report::ClassHistogram s = report::class_histogram(same, sc, 4, false);
+  EXPECT_EQ(s.counts[0][0], 3);
+  EXPECT_GT(s.edges.back(), s.edges.front());
+}
+
+TEST(ReportParts, TopRowsFollowTheRanks) {
+  const std::vector<std::int64_t> rank = {4, 1, 5, 2, 3};
+  EXPECT_EQ(report::top_rows(rank, 3), (std::vector<std::int64_t>{1, 3, 4}));
+  EXPECT_EQ(report::top_rows(rank, 99), (std::vector<std::int64_t>{1, 3, 4, 0, 2}));
+  EXPECT_TRUE(report::top_rows(rank, 0).empty());
+}
+
+TEST(ReportParts, TypicalRowsStartAtTheMedianOfTheEligibleRowsOfTheClass) {
+  merge::Catalogue cat;
+  cat.n = 7;
+  cat.spectype = {"GALAXY", "GALAXY", "STAR", "GALAXY", "GALAXY", "GALAXY", "GALAXY"};
+  cat.score[0] = {5.0, 1.0, 3.0, 4.0, 2.0, 100.0, NAN};
+  const std::vector<std::uint8_t> eligible = {1, 1, 1, 1, 1, 0, 1};
+  // GALAXY eligible and finite: rows 1 (1.0), 4 (2.0), 3 (4.0), 0 (5.0); median index 1 → row 4.
+  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 1), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 3), (std::vector<std::int64_t>{4, 3, 1}));
+  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 10), (std::vector<std::int64_t>{4, 3, 1, 0}));
+  EXPECT_EQ(report::typical_rows(cat, "STAR", eligible, 2), (std::vector<std::int64_t>{2}));
+  EXPECT_TRUE(report::typical_rows(cat, "QSO", eligible, 2).empty());
+}
+
+TEST(ReportParts, TemplateIsFilledAndTheDataCannotCloseItsScript) {
+  const std::string tmpl =
+      "<title><!--SPECVAE_TITLE--></title><h1><!--SPECVAE_TITLE--></h1><!--SPECVAE_TABLES-->"
+      "<script type=\"application/json\" id=\"d\">/*SPECVAE_DATA*/</script>";
+  const std::string data = R"({"a":"</script><script>alert(1)</script>","b":"<!--SPECVAE_TABLES-->"})";
+  const std::string page = report::fill_template(tmpl, "a < b & \"c\"", "<table></table>", data);
+  EXPECT_THAT(page, HasSubstr("<title>a &lt; b &amp; &quot;c&quot;</title>"));
+  EXPECT_THAT(page, HasSubstr("<h1>a &lt; b &amp; &quot;c&quot;</h1>"));
+  EXPECT_THAT(page, HasSubstr("<table></table><script"));
+  // One closing tag only: the template's own.
+  std::size_t closes = 0;
+  for (std::size_t p = page.find("</script>"); p != std::string::npos; p = page.find("</script>", p + 1)) ++closes;
+  EXPECT_EQ(closes, 1u);
+  // A placeholder inside the data stays data.
+  EXPECT_THAT(page, HasSubstr(R"("b":"\u003c!--SPECVAE_TABLES-->")"));
+  // And the data reads back as it was.
+  const std::size_t a = page.find("id=\"d\">") + 7;
+  EXPECT_EQ(json::parse(page.substr(a, page.find("</script>") - a)), json::parse(data));
+  EXPECT_THROW(report::fill_template("<html>/*SPECVAE_DATA*/</html>", "t", "", "{}"), ConfigError);
+  // The compiled-in page has all three.
+  EXPECT_NO_THROW(report::fill_template(report::page_template(), "t", "", "{}"));
+}
+
+TEST(ReportCatalogue, ReadBackEqualsWhatMergeWrote) {
+  const SmallRun run = make_run("readback", 40, 16);
+  const merge::Catalogue c = merge::read_catalogue(run.catalogue, /*with_logvar=*/true);
+  ASSERT_EQ(c.n, 40);
+  EXPECT_EQ(c.targetid, run.rows.targetid);
+  EXPECT_EQ(c.spectype, run.rows.spectype);
+  EXPECT_EQ(c.latent, run.shape.latent);
+  EXPECT_EQ(c.latent_mu.size(), 40u * run.shape.latent);
+  EXPECT_EQ(c.latent_logvar.size(), 40u * run.shape.latent);
+  EXPECT_EQ(c.dataset_path, run.dataset.string());
+  std::vector<std::int64_t> sorted = c.rank[0];
+  std::sort(sorted.begin(), sorted.end());
+  for (std::int64_t i = 0; i < 40; ++i) EXPECT_EQ(sorted[i], i + 1);
+  EXPECT_GT(c.n_flagged, 0);
+  try {
+    merge::read_catalogue(run.dataset);
+    ADD_FAILURE() << "a dataset was read as a catalogue";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("dataset.h5"));
+    EXPECT_THAT(e.what(), HasSubstr("not a specvae catalogue"));
+  }
+}
+
+TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
+  const SmallRun run = make_run("page");
+  const Config cfg = small_config();
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.truth = run.truth;
+  o.out = run.dir / "out" / "report.html";
+  const report::ReportResult r = report::run_report(cfg, o);
+  ASSERT_TRUE(fs::exists(o.out));
+  EXPECT_FALSE(fs::exists(o.out.string() + ".tmp"));
+  EXPECT_EQ(r.rows, 120);
+  const std::string html = slurp(o.out);
+  EXPECT_EQ(r.bytes, html.size());
+
+  // Self-contained: nothing fetched from elsewhere.
+  for (const char* bad : {"<script src", "<link", "@import", "url(http", "<img src=\"http", "<iframe"})
+    EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  // The tables: provenance, classes, detection of the injected kind.
+  EXPECT_THAT(html, HasSubstr("Weighted MSE (paper Eq. 6) by class"));
+  EXPECT_THAT(html, HasSubstr("<td>bad_pixel_run</td>"));
+
+  const json d = page_data(html);
+  const merge::Catalogue cat = merge::read_catalogue(run.catalogue);
+  EXPECT_EQ(d["meta"]["n_rows"], 120);
+  EXPECT_EQ(d["metrics"].size(), 3u);
+  EXPECT_EQ(d["wave"].size(), 48u);
+  // Top lists in rank order.
+  for (const auto& [name, rank] : std::vector<std::pair<std::string, const std::vector<std::int64_t>*>>{
+           {"combined", &cat.rank_combined}, {"mse", &cat.rank[0]}, {"recon_logprob", &cat.rank[1]}, {"nof", &cat.rank[2]}}) {
+    const auto rows = d["outliers"][name].get<std::vector<std::int64_t>>();
+    ASSERT_EQ(rows.size(), 5u) << name;
+    for (std::size_t k = 0; k < rows.size(); ++k) EXPECT_EQ((*rank)[rows[k]], static_cast<std::int64_t>(k) + 1) << name;
+  }
+  // Typical: two per SPECTYPE (GALAXY and STAR here), validation rows the truth calls normal.
+  EXPECT_EQ(d["typical"].size(), 4u);
+  for (const auto& t : d["typical"]) {
+    const std::int64_t row = t["row"];
+    EXPECT_EQ(cat.split[row], 1);
+    EXPECT_NE(row % 17, 5);
+  }
+  // Histograms: every row counted; the injected anomalies are their own class.
+  std::int64_t counted = 0;
+  for (const auto& [cls, counts] : d["hist"]["mse"]["counts"].items())
+    for (const auto& k : counts) counted += k.get<std::int64_t>();
+  EXPECT_EQ(counted + d["hist"]["mse"]["left_out"].get<std::int64_t>(), 120);
+  EXPECT_TRUE(d["hist"]["mse"]["counts"].contains("injected anomaly"));
+
+  // Each spectrum shown is the dataset's row with the scored model's reconstruction: Eq. 6
+  // recomputed from what the page holds agrees with the catalogue's.
+  ASSERT_GE(d["spectra"].size(), 5u);
+  for (const auto& [key, s] : d["spectra"].items()) {
+    const std::int64_t row = s["row"];
+    EXPECT_EQ(key, std::to_string(row));
+    EXPECT_EQ(s["targetid"], std::to_string(run.rows.targetid[row]));
+    double sum = 0;
+    for (int b = 0; b < 48; ++b) {
+      const double x = s["flux"][b], xhat = s["model"][b];
+      EXPECT_NEAR(x, run.rows.flux[row * 48 + b], 1e-3 * std::fabs(run.rows.flux[row * 48 + b]) + 1e-9);
+      const bool masked = run.rows.mask[row * 48 + b] != 0;
+      if (!masked) sum += run.rows.ivar[row * 48 + b] * (x - xhat) * (x - xhat);
+    }
+    std::int64_t masked = 0;
+    for (int b = 0; b < 48; ++b) masked += run.rows.mask[row * 48 + b];
+    EXPECT_EQ(s["mask"].size(), static_cast<std::size_t>(masked));
+    EXPECT_NEAR(sum / 48, cat.score[0][row], 0.02 * cat.score[0][row]) << "row " << row;
+  }
+  // The corner plot and the traversals.
+  EXPECT_EQ(d["latent"]["points"].size(), 50u);
+  EXPECT_EQ(d["latent"]["points"][0].size(), static_cast<std::size_t>(run.shape.latent + 1));
+  EXPECT_EQ(d["traversal"]["spectra"].size(), static_cast<std::size_t>(run.shape.latent));
+  EXPECT_EQ(d["traversal"]["spectra"][0].size(), 5u);
+  EXPECT_EQ(d["traversal"]["spectra"][0][0].size(), 48u);
+  // The labelling view: the combined score's order.
+  EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank_combined, 8));
+}
+
+TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
+  const SmallRun run = make_run("learnorder", 60, 16);
+  const fs::path csv = run.dir / "learn_scores.csv";
+  {
+    std::ofstream f(csv);
+    f << "order,targetid,human_label,score,predicted_user_score,trained_score,nof\n";
+    for (const std::int64_t row : {7, 3, 50, 12}) f << "1," << run.rows.targetid[row] << ",-1,1,1,1,-1\n";
+    f << "5," << run.rows.targetid[20] << ",4,1,1,1,-1\n";
+  }
+  const fs::path labels = run.dir / "labels.csv";
+  { std::ofstream(labels) << "targetid,label\n" << run.rows.targetid[9] << ",2\n"; }
+  report::ReportOptions o;
+  o.catalogue = run.catalogue / "catalogue.h5";
+  o.learn_scores = csv;
+  o.labels = labels;
+  o.out = run.dir / "r.html";
+  Config cfg = small_config();
+  cfg.set("report.n_label=4");
+  report::run_report(cfg, o);
+  const json d = page_data(slurp(o.out));
+  EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), (std::vector<std::int64_t>{7, 3, 50, 12}));
+  EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[20])], 4);
+  EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[9])], 2);
+  EXPECT_THAT(d["labelling"]["source"].get<std::string>(), HasSubstr("learn_scores.csv"));
+
+  // A TARGETID that is not in the catalogue is named.
+  { std::ofstream(csv, std::ios::app) << "6,123456789,-1,1,1,1,-1\n"; }
+  cfg.set("report.n_label=10");
+  try {
+    report::run_report(cfg, o);
+    ADD_FAILURE() << "an unknown TARGETID was accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("learn_scores.csv"));
+    EXPECT_THAT(e.what(), HasSubstr("123456789"));
+  }
+}
+
+TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
+  const SmallRun run = make_run("foreign", 40, 16);
+  const SmallRun other = make_run("foreign_other", 41, 16);
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.out = run.dir / "r.html";
+  o.dataset = other.dataset;
+  try {
+    report::run_report(small_config(), o);
+    ADD_FAILURE() << "a foreign dataset was accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(other.dataset.string()));
+    EXPECT_THAT(e.what(), HasSubstr("not its dataset"));
+  }
+  o.dataset.clear();
+  model::Checkpoint c = model::load_checkpoint(run.checkpoint);
+  c.params[0] += 1.0f;
+  const fs::path changed = run.dir / "changed.h5";
+  model::save_checkpoint(changed, c);
+  o.checkpoint = changed;
+  try {
+    report::run_report(small_config(), o);
+    ADD_FAILURE() << "another model was accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("changed.h5"));
+    EXPECT_THAT(e.what(), HasSubstr("not its model"));
+  }
+  EXPECT_FALSE(fs::exists(o.out));
+  // A broken metrics line is named with its line number.
+  o.checkpoint.clear();
+  { std::ofstream(run.dir / "train" / "metrics.jsonl", std::ios::app) << "{not json\n"; }
+  try {
+    report::run_report(small_config(), o);
+    ADD_FAILURE() << "a broken metrics file was accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("metrics.jsonl:4"));
+  }
+}
+
+// The page in a real browser: every section renders without a script error, the figures are
+// drawn, and the labelling view's keys and CSV export work (the page's own #selftest drives it
+// with real keyboard events).
+TEST(ReportBrowser, RendersAndTheLabellingKeysWorkInHeadlessChromium) {
+  const std::string b = browser();
+  if (b.empty()) GTEST_SKIP() << "no chromium on this machine (jobs/install_deps.sh installs it)";
+  const SmallRun run = make_run("browser");
+  // Labels to start from: one shown in the labelling view, one not.
+  const merge::Catalogue cat = merge::read_catalogue(run.catalogue);
+  const std::int64_t shown = report::top_rows(cat.rank_combined, 1)[0];
+  const std::int64_t other = report::top_rows(cat.rank_combined, 100).back();
+  const fs::path labels = run.dir / "labels.csv";
+  std::ofstream(labels) << "targetid,label\n" << cat.targetid[other] << ",1\n" << cat.targetid[shown] << ",4\n";
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.truth = run.truth;
+  o.labels = labels;
+  o.out = run.dir / "report.html";
+  report::run_report(small_config(), o);
+  const fs::path profile = run.dir / "chromium-profile";
+  const std::string cmd = b + " --headless --no-sandbox --disable-gpu --user-data-dir=" + profile.string() +
+                          " --virtual-time-budget=10000 --dump-dom 'file://" + o.out.string() + "#selftest' 2>/dev/null";
+  const std::string dom = run_capture(cmd);
+  ASSERT_THAT(dom, HasSubstr("<body")) << "the browser printed no page: " << cmd;
+  std::smatch m;
+  const std::size_t at = dom.find("<body");
+  const std::string body = dom.substr(at, dom.find('>', at) + 1 - at);  // the status attributes
+  EXPECT_THAT(body, HasSubstr("data-status=\"ok\""));
+  EXPECT_THAT(body, HasSubstr("data-selftest=\"pass\""));
+  ASSERT_TRUE(std::regex_search(body, m, std::regex("data-figures=\"([0-9]+)\""))) << body;
+  // The export starts from the given labels: the shown spectrum's first, then the other.
+  EXPECT_THAT(body, HasSubstr("data-labels-at-load=\"targetid,label\n" + std::to_string(cat.targetid[shown]) + ",4\n" +
+                              std::to_string(cat.targetid[other]) + ",1\n\""));
+  // Loss + lr, two histograms, the corner plot's 3 panels (3-d latent), traversals, spectra.
+  EXPECT_GE(std::stoi(m[1]), 2 + 2 + 3 + 3 + 4);
+}
