@@ -104,7 +104,7 @@ browser=$(command -v chromium || command -v chromium-browser || command -v googl
 if [[ -n "$browser" ]]; then
   for page in report.html report-learn.html; do
     dom=$("$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" --virtual-time-budget=15000 \
-          --dump-dom "file://$work/a/$page#selftest" 2>/dev/null | grep -o '<body[^>]*>')
+          --dump-dom "file://$work/a/$page#selftest" 2>/dev/null | tr '\n' ' ' | grep -o '<body[^>]*>' || true)
     echo "$page: $dom"
     grep -q 'data-status="ok"' <<<"$dom" && grep -q 'data-selftest="pass"' <<<"$dom" || { echo "$page failed in the browser"; exit 1; }
   done
