@@ -1,5 +1,5 @@
 // `specvae run`: the whole chain in one job — simulate → ingest → train → score → merge →
-// report (the stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
+// [learn, with learn.labels] → report (the stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
 // completion marker matching the config of that stage and of every stage before it is
 // skipped; a training run that was killed resumes from its last checkpoint.
 #include <chrono>
@@ -16,6 +16,7 @@
 #include "specvae/core/log.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/ingest/ingest.hpp"
+#include "specvae/learn/learn.hpp"
 #include "specvae/merge/merge.hpp"
 #include "specvae/report/report.hpp"
 #include "specvae/score/score.hpp"
@@ -36,6 +37,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kStageSectio
     {"train", {"model.", "train."}},
     {"score", {"score."}},
     {"merge", {"merge."}},
+    {"learn", {"learn."}},
     {"report", {"report."}},
 };
 
@@ -67,10 +69,11 @@ std::string stage_key(const Config& config, const std::string& stage, const std:
 }
 
 struct Layout {
-  fs::path root, survey, truth, dataset, train, score, catalogue, report;
+  fs::path root, survey, truth, dataset, train, score, catalogue, learn, report;
   explicit Layout(const fs::path& r)
       : root(r), survey(r / "survey"), truth(r / "survey" / "truth.csv"), dataset(r / "dataset.h5"),
-        train(r / "train"), score(r / "score"), catalogue(r / "catalogue"), report(r / "report.html") {}
+        train(r / "train"), score(r / "score"), catalogue(r / "catalogue"), learn(r / "learn"),
+        report(r / "report.html") {}
   fs::path marker(const std::string& stage) const { return root / (".done-" + stage); }
 };
 
@@ -97,6 +100,7 @@ bool outputs_exist(const std::string& stage, const Layout& L) {
   if (stage == "train") return fs::exists(L.train / "checkpoint-last.h5");
   if (stage == "score") return !score::find_score_shards(L.score).empty();
   if (stage == "merge") return fs::exists(merge::catalogue_hdf5_path(L.catalogue));
+  if (stage == "learn") return fs::exists(learn::learn_csv_path(L.learn));
   if (stage == "report") return fs::exists(L.report);
   return false;
 }
@@ -116,7 +120,8 @@ int run_pipeline(const Config& config) {
   log::info("specvae run: stages {} into {} on {} ranks", fmt::join(stages, ", "), L.root.string(), comm.size());
 
   merge::MergeResult merged;
-  std::string report_summary;
+  std::string report_summary, learn_summary;
+  bool did_learn = false;
   bool did_merge = false, upstream_ran = false;
   for (const std::string& stage : stages) {
     const std::string key = stage_key(config, stage, stages);
@@ -161,6 +166,19 @@ int run_pipeline(const Config& config) {
         did_merge = true;
       }
       comm.barrier();
+    } else if (stage == "learn") {
+      const std::string labels = config.get_string("learn.labels");
+      if (labels.empty())
+        throw ConfigError("run.stages lists learn, but learn.labels names no labels CSV (targetid,label)");
+      if (comm.rank() == 0) {
+        learn::LearnOptions o;
+        o.catalogue = L.catalogue;
+        o.labels = labels;
+        o.out_dir = L.learn;
+        learn_summary = learn::run_learn(config, o).report;
+      }
+      did_learn = true;
+      comm.barrier();
     } else if (stage == "report") {
       if (comm.rank() == 0) {
         report::ReportOptions o;
@@ -168,6 +186,8 @@ int run_pipeline(const Config& config) {
         o.dataset = L.dataset;
         o.checkpoint = score::default_checkpoint(L.train);
         if (fs::exists(L.truth)) o.truth = L.truth;
+        // The labelling view follows this run's active learning when it had a learn stage.
+        if (did_learn) o.learn_scores = learn::learn_csv_path(L.learn);
         o.out = L.report;
         report_summary = report::run_report(config, o).summary;
       }
@@ -181,6 +201,10 @@ int run_pipeline(const Config& config) {
   }
   if (did_merge && comm.rank() == 0) {
     std::printf("\n%s", merged.report.c_str());
+    std::fflush(stdout);
+  }
+  if (!learn_summary.empty() && comm.rank() == 0) {
+    std::printf("%s", learn_summary.c_str());
     std::fflush(stdout);
   }
   if (!report_summary.empty() && comm.rank() == 0) {

@@ -107,6 +107,7 @@ std::vector<ConfigKey> build_schema() {
       {"merge.top_n_csv", T::Int, std::int64_t{1000}, 1, 1e9, {}, "rows per score in the top-outlier CSV"},
 
       // --- learn (Astronomaly-style active learning) ---------------------------------------
+      {"learn.labels", T::String, std::string(""), 0, 0, {}, "labels CSV (targetid,label) for the learn stage of `specvae run`"},
       {"learn.score", T::String, std::string("nof"), 0, 0, {"mse", "recon_logprob", "nof", "combined"}, "score re-ranked by the user's labels"},
       {"learn.alpha", T::Float, 1.0, 0, 1e3, {}, "trust in predicted user scores (Astronomaly α)"},
       {"learn.n_trees", T::Int, std::int64_t{200}, 1, 1e5, {}, "random-forest trees"},

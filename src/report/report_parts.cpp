@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 
 #include <fmt/format.h>
 
@@ -22,29 +21,33 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 }
 }  // namespace
 
-ClassHistogram class_histogram(std::span<const double> values, std::span<const std::string> classes, int bins,
-                               bool log_x) {
-  SPECVAE_CHECK(values.size() == classes.size(), "{} values but {} classes", values.size(), classes.size());
+ClassHistogram class_histogram(std::span<const double> values, std::span<const std::uint8_t> class_of,
+                               std::span<const std::string> class_names, int bins, bool log_x) {
+  SPECVAE_CHECK(values.size() == class_of.size(), "{} values but {} class indices", values.size(), class_of.size());
   SPECVAE_CHECK(bins >= 1, "histogram bins = {}", bins);
   ClassHistogram h;
   h.log_x = log_x;
   const auto usable = [&](double v) { return std::isfinite(v) && (!log_x || v > 0); };
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  std::map<std::string, int> index;
+  std::vector<std::uint8_t> used(class_names.size(), 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
+    SPECVAE_CHECK(class_of[i] < class_names.size(), "class index {} of {} names", class_of[i], class_names.size());
     if (!usable(values[i])) {
       ++h.left_out;
       continue;
     }
     lo = std::min(lo, values[i]);
     hi = std::max(hi, values[i]);
-    index.emplace(classes[i], 0);
+    used[class_of[i]] = 1;
   }
-  if (index.empty()) return h;
-  for (auto& [name, k] : index) {
-    k = static_cast<int>(h.classes.size());
-    h.classes.push_back(name);
-  }
+  // Output series: the classes with a usable value, in class_names order.
+  std::vector<int> series(class_names.size(), -1);
+  for (std::size_t c = 0; c < class_names.size(); ++c)
+    if (used[c]) {
+      series[c] = static_cast<int>(h.classes.size());
+      h.classes.push_back(class_names[c]);
+    }
+  if (h.classes.empty()) return h;
   const double a = log_x ? std::log10(lo) : lo;
   double b = log_x ? std::log10(hi) : hi;
   if (!(b > a)) b = a + 1.0;  // all values equal: one unit-wide range
@@ -58,7 +61,7 @@ ClassHistogram class_histogram(std::span<const double> values, std::span<const s
     if (!usable(values[i])) continue;
     const double t = log_x ? std::log10(values[i]) : values[i];
     const int j = std::clamp(static_cast<int>(std::floor((t - a) / (b - a) * bins)), 0, bins - 1);
-    ++h.counts[index.at(classes[i])][j];
+    ++h.counts[series[class_of[i]]][j];
   }
   return h;
 }

@@ -239,18 +239,35 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
 
   std::map<std::int64_t, std::string> truth;
   if (!o.truth.empty()) truth = merge::read_truth_csv(o.truth);
-  // Class of each row: its SPECTYPE, or "injected anomaly" when the truth table says so.
-  std::vector<std::string> cls(cat.spectype.begin(), cat.spectype.end());
-  std::vector<std::string> kind(static_cast<std::size_t>(n));
-  std::vector<std::uint8_t> normal_val(static_cast<std::size_t>(n), 0);
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (!truth.empty()) {
-      const auto it = truth.find(cat.targetid[i]);
-      kind[i] = it == truth.end() ? std::string() : it->second;
-      if (!kind[i].empty() && kind[i] != "normal") cls[i] = "injected anomaly";
-    }
-    normal_val[i] = cat.split[i] == 1 && (truth.empty() || kind[i] == "normal");
+  // Class of each row, an index into class_names: its SPECTYPE, or "injected anomaly" when
+  // the truth table says so (one byte a row: the catalogue can hold tens of millions).
+  std::vector<std::string> class_names;
+  {
+    const std::set<std::string> types(cat.spectype.begin(), cat.spectype.end());
+    class_names.assign(types.begin(), types.end());
   }
+  SPECVAE_CHECK(class_names.size() < 255, "{} SPECTYPE values in {}", class_names.size(), cat_path.string());
+  const auto anomaly_class = static_cast<std::uint8_t>(class_names.size());
+  std::vector<std::uint8_t> cls(static_cast<std::size_t>(n)), normal(static_cast<std::size_t>(n), 1);
+  {
+    std::map<std::string, std::uint8_t> index;
+    for (std::size_t c = 0; c < class_names.size(); ++c) index[class_names[c]] = static_cast<std::uint8_t>(c);
+    bool any_anomaly = false;
+    for (std::int64_t i = 0; i < n; ++i) {
+      cls[i] = index.at(cat.spectype[i]);
+      if (truth.empty()) continue;
+      const auto it = truth.find(cat.targetid[i]);
+      normal[i] = it != truth.end() && it->second == "normal";
+      if (it != truth.end() && it->second != "normal") cls[i] = anomaly_class, any_anomaly = true;
+    }
+    if (any_anomaly) class_names.push_back("injected anomaly");
+  }
+  const auto truth_of = [&](std::int64_t row) -> json {
+    const auto it = truth.find(cat.targetid[row]);
+    return it == truth.end() ? json(nullptr) : json(it->second);
+  };
+  std::vector<std::uint8_t> normal_val(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) normal_val[i] = cat.split[i] == 1 && normal[i];
 
   // --- the spectra: typical, top outliers, the labelling view ------------------------------
   json typical = json::array();
@@ -260,9 +277,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
     std::vector<std::int64_t> rows = typical_rows(cat, t, normal_val, n_examples);
     const bool val = !rows.empty();
     if (!val) {  // no validation rows of this class: all its rows
-      std::vector<std::uint8_t> all(static_cast<std::size_t>(n));
-      for (std::int64_t i = 0; i < n; ++i) all[i] = truth.empty() || kind[i] == "normal";
-      rows = typical_rows(cat, t, all, n_examples);
+      rows = typical_rows(cat, t, normal, n_examples);
     }
     for (std::size_t k = 0; k < rows.size(); ++k) {
       typical.push_back({{"title", k == 0 ? fmt::format("typical {} (median MSE of its {} rows)", t, val ? "validation" : "")
@@ -351,7 +366,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
               {"z", finite_or_null(cat.z[r])},
               {"snr", finite_or_null(cat.snr[r])},
               {"spectype", cat.spectype[r]},
-              {"truth", truth.empty() || kind[r].empty() ? json(nullptr) : json(kind[r])},
+              {"truth", truth_of(r)},
               {"ra", finite_or_null(cat.ra[r])},
               {"dec", finite_or_null(cat.dec[r])},
               {"split", cat.split[r] == 1 ? "validation" : "train"},
@@ -372,14 +387,14 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   // --- histograms -----------------------------------------------------------------------
   json hist;
   {
-    const ClassHistogram h = class_histogram(cat.score[0], cls, bins, /*log_x=*/true);
+    const ClassHistogram h = class_histogram(cat.score[0], cls, class_names, bins, /*log_x=*/true);
     json counts = json::object();
     for (std::size_t c = 0; c < h.classes.size(); ++c) counts[h.classes[c]] = h.counts[c];
     hist["mse"] = {{"edges", h.edges}, {"log_x", true}, {"threshold", finite_or_null(cat.threshold[0])},
                    {"label", "weighted MSE (paper Eq. 6)"}, {"counts", counts}, {"left_out", h.left_out}};
     std::vector<double> lof(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) lof[i] = -cat.score[2][i];
-    const ClassHistogram g = class_histogram(lof, cls, bins, /*log_x=*/true);
+    const ClassHistogram g = class_histogram(lof, cls, class_names, bins, /*log_x=*/true);
     json counts_lof = json::object();
     for (std::size_t c = 0; c < g.classes.size(); ++c) counts_lof[g.classes[c]] = g.counts[c];
     hist["nof"] = {{"edges", g.edges}, {"log_x", true}, {"threshold", finite_or_null(-cat.threshold[2])},
@@ -411,25 +426,24 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
     for (std::int64_t q = 0; q < rest; ++q) {
       std::int64_t r = static_cast<std::int64_t>((static_cast<double>(q) + 0.5) * static_cast<double>(n) / static_cast<double>(rest));
       r = std::min(r, n - 1);
-      while (taken[r] && r + 1 < n) ++r;
-      if (!taken[r]) taken[r] = 1, pick.push_back(r);
+      std::int64_t up = r, down = r;  // the nearest row not taken yet (there is one: k ≤ n)
+      while (taken[up] && taken[down]) up = std::min(up + 1, n - 1), down = std::max<std::int64_t>(down - 1, 0);
+      r = taken[up] ? down : up;
+      taken[r] = 1;
+      pick.push_back(r);
     }
-    const std::set<std::string> class_set(cls.begin(), cls.end());
-    const std::vector<std::string> classes(class_set.begin(), class_set.end());
-    std::map<std::string, int> class_index;
-    for (std::size_t c = 0; c < classes.size(); ++c) class_index[classes[c]] = static_cast<int>(c);
     json points = json::array();
     for (const std::int64_t r : pick) {
       json p = json::array();
       for (int j = 0; j < latent; ++j) p.push_back(rounded(cat.latent_mu[r * latent + j], 3));
-      p.push_back(class_index.at(cls[r]));
+      p.push_back(cls[r]);
       points.push_back(std::move(p));
     }
     const std::int64_t n_top_picked = std::min(k / 4, cat.n_flagged);
     const std::string sample =
         k == n ? std::string("all rows")
                : fmt::format("the {} most anomalous by the combined score and an even stride through the other rows", n_top_picked);
-    latent_json = {{"dims", latent}, {"classes", classes}, {"colour_by", truth.empty() ? "spectype" : "spectype and truth"},
+    latent_json = {{"dims", latent}, {"classes", class_names}, {"colour_by", truth.empty() ? "spectype" : "spectype and truth"},
                    {"sample", sample}, {"points", std::move(points)}};
   }
   json traversal;

@@ -6,7 +6,8 @@
 #  4. the catalogue is complete and consistent across its three forms (checked in python);
 #  5. `specvae learn` re-ranks it from a labels file (unlabelled first, every row once);
 #  6. the run wrote report.html, and `specvae report` writes one whose labelling view follows
-#     learn's order; both open in a headless browser without a script error (when there is one).
+#     learn's order; both open in a headless browser without a script error (when there is one);
+#  7. `specvae run` with a learn stage (learn.labels) re-ranks and its report follows learn.
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -111,4 +112,13 @@ if [[ -n "$browser" ]]; then
 else
   echo "SKIPPED: no chromium here, the report pages were not opened in a browser"
 fi
+
+echo "== 7. specvae run with a learn stage: the report follows it"
+cp "$work/a/learn/learn_scores.csv" "$work/learn_cli.csv"
+run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=2 "${common[@]}" --set 'run.stages=["merge","learn","report"]' \
+  --set learn.labels="$work/a/labels.csv" > "$work/log7" 2>&1 || { cat "$work/log7"; exit 1; }
+grep -q "10 labelled" "$work/log7" || { echo "the learn stage did not run"; cat "$work/log7"; exit 1; }
+grep -q '"source":"learn_scores.csv (active-learning order)"' "$work/a/report.html" || { echo "the run's report does not follow learn"; exit 1; }
+cmp -s "$work/a/learn/learn_scores.csv" "$work/learn_cli.csv" || { echo "the run's learn stage differs from specvae learn"; exit 1; }
+echo "run with learn ok"
 echo "e2e ok"

@@ -183,8 +183,9 @@ std::string run_capture(const std::string& cmd) {
 
 TEST(ReportParts, ClassHistogramCountsEveryUsableValueOnce) {
   const std::vector<double> v = {1, 12, 30, 1000, 0, -3, NAN, INFINITY, 12, 55};
-  const std::vector<std::string> c = {"A", "B", "A", "A", "A", "B", "A", "A", "B", "B"};
-  const report::ClassHistogram h = report::class_histogram(v, c, 3, /*log_x=*/true);
+  const std::vector<std::uint8_t> c = {0, 2, 0, 0, 0, 2, 0, 0, 2, 2};
+  const std::vector<std::string> names = {"A", "unused", "B"};
+  const report::ClassHistogram h = report::class_histogram(v, c, names, 3, /*log_x=*/true);
   ASSERT_EQ(h.edges.size(), 4u);
   EXPECT_DOUBLE_EQ(h.edges.front(), 1.0);
   EXPECT_NEAR(h.edges[1], 10.0, 1e-9);
@@ -194,7 +195,7 @@ TEST(ReportParts, ClassHistogramCountsEveryUsableValueOnce) {
   EXPECT_EQ(h.counts[0], (std::vector<std::int64_t>{1, 1, 1}));  // 1 | 30 | 1000 (the maximum is in the last bin)
   EXPECT_EQ(h.counts[1], (std::vector<std::int64_t>{0, 3, 0}));  // 12, 12, 55
 
-  const report::ClassHistogram lin = report::class_histogram(v, c, 2, /*log_x=*/false);
+  const report::ClassHistogram lin = report::class_histogram(v, c, names, 2, /*log_x=*/false);
   EXPECT_EQ(lin.left_out, 2);  // NaN, +inf
   EXPECT_DOUBLE_EQ(lin.edges.front(), -3.0);
   std::int64_t total = 0;
@@ -203,8 +204,9 @@ TEST(ReportParts, ClassHistogramCountsEveryUsableValueOnce) {
   EXPECT_EQ(total, 8);
 
   const std::vector<double> same = {2, 2, 2};
-  const std::vector<std::string> sc = {"A", "A", "A"};
-  const report::ClassHistogram s = report::class_histogram(same, sc, 4, false);
+  const std::vector<std::uint8_t> sc = {1, 1, 1};
+  const report::ClassHistogram s = report::class_histogram(same, sc, names, 4, false);
+  EXPECT_EQ(s.classes, (std::vector<std::string>{"unused"}));
   EXPECT_EQ(s.counts[0][0], 3);
   EXPECT_GT(s.edges.back(), s.edges.front());
 }
@@ -344,6 +346,13 @@ TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
   }
   // The corner plot and the traversals.
   EXPECT_EQ(d["latent"]["points"].size(), 50u);
+  {
+    // Every row when the catalogue is small enough.
+    Config all = cfg;
+    all.set("report.latent_points=1000");
+    report::run_report(all, o);
+    EXPECT_EQ(page_data(slurp(o.out))["latent"]["points"].size(), 120u);
+  }
   EXPECT_EQ(d["latent"]["points"][0].size(), static_cast<std::size_t>(run.shape.latent + 1));
   EXPECT_EQ(d["traversal"]["spectra"].size(), static_cast<std::size_t>(run.shape.latent));
   EXPECT_EQ(d["traversal"]["spectra"][0].size(), 5u);

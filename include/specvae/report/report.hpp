@@ -47,9 +47,10 @@ ReportResult run_report(const Config& config, const ReportOptions& options);
 
 // ---- the pieces, for tests ----------------------------------------------------------------
 
-// A histogram of `values` with one count series per class, over [min, max] of the finite
-// values (of the positive ones with log_x: edges log-spaced). Values outside that set
-// (non-finite; ≤ 0 with log_x) are counted in `left_out`.
+// A histogram of `values` with one count series per class (class_of[i] indexes class_names;
+// series only for classes with a counted value, in class_names order), over [min, max] of
+// the finite values (of the positive ones with log_x: edges log-spaced). Values outside that
+// set (non-finite; ≤ 0 with log_x) are counted in `left_out`.
 struct ClassHistogram {
   std::vector<double> edges;  // bins + 1
   std::vector<std::string> classes;
@@ -57,8 +58,8 @@ struct ClassHistogram {
   bool log_x = false;
   std::int64_t left_out = 0;
 };
-ClassHistogram class_histogram(std::span<const double> values, std::span<const std::string> classes, int bins,
-                               bool log_x);
+ClassHistogram class_histogram(std::span<const double> values, std::span<const std::uint8_t> class_of,
+                               std::span<const std::string> class_names, int bins, bool log_x);
 
 // Rows ranked 1…n by `rank` (1 = most anomalous), in rank order; fewer when the catalogue is smaller.
 std::vector<std::int64_t> top_rows(std::span<const std::int64_t> rank, std::int64_t n);
