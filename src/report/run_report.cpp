@@ -272,15 +272,13 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   // --- the spectra: typical, top outliers, the labelling view ------------------------------
   json typical = json::array();
   std::set<std::int64_t> wanted;
-  std::set<std::string> spectypes(cat.spectype.begin(), cat.spectype.end());
-  for (const std::string& t : spectypes) {
+  for (std::size_t c = 0; c < anomaly_class; ++c) {  // the SPECTYPEs
+    const std::string& t = class_names[c];
     std::vector<std::int64_t> rows = typical_rows(cat, t, normal_val, n_examples);
     const bool val = !rows.empty();
-    if (!val) {  // no validation rows of this class: all its rows
-      rows = typical_rows(cat, t, normal, n_examples);
-    }
+    if (!val) rows = typical_rows(cat, t, normal, n_examples);  // no validation rows of this class: all its rows
     for (std::size_t k = 0; k < rows.size(); ++k) {
-      typical.push_back({{"title", k == 0 ? fmt::format("typical {} (median MSE of its {} rows)", t, val ? "validation" : "")
+      typical.push_back({{"title", k == 0 ? fmt::format("typical {} (median MSE of its {})", t, val ? "validation rows" : "rows")
                                           : fmt::format("{} near the median MSE", t)},
                          {"row", rows[k]}});
       wanted.insert(rows[k]);
