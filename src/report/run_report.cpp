@@ -296,7 +296,10 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   // The labelling view: learn's order when given, else the combined score's.
   std::vector<std::int64_t> label_rows;
   json initial = json::object();
-  std::string label_source = "combined score (most anomalous first)";
+  // Without learn's order: the score `specvae learn` will re-rank (learn.score), most
+  // anomalous first, which is the order learn itself gives before any label.
+  const std::string learn_score = config.get_string("learn.score");
+  std::string label_source = fmt::format("{} score (learn.score), most anomalous first", learn_score);
   {
     std::vector<std::int64_t> order_tids;  // learn's order, to be matched to rows
     std::unordered_map<std::int64_t, int> initial_labels;
@@ -326,7 +329,10 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
         label_rows.push_back(r);
       }
     } else {
-      label_rows = top_rows(cat.rank_combined, n_label);
+      const std::vector<std::int64_t>* rank = &cat.rank_combined;
+      for (int k = 0; k < merge::kNumScores; ++k)
+        if (learn_score == merge::kScores[k].name) rank = &cat.rank[k];
+      label_rows = top_rows(*rank, n_label);
     }
     for (const auto& [tid, label] : initial_labels) initial[std::to_string(tid)] = label;
     wanted.insert(label_rows.begin(), label_rows.end());

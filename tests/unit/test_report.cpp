@@ -357,8 +357,13 @@ TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
   EXPECT_EQ(d["traversal"]["spectra"].size(), static_cast<std::size_t>(run.shape.latent));
   EXPECT_EQ(d["traversal"]["spectra"][0].size(), 5u);
   EXPECT_EQ(d["traversal"]["spectra"][0][0].size(), 48u);
-  // The labelling view: the combined score's order.
-  EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank_combined, 8));
+  // The labelling view: the order of learn.score (NOF by default), as `specvae learn` lists
+  // the catalogue before any label.
+  EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank[2], 8));
+  Config by_mse = cfg;
+  by_mse.set("learn.score=mse");
+  report::run_report(by_mse, o);
+  EXPECT_EQ(page_data(slurp(o.out))["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank[0], 8));
 }
 
 TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
@@ -446,8 +451,8 @@ TEST(ReportBrowser, RendersAndTheLabellingKeysWorkInHeadlessChromium) {
   const SmallRun run = make_run("browser");
   // Labels to start from: one shown in the labelling view, one not.
   const merge::Catalogue cat = merge::read_catalogue(run.catalogue);
-  const std::int64_t shown = report::top_rows(cat.rank_combined, 1)[0];
-  const std::int64_t other = report::top_rows(cat.rank_combined, 100).back();
+  const std::int64_t shown = report::top_rows(cat.rank[2], 1)[0];
+  const std::int64_t other = report::top_rows(cat.rank[2], 100).back();
   const fs::path labels = run.dir / "labels.csv";
   std::ofstream(labels) << "targetid,label\n" << cat.targetid[other] << ",1\n" << cat.targetid[shown] << ",4\n";
   report::ReportOptions o;
