@@ -110,15 +110,16 @@ __global__ void knn_select_kernel(const float* __restrict__ ip, std::int64_t ld_
 }
 
 __global__ void knn_refine_kernel(const float* __restrict__ queries, int n_rows, const float* __restrict__ base, int d,
-                                  const std::int32_t* __restrict__ best_i, int k_sel, std::int64_t self_begin, int k,
-                                  std::int64_t* __restrict__ out_index, double* __restrict__ out_distance) {
+                                  const std::int32_t* __restrict__ best_i, int k_cand, int k_sel,
+                                  std::int64_t self_begin, int k, std::int64_t* __restrict__ out_index,
+                                  double* __restrict__ out_distance) {
   const int r = blockIdx.x * blockDim.x + threadIdx.x;
   if (r >= n_rows) return;
   double dist[kMaxKnnSelect];
   int idx[kMaxKnnSelect];
   const float* q = queries + static_cast<std::size_t>(r) * d;
-  for (int s = 0; s < k_sel; ++s) {
-    const int gi = best_i[static_cast<std::size_t>(r) * k_sel + s];
+  for (int s = 0; s < k_cand; ++s) {
+    const int gi = best_i[static_cast<std::size_t>(r) * k_cand + s];
     double dd = CUDART_INF;
     if (gi != INT_MAX) {
       const float* b = base + static_cast<std::size_t>(gi) * d;
@@ -189,13 +190,14 @@ void launch_knn_select_tile(const float* ip, std::int64_t ld_ip, int n_rows, int
 }
 
 void launch_knn_refine(const float* queries, int n_rows, const float* base, int d, const std::int32_t* best_i,
-                       int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
-                       cudaStream_t stream) {
+                       int k_cand, int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index,
+                       double* out_distance, cudaStream_t stream) {
   if (n_rows <= 0) return;
-  SPECVAE_LAUNCH_REQUIRE(k_sel >= 1 && k_sel <= kMaxKnnSelect && k >= 1 && k <= k_sel, "knn refine: bad k");
+  SPECVAE_LAUNCH_REQUIRE(k_sel >= 1 && k_sel <= k_cand && k_cand <= kMaxKnnSelect && k >= 1 && k <= k_sel,
+                         "knn refine: bad k");
   constexpr int kRefineBlock = 128;
   knn_refine_kernel<<<static_cast<unsigned>((n_rows + kRefineBlock - 1) / kRefineBlock), kRefineBlock, 0, stream>>>(
-      queries, n_rows, base, d, best_i, k_sel, self_begin, k, out_index, out_distance);
+      queries, n_rows, base, d, best_i, k_cand, k_sel, self_begin, k, out_index, out_distance);
   SPECVAE_LAUNCH_CHECK(stream);
 }
 

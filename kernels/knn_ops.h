@@ -11,7 +11,8 @@
 
 namespace specvae::kernels {
 
-// Most candidates kept per query (k neighbours + the query itself).
+// Most candidates kept per query (k neighbours + the query itself + spares for the exact
+// re-ranking).
 constexpr int kMaxKnnSelect = 128;
 
 // x[i·d + j] −= mean[j] (mean: device, d floats).
@@ -30,12 +31,13 @@ void launch_knn_select_tile(const float* ip, std::int64_t ld_ip, int n_rows, int
                             const float* b_norms, std::int64_t base_offset, std::int64_t self_begin, int k_sel,
                             bool first_tile, float* best_d, std::int32_t* best_i, cudaStream_t stream);
 
-// Per query row: the k_sel candidates' Euclidean distances recomputed in double from the
-// original coordinates, sorted by (distance, index); with self_begin ≥ 0 the query's own
-// column is removed, or the first column when it is not among them (more than k exact
-// duplicates), leaving k = k_sel − 1; otherwise k = k_sel. Empty slots give (−1, NaN).
+// Per query row: the k_cand candidates' (best_i [n_rows × k_cand]) Euclidean distances
+// recomputed in double from the original coordinates and sorted by (distance, index); of the
+// first k_sel ≤ k_cand, with self_begin ≥ 0 the query's own column is removed, or the first
+// column when it is not among them (more than k exact duplicates: scikit-learn's rule),
+// leaving k = k_sel − 1; otherwise k = k_sel. Empty slots give (−1, NaN).
 void launch_knn_refine(const float* queries, int n_rows, const float* base, int d, const std::int32_t* best_i,
-                       int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
-                       cudaStream_t stream);
+                       int k_cand, int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index,
+                       double* out_distance, cudaStream_t stream);
 
 }  // namespace specvae::kernels

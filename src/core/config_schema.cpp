@@ -88,7 +88,7 @@ std::vector<ConfigKey> build_schema() {
       {"train.val_trim", T::Float, 0.0, 0, 0.5, {}, "fraction of validation spectra with the highest loss left out of the loss that the plateau schedule and the best checkpoint follow (0: the plain mean, as the paper)"},
       {"train.kl_weight", T::Float, 1.0, 0, 1e6, {}, "weight of the KL term"},
       {"train.seed", T::Int, std::int64_t{1}, 0, 9.2e18, {}, "seed for initialisation, shuffling, dropout and noise"},
-      {"train.backend", T::String, std::string("auto"), 0, 0, {"auto", "cpu", "cuda"}, "compute backend"},
+      {"train.backend", T::String, std::string("auto"), 0, 0, {"auto", "cpu", "cuda"}, "compute backend (auto: CUDA when this build has it and the rank sees a GPU, else CPU)"},
       {"train.gemm", T::String, std::string("auto"), 0, 0, {"auto", "openblas", "onednn"}, "CPU SGEMM library (auto: OpenBLAS unless its kernel is a slow fallback on this CPU)"},
       {"train.threads", T::Int, std::int64_t{0}, 0, 4096, {}, "CPU threads per rank (0 = OpenMP default)"},
       {"train.tf32", T::Bool, false, 0, 0, {}, "allow TF32 tensor-core math on GPUs"},

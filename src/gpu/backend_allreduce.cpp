@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 
 #include "specvae/core/log.hpp"
+#include "specvae/gpu/resources.hpp"
 
 #if SPECVAE_HAVE_CUDA
 #include "specvae/gpu/cuda_backend.hpp"
@@ -18,12 +21,15 @@
 
 namespace specvae::gpu {
 namespace {
-// Which GPU a rank computes on, as (host, device): NCCL needs every rank on its own GPU.
+// Which GPU a rank computes on: NCCL needs every rank on its own GPU. The device is known by
+// its UUID, not its ordinal: under `srun --gpus-per-task=1` every rank of a node sees its own
+// GPU as device 0. (host, ordinal) stands in where the UUID is not known.
 struct GpuSlot {
   std::uint64_t host = 0;
+  std::uint64_t gpu = 0;  // hash of the UUID, or the ordinal
   std::int64_t device = -1;
-  bool operator<(const GpuSlot& o) const { return host != o.host ? host < o.host : device < o.device; }
-  bool operator==(const GpuSlot& o) const = default;
+  bool operator<(const GpuSlot& o) const { return host != o.host ? host < o.host : gpu < o.gpu; }
+  bool same_gpu(const GpuSlot& o) const { return host == o.host && gpu == o.gpu; }
 };
 
 std::uint64_t host_hash() {
@@ -38,11 +44,21 @@ BackendAllReduce::BackendAllReduce(Communicator& comm, model::Backend& backend) 
 #if SPECVAE_HAVE_CUDA
   device = cuda_backend_device(backend);
 #endif
+  GpuSlot mine{host_hash(), static_cast<std::uint64_t>(device), device};
+  if (device >= 0) {
+    const std::vector<GpuDeviceInfo> devices = gpu_devices();
+    if (device < static_cast<int>(devices.size()) && !devices[device].uuid.empty()) {
+      mine.host = 0;  // a UUID names one GPU anywhere
+      mine.gpu = std::hash<std::string>{}(devices[device].uuid);
+    }
+  }
   // Every rank takes part in the same collectives whatever its backend.
-  auto slots = comm.allgather(GpuSlot{host_hash(), device});
+  auto slots = comm.allgather(mine);
   const bool all_gpu = std::all_of(slots.begin(), slots.end(), [](const GpuSlot& s) { return s.device >= 0; });
   std::sort(slots.begin(), slots.end());
-  const bool distinct = std::adjacent_find(slots.begin(), slots.end()) == slots.end();
+  const bool distinct =
+      std::adjacent_find(slots.begin(), slots.end(), [](const GpuSlot& a, const GpuSlot& b) { return a.same_gpu(b); }) ==
+      slots.end();
   if (device < 0 && !all_gpu) {
     method_ = "host";
   } else if (all_gpu && distinct) {

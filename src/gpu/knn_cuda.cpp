@@ -82,10 +82,15 @@ struct Queries {
   std::int64_t n;
 };
 
+static_assert(kGpuKnnMaxK + 1 == kernels::kMaxKnnSelect, "kGpuKnnMaxK and the kernels' candidate lists disagree");
+
+// Candidates kept beyond the k_sel needed (fewer when kMaxKnnSelect or the base is smaller).
+constexpr int kSpareCandidates = 16;
+
 // The fused path: padded centred copies, query tiles of ≤ 2^20 rows (a launch takes seconds
 // at 10M base points, not minutes), the on-chip scan, then the same refinement.
-void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_sel,
-                  std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
+void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_cand,
+                  int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
                   const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
   const int d_pad = kernels::knn_fused_pad(dim);
@@ -95,8 +100,8 @@ void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, c
   kernels::launch_pad_rows(q.centred, q.n, dim, d_pad, q_pad.get(), stream);
   const std::int64_t q_tile = std::min<std::int64_t>(std::max<std::int64_t>(q.n, 1),
                                                      opt.query_tile > 0 ? opt.query_tile : std::int64_t{1} << 20);
-  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_sel, stream);
-  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_cand, stream);
   stats.fused = true;
   stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
   stats.base_tiles = 1;
@@ -105,13 +110,13 @@ void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, c
     const std::int64_t tile_self = self_begin >= 0 ? self_begin + q0 : -1;
     auto t0 = Clock::now();
     kernels::launch_knn_fused_scan(q_pad.get() + q0 * d_pad, q.norms + q0, rows, b_pad.get(), base.norms.get(), n_b,
-                                   d_pad, tile_self, k_sel, best_d.get(), best_i.get(), stream);
+                                   d_pad, tile_self, k_cand, best_d.get(), best_i.get(), stream);
     if (opt.profile) {
       SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
       stats.select_seconds += since(t0);
     }
-    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_sel, tile_self, k,
-                               out_index + q0 * k, out_distance + q0 * k, stream);
+    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_cand, k_sel,
+                               tile_self, k, out_index + q0 * k, out_distance + q0 * k, stream);
   }
 }
 
@@ -120,12 +125,17 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
             std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
             const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
+  // Spare candidates: the selection ranks by float distances from the expanded form, whose
+  // rounding (≈ 1e-7 of ‖q‖² + ‖b‖²) can swap true neighbours across the k_sel-th place when
+  // the points lie far from their mean relative to their spacing; the refinement re-ranks
+  // k_cand candidates in double and keeps the first k_sel (the CPU brute force does the same).
+  const int k_cand = static_cast<int>(std::min<std::int64_t>({kernels::kMaxKnnSelect, k_sel + kSpareCandidates, n_b}));
   const bool fused = opt.method == GpuKnnMethod::Fused ||
                      (opt.method == GpuKnnMethod::Auto && dim <= kernels::kKnnFusedMaxDim);
   if (fused) {
     if (dim > kernels::kKnnFusedMaxDim)
       throw InputError(fmt::format("gpu kNN: the fused scan supports dim ≤ {}, got {}", kernels::kKnnFusedMaxDim, dim));
-    search_fused(gpu, base, n_b, q, dim, k_sel, self_begin, k, out_index, out_distance, opt, stats);
+    search_fused(gpu, base, n_b, q, dim, k_cand, k_sel, self_begin, k, out_index, out_distance, opt, stats);
     return;
   }
   auto cublas = static_cast<cublasHandle_t>(gpu.cublas());
@@ -144,8 +154,8 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
   }
   q_tile = std::min(q_tile, std::max<std::int64_t>(q.n, 1));
   DeviceArray<float> ip(static_cast<std::size_t>(q_tile) * static_cast<std::size_t>(b_tile), stream);
-  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_sel, stream);
-  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_sel, stream);
+  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_cand, stream);
   stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
   stats.base_tiles = static_cast<int>((n_b + b_tile - 1) / b_tile);
   stats.gemm_flops = 2.0 * double(q.n) * double(n_b) * dim;
@@ -165,14 +175,14 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
         t0 = Clock::now();
       }
       kernels::launch_knn_select_tile(ip.get(), cols, rows, cols, q.norms + q0, base.norms.get() + b0, b0, tile_self,
-                                      k_sel, b0 == 0, best_d.get(), best_i.get(), stream);
+                                      k_cand, b0 == 0, best_d.get(), best_i.get(), stream);
       if (opt.profile) {
         SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
         stats.select_seconds += since(t0);
       }
     }
-    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_sel, tile_self, k,
-                               out_index + q0 * k, out_distance + q0 * k, stream);
+    kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_cand, k_sel,
+                               tile_self, k, out_index + q0 * k, out_distance + q0 * k, stream);
   }
 }
 

@@ -16,7 +16,14 @@ std::atomic<bool> g_debug_sync{false};
 GpuDeviceInfo query(int device) {
   cudaDeviceProp p{};
   SPECVAE_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
-  return GpuDeviceInfo{device, p.name, p.major, p.minor, p.totalGlobalMem, p.multiProcessorCount};
+  GpuDeviceInfo info{device, p.name, p.major, p.minor, p.totalGlobalMem, p.multiProcessorCount, {}};
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char byte : p.uuid.bytes) {
+    const auto b = static_cast<unsigned char>(byte);
+    info.uuid += kHex[b >> 4];
+    info.uuid += kHex[b & 15];
+  }
+  return info;
 }
 }  // namespace
 

@@ -9,12 +9,13 @@
 
 namespace specvae::model {
 
-std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm) {
+std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm, bool tf32) {
   if (kind == "reference") return std::make_unique<ReferenceBackend>();
-  if (kind == "cpu" || kind == "auto") return std::make_unique<CpuBackend>(threads, gemm);
 #if SPECVAE_HAVE_CUDA
-  if (kind == "cuda") return gpu::make_cuda_backend(-1, false);  // this rank's GPU (node-local rank)
+  // This rank's GPU (node-local rank modulo the visible devices).
+  if (kind == "cuda" || (kind == "auto" && gpu_device_count() > 0)) return gpu::make_cuda_backend(-1, tf32);
 #endif
+  if (kind == "cpu" || kind == "auto") return std::make_unique<CpuBackend>(threads, gemm);
   if (kind == "cuda")
     throw ConfigError("train.backend = \"cuda\": this build has no CUDA backend (configure with SPECVAE_ENABLE_CUDA=ON); use \"cpu\"");
   throw ConfigError("train.backend: unknown backend \"" + kind + "\" (expected reference, cpu, cuda or auto)");

@@ -21,8 +21,13 @@
 
 namespace specvae::score {
 
-KnnMethod parse_knn_method(const std::string& name, int gpu_device) {
-  if (name == "auto") return SPECVAE_HAVE_CUDA && gpu_device >= 0 ? KnnMethod::Cuda : KnnMethod::KdTree;
+KnnMethod parse_knn_method(const std::string& name, int gpu_device, int k) {
+  if (name == "auto") {
+#if SPECVAE_HAVE_CUDA
+    if (gpu_device >= 0 && k <= gpu::kGpuKnnMaxK) return KnnMethod::Cuda;
+#endif
+    return KnnMethod::KdTree;
+  }
   if (name == "kdtree") return KnnMethod::KdTree;
   if (name == "bruteforce") return KnnMethod::BruteForce;
   if (name == "faiss") return KnnMethod::Faiss;

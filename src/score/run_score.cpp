@@ -66,7 +66,8 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
 
   // A GPU is used for the kNN when this rank has one and the model ran on it (train.backend).
   const int gpu = backend->name() == "cuda" ? init_distributed(nullptr, nullptr).gpu_device : -1;
-  const KnnMethod method = parse_knn_method(config.get_string("score.knn"), gpu);
+  const KnnMethod method =
+      parse_knn_method(config.get_string("score.knn"), gpu, static_cast<int>(config.get_int("score.lof_k")));
   t0 = Clock::now();
   const LofResult lof = distributed_lof(comm, rs.mu, latent, static_cast<int>(config.get_int("score.lof_k")), method,
                                         static_cast<int>(config.get_int("train.threads")), gpu);

@@ -148,6 +148,8 @@ TEST(LofExact, KnnMethodNames) {
   if (SPECVAE_HAVE_CUDA) {
     EXPECT_EQ(parse_knn_method("cuda"), KnnMethod::Cuda);
     EXPECT_EQ(parse_knn_method("auto", 0), KnnMethod::Cuda);
+    EXPECT_EQ(parse_knn_method("auto", 0, 127), KnnMethod::Cuda);
+    EXPECT_EQ(parse_knn_method("auto", 0, 128), KnnMethod::KdTree);  // more than the GPU lists hold
   } else {
     EXPECT_THROW(parse_knn_method("cuda"), specvae::ConfigError);
     EXPECT_EQ(parse_knn_method("auto", 0), KnnMethod::KdTree);

@@ -6,15 +6,19 @@
 // scan computes the same candidates on chip instead (GpuKnnMethod).
 //
 // Tie policy: candidates are ordered by (distance, index), so among equal distances the
-// smaller global index wins — in the float selection and again in the double re-sort. Sets
-// of neighbours can still differ from an exact search where two candidates' true distances
-// are closer than the float rounding of the expanded form (≈1e-6 relative to the norms).
+// smaller global index wins — in the float selection and again in the double re-sort. The
+// selection keeps 16 spare candidates beyond the k (+ self) needed, and the double re-sort
+// picks the k among them, so rounding of the expanded form (≈1e-7 relative to the norms)
+// changes a neighbour set only when more than 16 candidates crowd across the k-th place.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 namespace specvae::gpu {
+
+// Largest k the GPU search takes (k + the query itself fit its candidate lists).
+inline constexpr int kGpuKnnMaxK = 127;
 
 // Gemm: cuBLAS −2·Q·Bᵀ tiles written to memory, then the add-norms + selection kernel (any
 // dimension). Fused: for dim ≤ 16, distances computed and selected on chip, the distance

@@ -17,6 +17,7 @@ struct GpuDeviceInfo {
   int compute_minor = 0;
   std::size_t total_memory = 0;
   int multiprocessors = 0;
+  std::string uuid;  // 32 hex digits: the same GPU has the same UUID whatever ordinal a process sees
 };
 
 // Whether this build has the CUDA backend compiled in.

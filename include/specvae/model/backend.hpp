@@ -114,8 +114,10 @@ class Backend {
 // "reference" (tests), "cpu", or "auto"/"cuda" (the CUDA backend when built and a device
 // exists; otherwise "auto" falls back to "cpu" and "cuda" throws ConfigError).
 // threads: OpenMP/BLAS threads for the CPU backend (0 = OpenMP default); gemm: the CPU SGEMM
-// library, "auto" | "openblas" | "onednn" (train.gemm), or "batch-invariant" (see cpu_gemm.hpp).
-std::unique_ptr<Backend> make_backend(const std::string& kind, int threads = 0, const std::string& gemm = "auto");
+// library, "auto" | "openblas" | "onednn" (train.gemm), or "batch-invariant" (see cpu_gemm.hpp);
+// tf32: TF32 tensor-core GEMMs on the CUDA backend (train.tf32).
+std::unique_ptr<Backend> make_backend(const std::string& kind, int threads = 0, const std::string& gemm = "auto",
+                                      bool tf32 = false);
 
 // RAII buffer of n floats in a backend's memory.
 class DeviceBuffer {

@@ -15,7 +15,8 @@ enum class KnnMethod { KdTree, BruteForce, Faiss, Cuda };
 
 // "kdtree", "bruteforce", "faiss", "cuda"; "auto" → Cuda when this build has CUDA and
 // gpu_device ≥ 0, else KdTree. Throws ConfigError otherwise, and for "cuda" without CUDA.
-KnnMethod parse_knn_method(const std::string& name, int gpu_device = -1);
+// k (when > 0): "auto" picks the CPU k-d tree where the GPU search cannot take k.
+KnnMethod parse_knn_method(const std::string& name, int gpu_device = -1, int k = 0);
 std::string knn_method_name(KnnMethod method);
 
 // Neighbours of nq query rows, k per row, sorted by (distance, index).
