@@ -3,10 +3,13 @@
 ReLU, dropout 0.2, weighted Gaussian reconstruction + KL, Adam lr 1e-3) trained on the same GPU
 on resident random data, eager mode (what a user would write), fp32 and TF32.
 Method: 10 warm-up steps, then the median of REPEATS blocks of STEPS steps, synchronised at block
-ends. Prints markdown rows like bench_gpu_train. Usage: torch_train.py [steps=50] [repeats=5]"""
+ends. Prints markdown rows like bench_gpu_train.
+Usage: torch_train.py [steps=50] [repeats=5] [device=cuda] [batches=512,2048,8192]
+(`torch_train.py 2 1 cpu 64` is a dry run on a machine without a GPU.)"""
 import statistics
 import sys
 import time
+import warnings
 
 import torch
 from torch import nn
@@ -41,10 +44,16 @@ def loss_fn(x, w, xhat, mu, logvar):
     return (recon + kl).mean()
 
 
-def train_rate(batch, steps, repeats, tf32):
+def sync(dev):
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_rate(batch, steps, repeats, tf32, dev):
+    # The legacy switch sets the old and the new (torch >= 2.9) TF32 flags together; torch 2.9+
+    # warns that it will be deprecated (filtered in main), and setting only the new one can
+    # trip torch's mixed-API check. No convolutions here, so cuDNN's flag does not matter.
     torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
-    dev = torch.device("cuda")
     torch.manual_seed(0)
     model = Vae().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -60,13 +69,13 @@ def train_rate(batch, steps, repeats, tf32):
 
     for _ in range(10):
         step()
-    torch.cuda.synchronize()
+    sync(dev)
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(steps):
             step()
-        torch.cuda.synchronize()
+        sync(dev)
         rates.append(steps * batch / (time.perf_counter() - t0))
     return statistics.median(rates)
 
@@ -74,14 +83,18 @@ def train_rate(batch, steps, repeats, tf32):
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    if not torch.cuda.is_available():
-        print("no CUDA device for torch")
+    dev = torch.device(sys.argv[3] if len(sys.argv) > 3 else "cuda")
+    batches = [int(b) for b in sys.argv[4].split(",")] if len(sys.argv) > 4 else [512, 2048, 8192]
+    warnings.filterwarnings("ignore", message=".*TF32.*")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        print(f"torch {torch.__version__}: no CUDA device for torch", file=sys.stderr)
         return 2
-    print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}", file=sys.stderr)
-    print("| what | batch | math | spectra/s |\n|---|---|---|---|")
+    where = torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"
+    print(f"torch {torch.__version__} on {where}", file=sys.stderr, flush=True)
+    print("| what | batch | math | spectra/s |\n|---|---|---|---|", flush=True)
     for tf32 in (False, True):
-        for batch in (512, 2048, 8192):
-            rate = train_rate(batch, steps, repeats, tf32)
+        for batch in batches:
+            rate = train_rate(batch, steps, repeats, tf32, dev)
             print(f"| train step (pytorch eager) | {batch} | {'tf32' if tf32 else 'fp32'} | {rate:.0f} |", flush=True)
     return 0
 

@@ -43,10 +43,11 @@ done
 glibc_max=$(objdump -T "$DEST"/bin/* "$DEST"/lib/* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 {
   echo "specvae device bundle"
-  echo "commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src kernels include tests/gpu bench/gpu || echo ' (+ uncommitted changes)')"
+  echo "commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- CMakeLists.txt cmake src kernels include tests/gpu bench/gpu || echo ' (+ uncommitted changes)')"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(/usr/local/cuda/bin/nvcc --version | tail -1)"
   echo "architectures: sm_90; newest glibc symbol needed: ${glibc_max:-none}"
-  echo "expected on the GPU machine: libcuda, libcudart.so.13, libcublas(.Lt).so.13, libnccl.so.2"
+  echo "expected on the GPU machine: libcuda, libcudart.so.13, libcublas(.Lt).so.13, libnccl.so.2 (toolkit or pip"
+  echo "  nvidia-* wheels), glibc >= ${glibc_max#GLIBC_} (Ubuntu 24.04: yes; Ubuntu 22.04: no)"
   echo "files:"
   (cd "$DEST" && find . -type f | sort | xargs ls -la | awk '{print "  " $5 "  " $9}')
 } > "$DEST/MANIFEST.txt"
