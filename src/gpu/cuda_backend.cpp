@@ -126,6 +126,13 @@ class CudaBackend final : public model::Backend {
     bind();
     kernels::launch_act_dropout_backward(dy, nullptr, keep_scale, m, n, false, stream_);
   }
+  // Both in one pass: the same two float operations per element as dropout_backward then
+  // activation_backward, so the same bits.
+  void dropout_activation_backward(float* dy, const float* y, const float* keep_scale, int m, int n,
+                                   Activation act) override {
+    bind();
+    kernels::launch_act_dropout_backward(dy, y, keep_scale, m, n, act == Activation::Relu, stream_);
+  }
   void reparameterize(const float* mu_logvar, int m, int latent, const rng::StreamKey& key,
                       std::span<const std::int64_t> sample_ids, float* eps, float* z) override {
     bind();

@@ -10,6 +10,9 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/dist/trimmed_mean.hpp"
+#if SPECVAE_HAVE_CUDA
+#include "specvae/gpu/cuda_backend.hpp"
+#endif
 
 namespace specvae::train {
 
@@ -66,6 +69,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
   reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
+  want_device_shard_ = SPECVAE_HAVE_CUDA && be_->name() == "cuda" && config.get_bool("train.device_shard");
   shard_ = be_->host_memory() && comm_.size() > 1 && config.get_bool("train.shard_optimizer");
   if (shard_) {
     // Chunks of whole 64-byte lines, the last rank's the remainder (possibly empty).
@@ -131,20 +135,36 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
     if (g >= train_offset_ && g < train_offset_ + local_train_) ids.push_back(g);
   }
   const int m = static_cast<int>(ids.size());
-  // Gather the rows straight into backend memory when it is host memory; else stage them.
-  const bool direct = be_->host_memory();
-  if (!direct) {
-    stage_x_.resize(ids.size() * nb);
-    stage_w_.resize(ids.size() * nb);
-  }
-  float* dst_x = direct ? batch_x_.data() : stage_x_.data();
-  float* dst_w = direct ? batch_w_.data() : stage_w_.data();
   local_rows_.resize(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) local_rows_[i] = ids[i] - train_offset_;
-  scaling_.gather_to_model(train_x_.data(), train_w_.data(), local_rows_, dst_x, dst_w, shape_.n_input, threads_);
-  if (!direct) {
-    be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
-    be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
+#if SPECVAE_HAVE_CUDA
+  if (want_device_shard_ && !device_shard_) {
+    // Once: the rows in the model's units (the same arithmetic as gather_to_model), then onto
+    // the GPU, resident when they fit, else streamed through pinned memory batch by batch.
+    scaling_.to_model(train_x_.data(), train_w_.data(), local_train_, shape_.n_input, threads_);
+    device_shard_ = std::make_shared<gpu::DeviceShard>(gpu::cuda_backend_device(*be_), train_x_.data(),
+                                                       train_w_.data(), local_train_, shape_.n_input);
+    log::info("training rows on the GPU: {} ({} rows on rank 0)", device_shard_->resident() ? "resident" : "streamed",
+              local_train_);
+  }
+  if (device_shard_) {
+    device_shard_->gather(local_rows_, batch_x_.data(), batch_w_.data(), gpu::cuda_backend_stream(*be_));
+  } else
+#endif
+  {
+    // Gather the rows straight into backend memory when it is host memory; else stage them.
+    const bool direct = be_->host_memory();
+    if (!direct) {
+      stage_x_.resize(ids.size() * nb);
+      stage_w_.resize(ids.size() * nb);
+    }
+    float* dst_x = direct ? batch_x_.data() : stage_x_.data();
+    float* dst_w = direct ? batch_w_.data() : stage_w_.data();
+    scaling_.gather_to_model(train_x_.data(), train_w_.data(), local_rows_, dst_x, dst_w, shape_.n_input, threads_);
+    if (!direct) {
+      be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
+      be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
+    }
   }
 
   model::PassOptions o;

@@ -139,6 +139,26 @@ TEST(CudaBackendOps, ActivationBackwardAndBiasGrad) {
   p.gpu->release(d_dy);
 }
 
+TEST(CudaBackendOps, DropoutAndActivationBackwardInOnePassAreExact) {
+  SPECVAE_REQUIRE_GPU();
+  Pair p;
+  const int m = 257, n = 301;
+  auto y = random_floats(static_cast<std::size_t>(m) * n, -1, 1, 17);
+  auto keep = random_floats(y.size(), 0, 1, 18);
+  for (float& k : keep) k = k < 0.2f ? 0.0f : 1.25f;  // a dropout mask's keep/scale values
+  for (const Activation act : {Activation::Relu, Activation::Identity}) {
+    auto dy = random_floats(y.size(), -1, 1, 19);
+    auto dy_ref = dy;
+    p.ref.dropout_activation_backward(dy_ref.data(), y.data(), keep.data(), m, n, act);
+    float *d_y = to_backend(*p.gpu, y), *d_dy = to_backend(*p.gpu, dy), *d_keep = to_backend(*p.gpu, keep);
+    p.gpu->dropout_activation_backward(d_dy, d_y, d_keep, m, n, act);
+    EXPECT_TRUE(near_all(from_backend(*p.gpu, d_dy, dy.size()), dy_ref, 0, 0)) << "relu " << (act == Activation::Relu);
+    p.gpu->release(d_y);
+    p.gpu->release(d_dy);
+    p.gpu->release(d_keep);
+  }
+}
+
 TEST(CudaBackendOps, DropoutDrawsTheSameMasksAsTheCpu) {
   SPECVAE_REQUIRE_GPU();
   Pair p;

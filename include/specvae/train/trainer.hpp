@@ -22,6 +22,7 @@
 #include "specvae/core/config.hpp"
 #include "specvae/dist/communicator.hpp"
 #include "specvae/gpu/backend_allreduce.hpp"
+#include "specvae/gpu/device_shard.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/model/backend.hpp"
 #include "specvae/model/vae.hpp"
@@ -122,6 +123,10 @@ class Trainer {
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
   std::unique_ptr<model::VaeGraph> graph_;
   std::unique_ptr<gpu::BackendAllReduce> reduce_;  // the one gradient all-reduce per step
+  // CUDA backend (train.device_shard): the training rows on the GPU in the model's units,
+  // made at the first step (when the scaling is final: a resumed run takes the checkpoint's).
+  bool want_device_shard_ = false;
+  std::shared_ptr<gpu::DeviceShard> device_shard_;
   bool shard_ = false;                   // reduce-scatter + Adam on a chunk + all-gather
   std::vector<std::size_t> shard_counts_;  // parameters per rank's chunk (rank order)
   std::size_t shard_first_ = 0;          // this rank's first parameter
