@@ -403,6 +403,22 @@ TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
   }
 }
 
+TEST(Report, ATinyCatalogueStillGivesAWholePage) {
+  const SmallRun run = make_run("tiny", 3, 16);  // fewer rows than every list wants
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.truth = run.truth;
+  o.out = run.dir / "r.html";
+  const report::ReportResult r = report::run_report(small_config(), o);
+  EXPECT_EQ(r.rows, 3);
+  const json d = page_data(slurp(o.out));
+  EXPECT_EQ(d["outliers"]["combined"].size(), 3u);
+  EXPECT_EQ(d["labelling"]["rows"].size(), 3u);
+  EXPECT_EQ(d["latent"]["points"].size(), 3u);
+  EXPECT_EQ(d["spectra"].size(), 3u);
+  EXPECT_FALSE(d["typical"].empty());
+}
+
 TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   const SmallRun run = make_run("foreign", 40, 16);
   const SmallRun other = make_run("foreign_other", 41, 16);
