@@ -1,7 +1,8 @@
 // `specvae run`: the whole chain in one job — simulate → ingest → train → score → merge →
-// [learn, with learn.labels] → report (the stages in run.stages), outputs under run.out_dir. A stage whose outputs exist with a
-// completion marker matching the config of that stage and of every stage before it is
-// skipped; a training run that was killed resumes from its last checkpoint.
+// [learn, with learn.labels] → report (the stages in run.stages), outputs under run.out_dir.
+// A stage whose outputs exist with a completion marker matching the config of that stage and
+// of every stage before it is skipped; a training run that was killed resumes from its last
+// checkpoint.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -193,7 +194,7 @@ int run_pipeline(const Config& config) {
       }
       comm.barrier();
     } else {
-      throw ConfigError(fmt::format("run.stages: `specvae run` cannot run stage '{}' yet", stage));
+      throw ConfigError(fmt::format("run.stages: unknown stage '{}'", stage));
     }
     write_marker(comm, L.marker(stage), key);
     log::info("run: {} done in {:.1f} s", stage,

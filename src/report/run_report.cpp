@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -15,7 +13,6 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
-#include "specvae/core/version.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/merge/quality.hpp"
@@ -23,6 +20,7 @@
 #include "specvae/model/vae.hpp"
 #include "specvae/report/report.hpp"
 #include "specvae/score/score.hpp"
+#include "report_inputs.hpp"
 
 namespace specvae::report {
 
@@ -42,158 +40,6 @@ json rounded(double v, int digits) {
 
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-std::string fmt_num(double v, const char* spec = "{:.4g}") {
-  return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v) : std::string("–");
-}
-
-// metrics.jsonl from `specvae train`: one object per epoch. InputError naming the file and line.
-json read_metrics(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open the training metrics", path.string()));
-  json out = json::array();
-  std::string line;
-  for (std::int64_t no = 1; std::getline(in, line); ++no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {
-      throw InputError(fmt::format("{}:{}: not a JSON line ({})", path.string(), no, e.what()));
-    }
-    if (!j.is_object() || !j.contains("epoch"))
-      throw InputError(fmt::format("{}:{}: a metrics line needs an object with an 'epoch'", path.string(), no));
-    json keep;
-    for (const char* key : {"epoch", "train_loss", "val_loss", "lr", "train_recon", "train_kl", "val_recon", "val_kl",
-                            "val_mse_galaxy", "spectra_per_s"})
-      if (j.contains(key)) keep[key] = j[key];
-    out.push_back(std::move(keep));
-  }
-  return out;
-}
-
-// learn_scores.csv from `specvae learn`: TARGETIDs in its (display) order and the human labels.
-struct LearnOrder {
-  std::vector<std::int64_t> targetid;
-  std::vector<int> label;
-};
-LearnOrder read_learn_scores(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open the learn scores", path.string()));
-  std::string line;
-  if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty file (expected learn_scores.csv from `specvae learn`)", path.string()));
-  std::vector<std::string> header;
-  {
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) header.push_back(cell);
-  }
-  const auto col = [&](const char* name) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end())
-      throw InputError(fmt::format("{}: no '{}' column (header: {}); expected learn_scores.csv from `specvae learn`",
-                                   path.string(), name, line));
-    return static_cast<std::size_t>(it - header.begin());
-  };
-  const std::size_t c_tid = col("targetid"), c_label = col("human_label");
-  LearnOrder o;
-  for (std::int64_t no = 2; std::getline(in, line); ++no) {
-    if (line.empty()) continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (cells.size() <= std::max(c_tid, c_label))
-      throw InputError(fmt::format("{}:{}: {} fields, the header has {}", path.string(), no, cells.size(), header.size()));
-    try {
-      std::size_t used = 0;
-      const std::int64_t tid = std::stoll(cells[c_tid], &used);
-      if (used != cells[c_tid].size()) throw std::invalid_argument("trailing text");
-      const int label = std::stoi(cells[c_label], &used);
-      if (used != cells[c_label].size() || label < learn::kUnlabelled || label > 5) throw std::invalid_argument("label");
-      o.targetid.push_back(tid);
-      o.label.push_back(label);
-    } catch (const std::exception&) {
-      throw InputError(fmt::format("{}:{}: targetid '{}' / human_label '{}' are not an integer and a label -1..5",
-                                   path.string(), no, cells[c_tid], cells[c_label]));
-    }
-  }
-  return o;
-}
-
-// The tables at the top of the page: provenance, per-class scores, detection quality.
-std::string tables_html(const merge::Catalogue& cat, const fs::path& cat_path, const fs::path& dataset,
-                        const fs::path& checkpoint, const std::vector<merge::ClassSummary>& classes,
-                        const std::vector<merge::ClassSummary>& classes_normal,
-                        const std::vector<merge::DetectionRow>& detection) {
-  std::string h;
-  const auto row = [&](const std::string& k, const std::string& v) {
-    h += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(k), html_escape(v));
-  };
-  h += "<h3>Run</h3>\n<table class=\"provenance\">\n";
-  row("catalogue", cat_path.string());
-  row("rows", fmt::format("{}", cat.n));
-  row("dataset", dataset.string() + "  (hash " + cat.dataset_hash + ")");
-  row("model", checkpoint.string() + "  (hash " + cat.model_hash + ")");
-  row("scored with", fmt::format("{}, config hash {}, {} shard(s)", cat.code_version, cat.config_hash, cat.n_shards));
-  row("LOF", fmt::format("k = {}, exact kNN by {}", cat.lof_k, cat.knn_method));
-  row("reconstruction probability", fmt::format("{} latent samples", cat.recon_samples));
-  row("top fraction", fmt::format("{:g} ({} rows flagged per score)", cat.top_fraction, cat.n_flagged));
-  row("thresholds", fmt::format("MSE ≥ {}, recon. log-prob ≤ {}, NOF ≤ {}, combined ≥ {}", fmt_num(cat.threshold[0]),
-                                fmt_num(cat.threshold[1]), fmt_num(cat.threshold[2]), fmt_num(cat.threshold_combined)));
-  row("report", version_string());
-  h += "</table>\n";
-
-  const auto class_table = [&](const std::vector<merge::ClassSummary>& rows, const std::string& caption) {
-    h += fmt::format("<h3>{}</h3>\n<table class=\"classes\">\n<tr><th>class</th><th>rows</th><th>validation rows</th>"
-                     "<th>mean MSE (validation)</th><th>median MSE (validation)</th><th>mean MSE (all)</th></tr>\n",
-                     html_escape(caption));
-    for (const merge::ClassSummary& k : rows)
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       html_escape(k.spectype), k.n_all, k.n_val, fmt_num(k.mean_mse_val, "{:.3f}"),
-                       fmt_num(k.median_mse_val, "{:.3f}"), fmt_num(k.mean_mse_all, "{:.3f}"));
-    h += "</table>\n";
-  };
-  class_table(classes, "Weighted MSE (paper Eq. 6) by class");
-  if (!classes_normal.empty()) class_table(classes_normal, "The same, injected anomalies left out (truth table)");
-  if (!detection.empty()) {
-    h += fmt::format("<h3>Detection of the injected anomalies (truth table)</h3>\n<p>Recall in the top {:g}% by each "
-                     "score, and ROC AUC against normal rows.</p>\n<table class=\"detection\">\n<tr><th>kind</th>"
-                     "<th>in truth</th><th>in catalogue</th>",
-                     100 * cat.top_fraction);
-    for (const char* s : {"MSE", "recon. log-prob", "NOF", "combined"}) h += fmt::format("<th>recall {}</th>", s);
-    for (const char* s : {"MSE", "recon. log-prob", "NOF", "combined"}) h += fmt::format("<th>AUC {}</th>", s);
-    h += "</tr>\n";
-    for (const merge::DetectionRow& d : detection) {
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", html_escape(d.kind), d.n_truth, d.n_catalogue);
-      for (int s = 0; s <= merge::kNumScores; ++s) h += fmt::format("<td>{}</td>", fmt_num(d.recall[s], "{:.2f}"));
-      for (int s = 0; s <= merge::kNumScores; ++s) h += fmt::format("<td>{}</td>", fmt_num(d.auc[s], "{:.3f}"));
-      h += "</tr>\n";
-    }
-    h += "</table>\n";
-  }
-  return h;
-}
-
-// Rows of the dataset, read in contiguous runs (rows sorted and unique).
-std::map<std::int64_t, DatasetRows> read_rows(const fs::path& dataset, const std::vector<std::int64_t>& rows) {
-  std::map<std::int64_t, DatasetRows> out;
-  for (std::size_t i = 0; i < rows.size();) {
-    std::size_t j = i + 1;
-    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
-    const DatasetRows run = read_dataset_rows(MPI_COMM_NULL, dataset, rows[i], static_cast<std::int64_t>(j - i));
-    for (std::size_t k = i; k < j; ++k) {
-      DatasetRows one;
-      one.resize(1, run.n_bins);
-      const std::size_t r = k - i, nb = static_cast<std::size_t>(run.n_bins);
-      std::copy_n(run.flux.begin() + r * nb, nb, one.flux.begin());
-      std::copy_n(run.ivar.begin() + r * nb, nb, one.ivar.begin());
-      std::copy_n(run.mask.begin() + r * nb, nb, one.mask.begin());
-      one.begin = rows[k];
-      one.targetid[0] = run.targetid[r];
-      out.emplace(rows[k], std::move(one));
-    }
-    i = j;
-  }
-  return out;
-}
 
 }  // namespace
 
