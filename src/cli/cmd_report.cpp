@@ -14,7 +14,7 @@ Command register_report(CLI::App& app, CommonOptions& common) {
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("report", "write the HTML report (figures, outliers, labelling view)");
   sub->add_option("--catalogue", opts->catalogue, "catalogue.h5 from `specvae merge`, or its folder")->required();
-  sub->add_option("--out", opts->out, "the HTML file to write")->required();
+  sub->add_option("--out", opts->out, "the HTML file to write (or a folder: report.html in it)")->required();
   sub->add_option("--dataset", opts->dataset, "dataset.h5 (default: the one the catalogue was scored on)");
   sub->add_option("--checkpoint", opts->checkpoint, "model checkpoint (default: the one the catalogue was scored with)");
   sub->add_option("--metrics", opts->metrics, "training metrics.jsonl (default: beside the checkpoint)");

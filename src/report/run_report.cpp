@@ -364,21 +364,23 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
                                          page.dump(-1, ' ', /*ensure_ascii=*/true));
 
   // Atomically: a reader never sees half a page.
-  res.html = o.out;
-  if (!o.out.parent_path().empty()) fs::create_directories(o.out.parent_path());
-  const fs::path tmp = o.out.string() + ".tmp";
+  // An existing folder gets report.html inside it.
+  const fs::path out = fs::is_directory(o.out) ? o.out / "report.html" : o.out;
+  res.html = out;
+  if (!out.parent_path().empty()) fs::create_directories(out.parent_path());
+  const fs::path tmp = out.string() + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary);
     f << html;
     f.close();
     if (!f) throw InputError(fmt::format("{}: cannot write the report", tmp.string()));
   }
-  fs::rename(tmp, o.out);
-  res.bytes = fs::file_size(o.out);
+  fs::rename(tmp, out);
+  res.bytes = fs::file_size(out);
   res.spectra = static_cast<std::int64_t>(rows.size());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.summary = fmt::format("report: {} ({:.1f} MB; {} rows, {} spectra shown, {} latent points) in {:.1f} s\n",
-                            o.out.string(), static_cast<double>(res.bytes) / 1e6, n, res.spectra,
+                            out.string(), static_cast<double>(res.bytes) / 1e6, n, res.spectra,
                             page["latent"]["points"].size(), secs);
   for (const std::string& note : res.notes) res.summary += "  note: " + note + "\n";
   return res;

@@ -417,6 +417,10 @@ TEST(Report, ATinyCatalogueStillGivesAWholePage) {
   EXPECT_EQ(d["latent"]["points"].size(), 3u);
   EXPECT_EQ(d["spectra"].size(), 3u);
   EXPECT_FALSE(d["typical"].empty());
+  // An existing folder as --out: report.html inside it.
+  o.out = run.dir;
+  EXPECT_EQ(report::run_report(small_config(), o).html, run.dir / "report.html");
+  EXPECT_TRUE(fs::is_regular_file(run.dir / "report.html"));
 }
 
 TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {

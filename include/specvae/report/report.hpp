@@ -29,7 +29,7 @@ struct ReportOptions {
   std::filesystem::path truth;         // optional truth.csv of a simulated survey
   std::filesystem::path learn_scores;  // optional learn_scores.csv: the labelling view follows its order
   std::filesystem::path labels;        // optional labels CSV (targetid,label): labels to start from
-  std::filesystem::path out;           // the HTML file
+  std::filesystem::path out;           // the HTML file (an existing folder: report.html in it)
 };
 
 struct ReportResult {
