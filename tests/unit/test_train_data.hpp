@@ -36,8 +36,11 @@ inline DatasetRows synthetic_rows(std::int64_t begin, std::int64_t count, int bi
 }
 
 // A small model and batch so a test trains in well under a second per epoch.
+// The CPU backend whatever the machine has: these tests pin down the CPU path's semantics
+// (sharded Adam, bitwise determinism); the CUDA backend has its own parity tests.
 inline Config small_train_config(int epochs) {
   Config c = Config::defaults();
+  c.set("train.backend=cpu");
   c.set("model.n_input=16");
   c.set("model.encoder_layers=[12, 8]");
   c.set("model.latent_dim=3");
