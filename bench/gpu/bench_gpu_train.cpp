@@ -117,6 +117,14 @@ int main(int argc, char** argv) {
       std::printf("| score pass (specvae cuda) | %d | %s | %.0f |\n", batch, tf32 ? "tf32" : "fp32",
                   score_rate(*be, shape, batch, repeats));
     std::fflush(stdout);
+    // The layer forward as one cuBLASLt matmul with the bias/ReLU epilogue, against the
+    // SGEMM + kernel rows above (train.cuda_epilogue): the target batch and the scoring pass.
+    auto lt = gpu::make_cuda_backend(0, tf32, /*lt_epilogue=*/true);
+    std::printf("| train step (specvae cuda, cuBLASLt epilogue) | 512 | %s | %.0f |\n", tf32 ? "tf32" : "fp32",
+                train_rate(*lt, shape, 512, steps, repeats));
+    std::printf("| score pass (specvae cuda, cuBLASLt epilogue) | 65536 | %s | %.0f |\n", tf32 ? "tf32" : "fp32",
+                score_rate(*lt, shape, 65536, repeats));
+    std::fflush(stdout);
   }
   return 0;
 }

@@ -92,6 +92,7 @@ std::vector<ConfigKey> build_schema() {
       {"train.gemm", T::String, std::string("auto"), 0, 0, {"auto", "openblas", "onednn"}, "CPU SGEMM library (auto: OpenBLAS unless its kernel is a slow fallback on this CPU)"},
       {"train.threads", T::Int, std::int64_t{0}, 0, 4096, {}, "CPU threads per rank (0 = OpenMP default)"},
       {"train.tf32", T::Bool, false, 0, 0, {}, "allow TF32 tensor-core math on GPUs"},
+      {"train.cuda_epilogue", T::String, std::string("kernel"), 0, 0, {"kernel", "cublaslt"}, "GPU layer forward: SGEMM then a bias/ReLU kernel, or one cuBLASLt matmul with the bias/ReLU epilogue (bench/gpu measures both)"},
       {"train.device_shard", T::Bool, true, 0, 0, {}, "CUDA ranks: keep the training rows on the GPU when they fit (else stream them through pinned memory); false: stage every batch through host memory"},
       {"train.shard_optimizer", T::Bool, true, 0, 0, {}, "CPU ranks: reduce-scatter the gradient, apply Adam to this rank's chunk of the parameters, all-gather them (same update as all-reduce + Adam everywhere, Adam work divided by the rank count)"},
       {"train.checkpoint_every", T::Int, std::int64_t{1}, 1, 1e6, {}, "epochs between checkpoints"},

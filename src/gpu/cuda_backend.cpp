@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "cublas_rowmajor.hpp"
+#include "cublaslt_linear.hpp"
 #include "cuda_check.cuh"
 #include "layer_ops.h"
 #include "latent_ops.h"
@@ -27,10 +29,11 @@ using model::Activation;
 
 class CudaBackend final : public model::Backend {
  public:
-  CudaBackend(int device, bool tf32) : gpu_(device), tf32_(tf32) {
+  CudaBackend(int device, bool tf32, bool lt_epilogue) : gpu_(device), tf32_(tf32) {
     stream_ = static_cast<cudaStream_t>(gpu_.compute_stream());
     cublas_ = static_cast<cublasHandle_t>(gpu_.cublas());
     SPECVAE_CUBLAS_CHECK(cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    if (lt_epilogue) lt_ = std::make_unique<LtLinear>(tf32);
     SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials_),
                                        sizeof(double) * (kernels::kSumSquaresBlocks + 1), stream_));
   }
@@ -44,9 +47,10 @@ class CudaBackend final : public model::Backend {
   std::string name() const override { return "cuda"; }
   std::string describe() const override {
     const auto& i = gpu_.info();
-    return fmt::format("cuda: {} (sm_{}{}, {} SMs, {:.0f} GiB), cuBLAS SGEMM{}", i.name, i.compute_major,
+    return fmt::format("cuda: {} (sm_{}{}, {} SMs, {:.0f} GiB), cuBLAS SGEMM{}{}", i.name, i.compute_major,
                        i.compute_minor, i.multiprocessors, double(i.total_memory) / (1u << 30),
-                       tf32_ ? " with TF32 tensor cores" : " (IEEE fp32)");
+                       tf32_ ? " with TF32 tensor cores" : " (IEEE fp32)",
+                       lt_ ? ", layer forward by cuBLASLt with the bias/ReLU epilogue" : "");
   }
   cudaStream_t stream() const { return stream_; }
   int device() const { return gpu_.device(); }
@@ -99,6 +103,7 @@ class CudaBackend final : public model::Backend {
   void linear_forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k, Activation act,
                       float* y) override {
     bind();
+    if (lt_ && lt_->forward(x, ldx, w, b, m, n, k, act == Activation::Relu, y, stream_)) return;
     sgemm_row_major(cublas_, false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
     kernels::launch_bias_act_dropout(y, b, m, n, act == Activation::Relu, nullptr, 0.0f, {}, nullptr, stream_);
   }
@@ -203,6 +208,7 @@ class CudaBackend final : public model::Backend {
 
   GpuResources gpu_;
   bool tf32_;
+  std::unique_ptr<LtLinear> lt_;  // train.cuda_epilogue = "cublaslt"
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   double* partials_ = nullptr;
@@ -225,13 +231,13 @@ int default_cuda_device() {
   return current;
 }
 
-std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32) {
+std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32, bool lt_epilogue) {
   const int count = gpu_device_count();
   if (count == 0) throw ConfigError("train.backend = \"cuda\": no usable GPU (" + gpu_unavailable_reason() + ")");
   if (device < 0) device = default_cuda_device();
   if (device < 0 || device >= count)
     throw ConfigError(fmt::format("train.backend = \"cuda\": GPU {} requested, {} visible", device, count));
-  return std::make_unique<CudaBackend>(device, tf32);
+  return std::make_unique<CudaBackend>(device, tf32, lt_epilogue);
 }
 
 void* cuda_backend_stream(model::Backend& backend) {

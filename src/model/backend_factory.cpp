@@ -9,11 +9,12 @@
 
 namespace specvae::model {
 
-std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm, bool tf32) {
+std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm, bool tf32,
+                                      [[maybe_unused]] bool cuda_lt_epilogue) {
   if (kind == "reference") return std::make_unique<ReferenceBackend>();
 #if SPECVAE_HAVE_CUDA
   // This rank's GPU (node-local rank modulo the visible devices).
-  if (kind == "cuda" || (kind == "auto" && gpu_device_count() > 0)) return gpu::make_cuda_backend(-1, tf32);
+  if (kind == "cuda" || (kind == "auto" && gpu_device_count() > 0)) return gpu::make_cuda_backend(-1, tf32, cuda_lt_epilogue);
 #endif
   if (kind == "cpu" || kind == "auto") return std::make_unique<CpuBackend>(threads, gemm);
   if (kind == "cuda")

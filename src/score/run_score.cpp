@@ -54,9 +54,11 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   const int latent = ckpt.shape.latent;
 
   // A spectrum's scores must not depend on which spectra share its batch (the catalogue is the
-  // same for any rank count): the batch-invariant SGEMM.
+  // same for any rank count): the batch-invariant SGEMM on CPUs. On a GPU, IEEE fp32 (never
+  // TF32 for scores) with the configured layer forward.
   std::shared_ptr<model::Backend> backend = model::make_backend(
-      config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")), "batch-invariant");
+      config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")), "batch-invariant",
+      /*tf32=*/false, config.get_string("train.cuda_epilogue") == "cublaslt");
   model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
   auto t0 = Clock::now();
   const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),

@@ -31,7 +31,8 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
     : config_(config), comm_(comm), be_(std::move(backend)), shape_(model::VaeShape::from_config(config)) {
   if (!be_)
     be_ = model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")),
-                              config.get_string("train.gemm"), config.get_bool("train.tf32"));
+                              config.get_string("train.gemm"), config.get_bool("train.tf32"),
+                              config.get_string("train.cuda_epilogue") == "cublaslt");
   if (local.count > 0 && local.n_bins != shape_.n_input)
     throw InputError(fmt::format("dataset has {} bins per spectrum but model.n_input = {}", local.n_bins, shape_.n_input));
   n_params_ = shape_.n_params();

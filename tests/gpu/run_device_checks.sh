@@ -146,7 +146,8 @@ for line in open(sys.argv[1], errors="replace"):
 print("| what | batch | math | specvae cuda | pytorch eager | ratio |\n|---|---|---|---|---|---|")
 for (what, batch, math), v in ours.items():
     t = torch.get(("train step (pytorch eager)", batch, math)) if what.startswith("train") else None
-    print(f"| {what.split(' (')[0]} | {batch} | {math} | {v:,.0f} | {'' if t is None else f'{t:,.0f}'} | "
+    name = what.replace(" (specvae cuda)", "").replace("(specvae cuda, ", "(")
+    print(f"| {name} | {batch} | {math} | {v:,.0f} | {'' if t is None else f'{t:,.0f}'} | "
           f"{'' if not t else f'{v / t:.2f}x'} |")
 PY
 } >> "$RESULTS" 2>&1

@@ -25,8 +25,9 @@ const bool kDebugSync = [] {
 }();
 
 struct Pair {
+  explicit Pair(bool lt_epilogue = false) : gpu(gpu::make_cuda_backend(0, false, lt_epilogue)) {}
   model::ReferenceBackend ref;
-  std::unique_ptr<model::Backend> gpu = gpu::make_cuda_backend(0, false);
+  std::unique_ptr<model::Backend> gpu;
 };
 
 std::vector<std::int64_t> ids_from(std::int64_t first, int m) {
@@ -92,24 +93,31 @@ TEST(CudaBackendOps, GemmRandomWithinFloatBound) {
     for (bool tb : {false, true}) check_gemm(p, ta, tb, 64, 300, 1000, 1.0f, 0.5f, false, 0);
 }
 
+// Both layer-forward paths (SGEMM + bias/ReLU kernel, and cuBLASLt's bias/ReLU epilogue),
+// with x read from a wider row (ldx > k, as the decoder reads μ out of [μ | log σ²]):
+// small-integer products are exact, so both must equal the reference bit for bit.
 TEST(CudaBackendOps, LinearForwardAndBiasActivationExact) {
   SPECVAE_REQUIRE_GPU();
-  Pair p;
-  const int m = 45, n = 33, k = 17;
-  auto x = small_ints(static_cast<std::size_t>(m) * k, -3, 3, 4);
-  auto w = small_ints(static_cast<std::size_t>(n) * k, -3, 3, 5);
-  auto b = random_floats(n, -2, 2, 6);
-  for (Activation act : {Activation::Identity, Activation::Relu}) {
-    std::vector<float> y_ref(static_cast<std::size_t>(m) * n);
-    p.ref.linear_forward(x.data(), k, w.data(), b.data(), m, n, k, act, y_ref.data());
-    float *dx = to_backend(*p.gpu, x), *dw = to_backend(*p.gpu, w), *dbias = to_backend(*p.gpu, b);
-    float* dy = p.gpu->allocate(y_ref.size());
-    p.gpu->linear_forward(dx, k, dw, dbias, m, n, k, act, dy);
-    auto y = from_backend(*p.gpu, dy, y_ref.size());
-    EXPECT_TRUE(near_all(y, y_ref, 0, 0));
-    EXPECT_TRUE(any_nonzero(y));
-    if (act == Activation::Relu) EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
-    for (float* q : {dx, dw, dbias, dy}) p.gpu->release(q);
+  for (const bool lt : {false, true}) {
+    Pair p(lt);
+    const int m = 45, n = 33, k = 17;
+    for (const int ldx : {k, k + 5}) {
+      auto x = small_ints(static_cast<std::size_t>(m) * ldx, -3, 3, 4);
+      auto w = small_ints(static_cast<std::size_t>(n) * k, -3, 3, 5);
+      auto b = random_floats(n, -2, 2, 6);
+      for (Activation act : {Activation::Identity, Activation::Relu}) {
+        std::vector<float> y_ref(static_cast<std::size_t>(m) * n);
+        p.ref.linear_forward(x.data(), ldx, w.data(), b.data(), m, n, k, act, y_ref.data());
+        float *dx = to_backend(*p.gpu, x), *dw = to_backend(*p.gpu, w), *dbias = to_backend(*p.gpu, b);
+        float* dy = p.gpu->allocate(y_ref.size());
+        p.gpu->linear_forward(dx, ldx, dw, dbias, m, n, k, act, dy);
+        auto y = from_backend(*p.gpu, dy, y_ref.size());
+        EXPECT_TRUE(near_all(y, y_ref, 0, 0)) << (lt ? "cuBLASLt epilogue" : "SGEMM + kernel") << ", ldx " << ldx;
+        EXPECT_TRUE(any_nonzero(y));
+        if (act == Activation::Relu) EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
+        for (float* q : {dx, dw, dbias, dy}) p.gpu->release(q);
+      }
+    }
   }
 }
 

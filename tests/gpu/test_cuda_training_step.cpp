@@ -57,7 +57,7 @@ StepResult train_step(model::Backend& be, const model::VaeShape& shape, const st
   return r;
 }
 
-void check_step(bool tf32) {
+void check_step(bool tf32, bool lt_epilogue = false) {
   const auto shape = small_shape();
   const int m = 96;
   const auto params = model::initial_parameters(shape, 7);
@@ -66,7 +66,7 @@ void check_step(bool tf32) {
   for (std::size_t i = 0; i < w.size(); i += 17) w[i] = 0;  // masked bins
 
   model::ReferenceBackend ref;
-  auto gpu = gpu::make_cuda_backend(0, tf32);
+  auto gpu = gpu::make_cuda_backend(0, tf32, lt_epilogue);
   const StepResult want = train_step(ref, shape, params, x, w, m);
   const StepResult got = train_step(*gpu, shape, params, x, w, m);
 
@@ -121,6 +121,13 @@ TEST(CudaTrainingStep, MatchesReferenceWithTf32) {
 
 // Scoring runs the evaluation pass on very large batches: rows beyond the 65535 grid limit
 // of a launch dimension, and the paper's Eq. 6 MSE at z = μ.
+// The same step with each layer's forward by cuBLASLt's bias/ReLU epilogue
+// (train.cuda_epilogue = "cublaslt"), within the fp32 tolerances.
+TEST(CudaTrainingStep, MatchesReferenceWithTheCublasLtEpilogue) {
+  SPECVAE_REQUIRE_GPU();
+  check_step(false, true);
+}
+
 TEST(CudaTrainingStep, LargeBatchEvaluationMatchesReference) {
   SPECVAE_REQUIRE_GPU();
   model::VaeShape shape;

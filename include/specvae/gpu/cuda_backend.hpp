@@ -11,8 +11,10 @@ namespace specvae::gpu {
 
 // A backend on CUDA device `device` (its own streams and cuBLAS handle); device < 0 picks
 // default_cuda_device(). tf32: allow TF32 tensor-core math in the GEMMs (≈10 significant
-// bits in products; off = IEEE fp32). Throws ConfigError when no such device exists.
-std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32 = false);
+// bits in products; off = IEEE fp32). lt_epilogue: a layer's forward pass as one cuBLASLt
+// matmul with the bias (+ ReLU) epilogue instead of SGEMM + a bias/activation kernel
+// (train.cuda_epilogue). Throws ConfigError when no such device exists.
+std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32 = false, bool lt_epilogue = false);
 
 // The node-local rank (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID) modulo
 // the visible devices, as init_distributed assigns GPUs; else the current device; −1 if none.

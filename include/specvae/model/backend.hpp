@@ -115,9 +115,10 @@ class Backend {
 // exists; otherwise "auto" falls back to "cpu" and "cuda" throws ConfigError).
 // threads: OpenMP/BLAS threads for the CPU backend (0 = OpenMP default); gemm: the CPU SGEMM
 // library, "auto" | "openblas" | "onednn" (train.gemm), or "batch-invariant" (see cpu_gemm.hpp);
-// tf32: TF32 tensor-core GEMMs on the CUDA backend (train.tf32).
+// tf32: TF32 tensor-core GEMMs on the CUDA backend (train.tf32); cuda_lt_epilogue: its layer
+// forward by cuBLASLt with the bias/ReLU epilogue (train.cuda_epilogue = "cublaslt").
 std::unique_ptr<Backend> make_backend(const std::string& kind, int threads = 0, const std::string& gemm = "auto",
-                                      bool tf32 = false);
+                                      bool tf32 = false, bool cuda_lt_epilogue = false);
 
 // RAII buffer of n floats in a backend's memory.
 class DeviceBuffer {

@@ -1,0 +1,45 @@
+// A dense layer's forward pass as one cuBLASLt matmul with the bias (+ ReLU) epilogue:
+// Y = act(X·Wᵀ + b), the bias and activation applied to the accumulator before Y is written,
+// instead of a cuBLAS SGEMM and a second pass over Y (kernels/layer_ops.cu). Which is faster
+// is measured (bench/gpu/bench_gpu_train.cpp); the backend uses this one when asked
+// (train.cuda_epilogue = "cublaslt").
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <tuple>
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
+namespace specvae::gpu {
+
+class LtLinear {
+ public:
+  explicit LtLinear(bool tf32);
+  ~LtLinear();
+  LtLinear(const LtLinear&) = delete;
+  LtLinear& operator=(const LtLinear&) = delete;
+
+  // Row-major x [m × ldx] (first k columns used), w [n × k], b [n], y [m × n]. False when
+  // cuBLASLt offers no algorithm for this shape (the caller then takes the two-pass path).
+  bool forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k, bool relu, float* y,
+               cudaStream_t stream);
+
+ private:
+  struct Plan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    bool usable = false;
+  };
+  Plan& plan(int m, int n, int k, int ldx, bool relu);
+
+  bool tf32_;
+  cublasLtHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  std::size_t workspace_bytes_ = 0;
+  std::map<std::tuple<int, int, int, int, bool>, Plan> plans_;
+};
+
+}  // namespace specvae::gpu
