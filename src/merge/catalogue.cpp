@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -85,20 +86,31 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
   c.lof_k = f.lof_k;
   c.recon_samples = f.recon_samples;
   c.n_shards = static_cast<std::int64_t>(shards.size());
-  const auto cat = [](auto& dst, const auto& src) { dst.insert(dst.end(), src.begin(), src.end()); };
-  for (const score::ScoreShard& s : shards) {
-    cat(c.targetid, s.targetid);
-    cat(c.ra, s.ra);
-    cat(c.dec, s.dec);
-    cat(c.z, s.z);
-    cat(c.spectype, s.spectype);
-    cat(c.snr, s.snr);
-    cat(c.split, s.split);
-    cat(c.score[0], s.mse);
-    cat(c.score[1], s.recon_logprob);
-    cat(c.score[2], s.nof);
-    cat(c.latent_mu, s.latent_mu);
-    cat(c.latent_logvar, s.latent_logvar);
+  // Each shard's columns are freed once appended (and reserved pages of the catalogue only
+  // become resident as they are written), so the peak is the catalogue plus one shard rather
+  // than twice the catalogue. One shard is moved.
+  const auto cat = [&](auto& dst, auto& src, std::int64_t per_row) {
+    if (shards.size() == 1) {
+      dst = std::move(src);
+    } else {
+      if (dst.empty()) dst.reserve(static_cast<std::size_t>(c.n * per_row));
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+    }
+    std::remove_reference_t<decltype(src)>().swap(src);
+  };
+  for (score::ScoreShard& s : shards) {
+    cat(c.targetid, s.targetid, 1);
+    cat(c.ra, s.ra, 1);
+    cat(c.dec, s.dec, 1);
+    cat(c.z, s.z, 1);
+    cat(c.spectype, s.spectype, 1);
+    cat(c.snr, s.snr, 1);
+    cat(c.split, s.split, 1);
+    cat(c.score[0], s.mse, 1);
+    cat(c.score[1], s.recon_logprob, 1);
+    cat(c.score[2], s.nof, 1);
+    cat(c.latent_mu, s.latent_mu, c.latent);
+    cat(c.latent_logvar, s.latent_logvar, c.latent);
   }
   SPECVAE_CHECK(static_cast<std::int64_t>(c.targetid.size()) == c.n, "catalogue has {} rows, expected {}",
                 c.targetid.size(), c.n);
@@ -114,15 +126,26 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
 
 namespace {
 
-// Rows ordered from most to least anomalous; NaN last; ties by row.
+// Rows ordered from most to least anomalous; NaN last; ties by row. Sorted as (key, row)
+// pairs, which is the order of a stable sort by the score and keeps the comparisons in cache.
 std::vector<std::int64_t> anomaly_order(const std::vector<double>& v, bool higher_is_weirder) {
-  std::vector<std::int64_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), std::int64_t{0});
-  std::stable_sort(idx.begin(), idx.end(), [&](std::int64_t a, std::int64_t b) {
-    const double x = v[a], y = v[b];
-    if (std::isnan(x) || std::isnan(y)) return !std::isnan(x) && std::isnan(y);
-    return higher_is_weirder ? x > y : x < y;
+  std::vector<std::pair<double, std::int64_t>> keyed;
+  keyed.reserve(v.size());
+  std::vector<std::int64_t> nan_rows;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (std::isnan(v[i])) {
+      nan_rows.push_back(static_cast<std::int64_t>(i));
+    } else {
+      keyed.emplace_back(higher_is_weirder ? -v[i] : v[i], static_cast<std::int64_t>(i));
+    }
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first || (!(b.first < a.first) && a.second < b.second);
   });
+  std::vector<std::int64_t> idx;
+  idx.reserve(v.size());
+  for (const auto& k : keyed) idx.push_back(k.second);
+  idx.insert(idx.end(), nan_rows.begin(), nan_rows.end());
   return idx;
 }
 

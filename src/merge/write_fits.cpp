@@ -1,5 +1,6 @@
 // The catalogue as a FITS binary table (EXTNAME CATALOG) through CFITSIO, with the
 // thresholds and hashes as header keywords; readable by astropy.table.Table.read.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -31,7 +32,16 @@ void key_string(fitsfile* f, const char* key, const std::string& v, const char* 
 
 }  // namespace
 
-void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c) {
+void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c, std::int64_t rows_per_block) {
+  const auto un = static_cast<std::size_t>(c.n), ul = un * static_cast<std::size_t>(c.latent);
+  SPECVAE_CHECK(c.targetid.size() == un && c.ra.size() == un && c.dec.size() == un && c.z.size() == un &&
+                    c.spectype.size() == un && c.snr.size() == un && c.split.size() == un && c.combined.size() == un &&
+                    c.rank_combined.size() == un && c.flag_combined.size() == un && c.latent_mu.size() == ul &&
+                    c.latent_logvar.size() == ul,
+                "catalogue columns do not all have {} rows", c.n);
+  for (int s = 0; s < kNumScores; ++s)
+    SPECVAE_CHECK(c.score[s].size() == un && c.rank[s].size() == un && c.flag[s].size() == un,
+                  "catalogue score columns do not all have {} rows", c.n);
   const std::filesystem::path tmp = path.string() + ".tmp";
   std::filesystem::remove(tmp);
   fitsfile* f = nullptr;
@@ -72,39 +82,52 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c)
   key_string(f, "CFGHASH", c.config_hash, "config hash of the score run");
   key_double(f, "LOF_K", static_cast<double>(c.lof_k), "LOF neighbours");
 
-  int colno = 1;
-  const auto write = [&](int type, void* data) {
-    if (c.n > 0) fits_write_col(f, type, colno, 1, 1, c.n, data, &status);
+  // Row blocks of CFITSIO's optimal size (fits_get_rowsize): every column of a block is written
+  // while the block sits in CFITSIO's buffers. Whole columns one after another would sweep the
+  // file once per column (≈ 25 reads and writes of the whole table).
+  long optimal = 0;
+  fits_get_rowsize(f, &optimal, &status);
+  SPECVAE_FITS_CHECK(status);
+  const std::int64_t block = rows_per_block > 0 ? rows_per_block : std::max<std::int64_t>(1, optimal);
+  std::vector<char> logical_buf;
+  std::vector<char*> type_ptr;
+  for (std::int64_t r0 = 0; r0 < c.n; r0 += block) {
+    const std::int64_t m = std::min(block, c.n - r0);
+    const auto first_row = static_cast<LONGLONG>(r0 + 1);
+    int colno = 1;
+    const auto write = [&](int type, const void* column, std::size_t elem_bytes, std::int64_t per_row = 1) {
+      auto* p = const_cast<char*>(static_cast<const char*>(column)) + static_cast<std::size_t>(r0 * per_row) * elem_bytes;
+      fits_write_col(f, type, colno, first_row, 1, static_cast<LONGLONG>(m * per_row), p, &status);
+      SPECVAE_FITS_CHECK(status);
+      ++colno;
+    };
+    const auto logical = [&](const std::vector<std::uint8_t>& v) {
+      logical_buf.assign(v.begin() + r0, v.begin() + r0 + m);
+      fits_write_col(f, TLOGICAL, colno, first_row, 1, static_cast<LONGLONG>(m), logical_buf.data(), &status);
+      SPECVAE_FITS_CHECK(status);
+      ++colno;
+    };
+    write(TLONGLONG, c.targetid.data(), sizeof(std::int64_t));
+    write(TDOUBLE, c.ra.data(), sizeof(double));
+    write(TDOUBLE, c.dec.data(), sizeof(double));
+    write(TDOUBLE, c.z.data(), sizeof(double));
+    type_ptr.clear();
+    for (std::int64_t i = r0; i < r0 + m; ++i) type_ptr.push_back(const_cast<char*>(c.spectype[static_cast<std::size_t>(i)].c_str()));
+    fits_write_col(f, TSTRING, colno++, first_row, 1, static_cast<LONGLONG>(m), type_ptr.data(), &status);
     SPECVAE_FITS_CHECK(status);
-    ++colno;
-  };
-  const auto logical = [&](const std::vector<std::uint8_t>& v) {
-    std::vector<char> b(v.begin(), v.end());
-    write(TLOGICAL, b.data());
-  };
-  write(TLONGLONG, const_cast<std::int64_t*>(c.targetid.data()));
-  write(TDOUBLE, const_cast<double*>(c.ra.data()));
-  write(TDOUBLE, const_cast<double*>(c.dec.data()));
-  write(TDOUBLE, const_cast<double*>(c.z.data()));
-  std::vector<std::string> types = c.spectype;
-  std::vector<char*> tptr;
-  for (auto& t : types) tptr.push_back(t.data());
-  write(TSTRING, tptr.data());
-  write(TFLOAT, const_cast<float*>(c.snr.data()));
-  write(TBYTE, const_cast<std::uint8_t*>(c.split.data()));
-  for (int s = 0; s < kNumScores; ++s) {
-    write(TDOUBLE, const_cast<double*>(c.score[s].data()));
-    write(TLONGLONG, const_cast<std::int64_t*>(c.rank[s].data()));
-    logical(c.flag[s]);
-  }
-  write(TDOUBLE, const_cast<double*>(c.combined.data()));
-  write(TLONGLONG, const_cast<std::int64_t*>(c.rank_combined.data()));
-  logical(c.flag_combined);
-  // Vector columns: n·L elements written row-major from the first element.
-  for (const std::vector<float>* v : {&c.latent_mu, &c.latent_logvar}) {
-    if (c.n > 0) fits_write_col(f, TFLOAT, colno, 1, 1, c.n * c.latent, const_cast<float*>(v->data()), &status);
-    SPECVAE_FITS_CHECK(status);
-    ++colno;
+    write(TFLOAT, c.snr.data(), sizeof(float));
+    write(TBYTE, c.split.data(), 1);
+    for (int s = 0; s < kNumScores; ++s) {
+      write(TDOUBLE, c.score[s].data(), sizeof(double));
+      write(TLONGLONG, c.rank[s].data(), sizeof(std::int64_t));
+      logical(c.flag[s]);
+    }
+    write(TDOUBLE, c.combined.data(), sizeof(double));
+    write(TLONGLONG, c.rank_combined.data(), sizeof(std::int64_t));
+    logical(c.flag_combined);
+    // Vector columns: m·L elements, row-major from the block's first row.
+    write(TFLOAT, c.latent_mu.data(), sizeof(float), c.latent);
+    write(TFLOAT, c.latent_logvar.data(), sizeof(float), c.latent);
   }
   fits_write_chksum(f, &status);
   fits_close_file(f, &status);
