@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
                 train_rate(*lt, shape, 512, steps, repeats));
     std::printf("| score pass (specvae cuda, cuBLASLt epilogue) | 65536 | %s | %.0f |\n", tf32 ? "tf32" : "fp32",
                 score_rate(*lt, shape, 65536, repeats));
+    std::fprintf(stderr, "%s\n", lt->describe().c_str());  // how many layer forwards cuBLASLt really ran
     std::fflush(stdout);
   }
   return 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <tuple>
 
@@ -22,9 +23,14 @@ class LtLinear {
   LtLinear& operator=(const LtLinear&) = delete;
 
   // Row-major x [m × ldx] (first k columns used), w [n × k], b [n], y [m × n]. False when
-  // cuBLASLt offers no algorithm for this shape (the caller then takes the two-pass path).
+  // cuBLASLt offers no algorithm for this shape and these pointers' alignments, or the bias is
+  // below 16-byte alignment (the caller then takes the two-pass path); nothing is written then.
   bool forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k, bool relu, float* y,
                cudaStream_t stream);
+  // Layer forwards asked of it, and how many of them went to the two-pass path instead (so a
+  // benchmark row labelled cuBLASLt can say what it timed).
+  long long calls() const { return calls_; }
+  long long fallbacks() const { return fallbacks_; }
 
  private:
   struct Plan {
@@ -33,13 +39,16 @@ class LtLinear {
     cublasLtMatmulAlgo_t algo{};
     bool usable = false;
   };
-  Plan& plan(int m, int n, int k, int ldx, bool relu);
+  // Plans are per shape and per alignment of x, w and y (each 4 to 256 bytes).
+  using PlanKey = std::tuple<int, int, int, int, bool, std::uint32_t, std::uint32_t, std::uint32_t>;
+  Plan& plan(int m, int n, int k, int ldx, bool relu, std::uint32_t align_x, std::uint32_t align_w, std::uint32_t align_y);
 
   bool tf32_;
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;
-  std::map<std::tuple<int, int, int, int, bool>, Plan> plans_;
+  std::map<PlanKey, Plan> plans_;
+  long long calls_ = 0, fallbacks_ = 0;
 };
 
 }  // namespace specvae::gpu

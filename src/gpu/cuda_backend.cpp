@@ -50,7 +50,10 @@ class CudaBackend final : public model::Backend {
     return fmt::format("cuda: {} (sm_{}{}, {} SMs, {:.0f} GiB), cuBLAS SGEMM{}{}", i.name, i.compute_major,
                        i.compute_minor, i.multiprocessors, double(i.total_memory) / (1u << 30),
                        tf32_ ? " with TF32 tensor cores" : " (IEEE fp32)",
-                       lt_ ? ", layer forward by cuBLASLt with the bias/ReLU epilogue" : "");
+                       lt_ ? fmt::format(", layer forward by cuBLASLt with the bias/ReLU epilogue ({} of {} layer "
+                                         "forwards so far on the two-pass path instead)",
+                                         lt_->fallbacks(), lt_->calls())
+                           : std::string());
   }
   cudaStream_t stream() const { return stream_; }
   int device() const { return gpu_.device(); }

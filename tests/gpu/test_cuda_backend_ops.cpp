@@ -94,7 +94,9 @@ TEST(CudaBackendOps, GemmRandomWithinFloatBound) {
 }
 
 // Both layer-forward paths (SGEMM + bias/ReLU kernel, and cuBLASLt's bias/ReLU epilogue),
-// with x read from a wider row (ldx > k, as the decoder reads μ out of [μ | log σ²]):
+// with x read from a wider row (ldx > k, as the decoder reads μ out of [μ | log σ²]), and with
+// x, w, b and y at 4-, 8- and 16-byte alignment (a layer's weights and bias sit at offsets of
+// the flat parameter buffer; an odd latent size leaves the decoder's at 8 bytes):
 // small-integer products are exact, so both must equal the reference bit for bit.
 TEST(CudaBackendOps, LinearForwardAndBiasActivationExact) {
   SPECVAE_REQUIRE_GPU();
@@ -102,20 +104,30 @@ TEST(CudaBackendOps, LinearForwardAndBiasActivationExact) {
     Pair p(lt);
     const int m = 45, n = 33, k = 17;
     for (const int ldx : {k, k + 5}) {
-      auto x = small_ints(static_cast<std::size_t>(m) * ldx, -3, 3, 4);
-      auto w = small_ints(static_cast<std::size_t>(n) * k, -3, 3, 5);
-      auto b = random_floats(n, -2, 2, 6);
-      for (Activation act : {Activation::Identity, Activation::Relu}) {
-        std::vector<float> y_ref(static_cast<std::size_t>(m) * n);
-        p.ref.linear_forward(x.data(), ldx, w.data(), b.data(), m, n, k, act, y_ref.data());
-        float *dx = to_backend(*p.gpu, x), *dw = to_backend(*p.gpu, w), *dbias = to_backend(*p.gpu, b);
-        float* dy = p.gpu->allocate(y_ref.size());
-        p.gpu->linear_forward(dx, ldx, dw, dbias, m, n, k, act, dy);
-        auto y = from_backend(*p.gpu, dy, y_ref.size());
-        EXPECT_TRUE(near_all(y, y_ref, 0, 0)) << (lt ? "cuBLASLt epilogue" : "SGEMM + kernel") << ", ldx " << ldx;
-        EXPECT_TRUE(any_nonzero(y));
-        if (act == Activation::Relu) EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
-        for (float* q : {dx, dw, dbias, dy}) p.gpu->release(q);
+      for (const int offset : {0, 1, 2, 4}) {
+        auto x = small_ints(static_cast<std::size_t>(m) * ldx, -3, 3, 4);
+        auto w = small_ints(static_cast<std::size_t>(n) * k, -3, 3, 5);
+        auto b = random_floats(n, -2, 2, 6);
+        const auto shifted = [&](const std::vector<float>& v) {
+          std::vector<float> out(static_cast<std::size_t>(offset), 0.0f);
+          out.insert(out.end(), v.begin(), v.end());
+          return out;
+        };
+        for (Activation act : {Activation::Identity, Activation::Relu}) {
+          std::vector<float> y_ref(static_cast<std::size_t>(m) * n);
+          p.ref.linear_forward(x.data(), ldx, w.data(), b.data(), m, n, k, act, y_ref.data());
+          float *dx = to_backend(*p.gpu, shifted(x)), *dw = to_backend(*p.gpu, shifted(w)),
+                *dbias = to_backend(*p.gpu, shifted(b));
+          float* dy = p.gpu->allocate(y_ref.size() + static_cast<std::size_t>(offset));
+          p.gpu->linear_forward(dx + offset, ldx, dw + offset, dbias + offset, m, n, k, act, dy + offset);
+          auto y = from_backend(*p.gpu, dy, y_ref.size() + static_cast<std::size_t>(offset));
+          y.erase(y.begin(), y.begin() + offset);
+          EXPECT_TRUE(near_all(y, y_ref, 0, 0))
+              << (lt ? "cuBLASLt epilogue" : "SGEMM + kernel") << ", ldx " << ldx << ", offset " << offset << " floats";
+          EXPECT_TRUE(any_nonzero(y));
+          if (act == Activation::Relu) EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
+          for (float* q : {dx, dw, dbias, dy}) p.gpu->release(q);
+        }
       }
     }
   }
@@ -270,7 +282,10 @@ TEST(CudaBackendOps, AdamStepsAndSumSquares) {
   EXPECT_TRUE(near_all(from_backend(*p.gpu, d_p, n), params_ref, tol::kAdamRel, tol::kAdamAbs));
   EXPECT_NE(from_backend(*p.gpu, d_p, n), params);
 
-  const double ss_ref = p.ref.sum_squares(params_ref.data(), n);
+  // The reduction is checked on the GPU's own parameters: the Adam check above allows them a
+  // last-bit difference from the reference's, which would move the sum by more than this bound.
+  const std::vector<float> params_gpu = from_backend(*p.gpu, d_p, n);
+  const double ss_ref = p.ref.sum_squares(params_gpu.data(), n);
   EXPECT_NEAR(p.gpu->sum_squares(d_p, n), ss_ref, tol::kSumSquaresRel * ss_ref);
   EXPECT_EQ(p.gpu->sum_squares(d_p, 0), 0.0);
   params_ref[n / 2] = std::numeric_limits<float>::quiet_NaN();
