@@ -108,6 +108,7 @@ void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, c
   for (std::int64_t q0 = 0; q0 < q.n; q0 += q_tile) {
     const int rows = static_cast<int>(std::min(q_tile, q.n - q0));
     const std::int64_t tile_self = self_begin >= 0 ? self_begin + q0 : -1;
+    if (opt.profile) SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));  // the previous refine is not the scan's
     auto t0 = Clock::now();
     kernels::launch_knn_fused_scan(q_pad.get() + q0 * d_pad, q.norms + q0, rows, b_pad.get(), base.norms.get(), n_b,
                                    d_pad, tile_self, k_cand, best_d.get(), best_i.get(), stream);
@@ -159,12 +160,14 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
   stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
   stats.base_tiles = static_cast<int>((n_b + b_tile - 1) / b_tile);
   stats.gemm_flops = 2.0 * double(q.n) * double(n_b) * dim;
+  stats.gemm_bytes_out = 4.0 * double(q.n) * double(n_b);
 
   for (std::int64_t q0 = 0; q0 < q.n; q0 += q_tile) {
     const int rows = static_cast<int>(std::min(q_tile, q.n - q0));
     const std::int64_t tile_self = self_begin >= 0 ? self_begin + q0 : -1;
     for (std::int64_t b0 = 0; b0 < n_b; b0 += b_tile) {
       const int cols = static_cast<int>(std::min(b_tile, n_b - b0));
+      if (opt.profile) SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));  // the previous refine is not the GEMM's
       auto t0 = Clock::now();
       // ip[rows × cols] = −2 · Qc[q0 : q0+rows] · Bc[b0 : b0+cols]ᵀ (row-major, ld = cols).
       sgemm_row_major(cublas, false, true, rows, cols, dim, -2.0f, q.centred + q0 * dim, dim,

@@ -19,7 +19,7 @@ rm -rf "$DEST"
 mkdir -p "$DEST/bin" "$DEST/lib"
 cp "$BUILD/tests/gpu/specvae_gpu_tests" "$BUILD/bench/gpu/specvae_bench_gpu_train" \
    "$BUILD/bench/gpu/specvae_bench_gpu_knn" "$DEST/bin/"
-cp "$ROOT/tests/gpu/run_device_checks.sh" "$ROOT/bench/gpu/torch_train.py" "$DEST/"
+cp "$ROOT/tests/gpu/run_device_checks.sh" "$ROOT/tests/gpu/source_hash.sh" "$ROOT/bench/gpu/torch_train.py" "$DEST/"
 
 # Shared libraries: everything ldd resolves except glibc's own and the CUDA libraries the GPU
 # machine provides (driver, runtime, cuBLAS, NCCL). Copied libraries may bring their own
@@ -45,6 +45,7 @@ glibc_max=$(objdump -T "$DEST"/bin/* "$DEST"/lib/* 2>/dev/null | grep -o 'GLIBC_
   echo "specvae device bundle"
   echo "commit: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- CMakeLists.txt cmake src kernels include tests/gpu bench/gpu || echo ' (+ uncommitted changes)')"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(/usr/local/cuda/bin/nvcc --version | tail -1)"
+  echo "sources: $(bash "$ROOT/tests/gpu/source_hash.sh" "$ROOT")"
   echo "architectures: sm_90; newest glibc symbol needed: ${glibc_max:-none}"
   echo "expected on the GPU machine: libcuda, libcudart.so.13, libcublas(.Lt).so.13, libnccl.so.2 (toolkit or pip"
   echo "  nvidia-* wheels), glibc >= ${glibc_max#GLIBC_} (Ubuntu 24.04: yes; Ubuntu 22.04: no)"

@@ -38,6 +38,7 @@ struct GpuKnnStats {
   double gemm_seconds = 0;     // with profile: time in the distance GEMMs
   double select_seconds = 0;   // with profile: time in the selection kernels
   double gemm_flops = 0;       // 2·n_q·n_b·dim
+  double gemm_bytes_out = 0;   // 4·n_q·n_b: the distance tiles the GEMMs write (what bounds them at small dim)
   int query_tiles = 0, base_tiles = 0;
   bool fused = false;          // which path ran
 };
