@@ -22,8 +22,10 @@ std::vector<ClassSummary> class_summaries(const Catalogue& cat, const std::map<s
       const auto it = normal_only->find(cat.targetid[i]);
       if (it == normal_only->end() || it->second != "normal") continue;
     }
-    ClassSummary& s = by[cat.spectype[i]];
-    s.spectype = cat.spectype[i];
+    // SPECTYPE as strings, or as codes into spectype_names (a catalogue read back for the report).
+    const std::string& type = cat.spectype.empty() ? cat.spectype_names[cat.spectype_code[i]] : cat.spectype[i];
+    ClassSummary& s = by[type];
+    s.spectype = type;
     ++s.n_all;
     sum_all[s.spectype] += cat.score[0][i];
     if (cat.split[i] == 1) {

@@ -16,10 +16,12 @@ fs::path resolve_catalogue_path(const fs::path& file_or_folder) {
   return fs::is_directory(file_or_folder) ? catalogue_hdf5_path(file_or_folder) : file_or_folder;
 }
 
-Catalogue read_catalogue(const fs::path& file_or_folder, bool with_logvar) {
-  const fs::path path = resolve_catalogue_path(file_or_folder);
+namespace {
+
+// Opens catalogue.h5 and reads its provenance and thresholds (n = the file's rows).
+Catalogue read_header(const fs::path& path, h5::Handle& f) {
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such catalogue (run `specvae merge` first)", path.string()));
-  h5::Handle f = h5::open_file(MPI_COMM_NULL, path);
+  f = h5::open_file(MPI_COMM_NULL, path);
   if (!h5::has_attr(f, "schema") || h5::read_attr_string(f, "schema") != "specvae catalogue")
     throw InputError(fmt::format("{}: not a specvae catalogue (no 'schema' = 'specvae catalogue' attribute)", path.string()));
   const auto str = [&](const char* name) { return h5::has_attr(f, name) ? h5::read_attr_string(f, name) : std::string(); };
@@ -42,25 +44,78 @@ Catalogue read_catalogue(const fs::path& file_or_folder, bool with_logvar) {
   c.n_flagged = h5::read_attr_int(f, "n_flagged");
   for (int s = 0; s < kNumScores; ++s) c.threshold[s] = h5::read_attr_double(f, fmt::format("threshold_{}", kScores[s].name));
   c.threshold_combined = h5::read_attr_double(f, "threshold_combined");
+  return c;
+}
 
+}  // namespace
+
+Catalogue read_catalogue(const fs::path& file_or_folder, bool with_logvar) {
+  CatalogueColumns all;
+  all.logvar = with_logvar;
+  return read_catalogue(file_or_folder, all);
+}
+
+Catalogue read_catalogue(const fs::path& file_or_folder, const CatalogueColumns& columns) {
+  const fs::path path = resolve_catalogue_path(file_or_folder);
+  h5::Handle f;
+  Catalogue c = read_header(path, f);
   const std::int64_t n = c.n;
   c.targetid = h5col::read<std::int64_t>(f, "targetid", n, 0, path);
-  c.ra = h5col::read<double>(f, "ra", n, 0, path);
-  c.dec = h5col::read<double>(f, "dec", n, 0, path);
-  c.z = h5col::read<double>(f, "z", n, 0, path);
-  c.spectype = h5col::read_strings(f, "spectype", n, path);
-  c.snr = h5col::read<float>(f, "snr", n, 0, path);
   c.split = h5col::read<std::uint8_t>(f, "split", n, 0, path);
-  for (int s = 0; s < kNumScores; ++s) {
-    c.score[s] = h5col::read<double>(f, kScores[s].name, n, 0, path);
-    c.rank[s] = h5col::read<std::int64_t>(f, fmt::format("rank_{}", kScores[s].name), n, 0, path);
-    c.flag[s] = h5col::read<std::uint8_t>(f, fmt::format("flag_{}", kScores[s].name), n, 0, path);
+  if (columns.spectype_strings) {
+    c.spectype = h5col::read_strings(f, "spectype", n, path);
+  } else {
+    h5col::StringCodes codes = h5col::read_string_codes(f, "spectype", n, path);
+    c.spectype_code = std::move(codes.codes);
+    c.spectype_names = std::move(codes.names);
   }
-  c.combined = h5col::read<double>(f, "combined", n, 0, path);
+  for (int s = 0; s < kNumScores; ++s) {
+    if (columns.all_scores || s != 1) c.score[s] = h5col::read<double>(f, kScores[s].name, n, 0, path);
+    c.rank[s] = h5col::read<std::int64_t>(f, fmt::format("rank_{}", kScores[s].name), n, 0, path);
+    if (columns.all_scores) c.flag[s] = h5col::read<std::uint8_t>(f, fmt::format("flag_{}", kScores[s].name), n, 0, path);
+  }
   c.rank_combined = h5col::read<std::int64_t>(f, "rank_combined", n, 0, path);
-  c.flag_combined = h5col::read<std::uint8_t>(f, "flag_combined", n, 0, path);
+  if (columns.all_scores) {
+    c.combined = h5col::read<double>(f, "combined", n, 0, path);
+    c.flag_combined = h5col::read<std::uint8_t>(f, "flag_combined", n, 0, path);
+  }
+  if (columns.positions) {
+    c.ra = h5col::read<double>(f, "ra", n, 0, path);
+    c.dec = h5col::read<double>(f, "dec", n, 0, path);
+    c.z = h5col::read<double>(f, "z", n, 0, path);
+    c.snr = h5col::read<float>(f, "snr", n, 0, path);
+  }
   c.latent_mu = h5col::read<float>(f, "latent_mu", n, c.latent, path);
-  if (with_logvar) c.latent_logvar = h5col::read<float>(f, "latent_logvar", n, c.latent, path);
+  if (columns.logvar) c.latent_logvar = h5col::read<float>(f, "latent_logvar", n, c.latent, path);
+  return c;
+}
+
+Catalogue read_catalogue_rows(const fs::path& file_or_folder, const std::vector<std::int64_t>& rows) {
+  const fs::path path = resolve_catalogue_path(file_or_folder);
+  h5::Handle f;
+  Catalogue c = read_header(path, f);
+  const std::int64_t n = c.n;
+  const auto col = [&]<typename T>(std::vector<T>& dst, const std::string& name, int width = 0) {
+    dst = h5col::read_rows<T>(f, name, n, width, rows, path);
+  };
+  col(c.targetid, "targetid");
+  col(c.ra, "ra");
+  col(c.dec, "dec");
+  col(c.z, "z");
+  c.spectype = h5col::read_strings_rows(f, "spectype", n, rows, path);
+  col(c.snr, "snr");
+  col(c.split, "split");
+  for (int s = 0; s < kNumScores; ++s) {
+    col(c.score[s], kScores[s].name);
+    col(c.rank[s], fmt::format("rank_{}", kScores[s].name));
+    col(c.flag[s], fmt::format("flag_{}", kScores[s].name));
+  }
+  col(c.combined, "combined");
+  col(c.rank_combined, "rank_combined");
+  col(c.flag_combined, "flag_combined");
+  col(c.latent_mu, "latent_mu", c.latent);
+  col(c.latent_logvar, "latent_logvar", c.latent);
+  c.n = static_cast<std::int64_t>(rows.size());
   return c;
 }
 

@@ -75,12 +75,11 @@ std::vector<std::int64_t> top_rows(std::span<const std::int64_t> rank, std::int6
   return out;
 }
 
-std::vector<std::int64_t> typical_rows(const merge::Catalogue& cat, const std::string& spectype,
-                                       std::span<const std::uint8_t> eligible, std::int64_t n) {
-  const std::vector<double>& mse = cat.score[0];
+std::vector<std::int64_t> typical_rows(std::span<const double> mse, std::span<const std::uint8_t> class_of,
+                                       std::uint8_t cls, std::span<const std::uint8_t> eligible, std::int64_t n) {
   std::vector<std::int64_t> rows;
-  for (std::int64_t i = 0; i < cat.n; ++i)
-    if (eligible[i] && cat.spectype[i] == spectype && std::isfinite(mse[i])) rows.push_back(i);
+  for (std::size_t i = 0; i < mse.size(); ++i)
+    if (eligible[i] && class_of[i] == cls && std::isfinite(mse[i])) rows.push_back(static_cast<std::int64_t>(i));
   if (rows.empty() || n <= 0) return {};
   std::sort(rows.begin(), rows.end(), [&](std::int64_t a, std::int64_t b) { return mse[a] < mse[b] || (mse[a] == mse[b] && a < b); });
   // Outward from the median: m, m+1, m−1, m+2, …

@@ -47,7 +47,14 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.out.empty()) throw ConfigError("report: no output file given");
   const fs::path cat_path = merge::resolve_catalogue_path(o.catalogue);
-  const merge::Catalogue cat = merge::read_catalogue(cat_path);
+  // Only the columns needed over every row (ranks, MSE, NOF, class, split, latent means; with a
+  // truth table also what the detection table needs); the rest for the few hundred rows the
+  // page shows, below.
+  merge::CatalogueColumns columns;
+  columns.positions = false;
+  columns.all_scores = !o.truth.empty();
+  columns.spectype_strings = false;
+  const merge::Catalogue cat = merge::read_catalogue(cat_path, columns);
   if (cat.n == 0) throw InputError(fmt::format("{}: the catalogue has no rows", cat_path.string()));
   const std::int64_t n = cat.n;
   const int latent = cat.latent;
@@ -87,20 +94,14 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   if (!o.truth.empty()) truth = merge::read_truth_csv(o.truth);
   // Class of each row, an index into class_names: its SPECTYPE, or "injected anomaly" when
   // the truth table says so (one byte a row: the catalogue can hold tens of millions).
-  std::vector<std::string> class_names;
-  {
-    const std::set<std::string> types(cat.spectype.begin(), cat.spectype.end());
-    class_names.assign(types.begin(), types.end());
-  }
+  std::vector<std::string> class_names = cat.spectype_names;  // sorted; cat.spectype_code indexes it
   SPECVAE_CHECK(class_names.size() < 255, "{} SPECTYPE values in {}", class_names.size(), cat_path.string());
   const auto anomaly_class = static_cast<std::uint8_t>(class_names.size());
   std::vector<std::uint8_t> cls(static_cast<std::size_t>(n)), normal(static_cast<std::size_t>(n), 1);
   {
-    std::map<std::string, std::uint8_t> index;
-    for (std::size_t c = 0; c < class_names.size(); ++c) index[class_names[c]] = static_cast<std::uint8_t>(c);
     bool any_anomaly = false;
     for (std::int64_t i = 0; i < n; ++i) {
-      cls[i] = index.at(cat.spectype[i]);
+      cls[i] = cat.spectype_code[i];
       if (truth.empty()) continue;
       const auto it = truth.find(cat.targetid[i]);
       normal[i] = it != truth.end() && it->second == "normal";
@@ -120,9 +121,10 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   std::set<std::int64_t> wanted;
   for (std::size_t c = 0; c < anomaly_class; ++c) {  // the SPECTYPEs
     const std::string& t = class_names[c];
-    std::vector<std::int64_t> rows = typical_rows(cat, t, normal_val, n_examples);
+    const auto code = static_cast<std::uint8_t>(c);
+    std::vector<std::int64_t> rows = typical_rows(cat.score[0], cat.spectype_code, code, normal_val, n_examples);
     const bool val = !rows.empty();
-    if (!val) rows = typical_rows(cat, t, normal, n_examples);  // no validation rows of this class: all its rows
+    if (!val) rows = typical_rows(cat.score[0], cat.spectype_code, code, normal, n_examples);  // no validation rows of this class: all its rows
     for (std::size_t k = 0; k < rows.size(); ++k) {
       typical.push_back({{"title", k == 0 ? fmt::format("typical {} (median MSE of its {})", t, val ? "validation rows" : "rows")
                                           : fmt::format("{} near the median MSE", t)},
@@ -187,6 +189,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   // Read the wanted rows, decode their latent means (x̂ at z = μ, as `specvae score` did).
   const std::vector<std::int64_t> rows(wanted.begin(), wanted.end());
   const std::map<std::int64_t, DatasetRows> data = read_rows(dataset, rows);
+  const merge::Catalogue shown = merge::read_catalogue_rows(cat_path, rows);  // every column of those rows
   const int bins_in = info.n_bins;
   std::shared_ptr<model::Backend> backend = model::make_backend("cpu", static_cast<int>(config.get_int("train.threads")), "batch-invariant");
   model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
@@ -211,22 +214,24 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
       sigma.push_back(d.ivar[b] > 0 ? rounded(1.0 / std::sqrt(static_cast<double>(d.ivar[b])), 3) : json(nullptr));
       if (d.mask[b]) mask.push_back(b);
     }
+    SPECVAE_CHECK(shown.targetid[k] == cat.targetid[r], "{}: row {} read back as TARGETID {}, not {}", cat_path.string(), r,
+                  shown.targetid[k], cat.targetid[r]);
     json s = {{"row", r},
               {"targetid", std::to_string(cat.targetid[r])},
-              {"z", finite_or_null(cat.z[r])},
-              {"snr", finite_or_null(cat.snr[r])},
-              {"spectype", cat.spectype[r]},
+              {"z", finite_or_null(shown.z[k])},
+              {"snr", finite_or_null(shown.snr[k])},
+              {"spectype", shown.spectype[k]},
               {"truth", truth_of(r)},
-              {"ra", finite_or_null(cat.ra[r])},
-              {"dec", finite_or_null(cat.dec[r])},
-              {"split", cat.split[r] == 1 ? "validation" : "train"},
+              {"ra", finite_or_null(shown.ra[k])},
+              {"dec", finite_or_null(shown.dec[k])},
+              {"split", shown.split[k] == 1 ? "validation" : "train"},
               {"scores",
-               {{"mse", finite_or_null(cat.score[0][r])},
-                {"recon_logprob", finite_or_null(cat.score[1][r])},
-                {"nof", finite_or_null(cat.score[2][r])},
-                {"combined", finite_or_null(cat.combined[r])}}},
+               {{"mse", finite_or_null(shown.score[0][k])},
+                {"recon_logprob", finite_or_null(shown.score[1][k])},
+                {"nof", finite_or_null(shown.score[2][k])},
+                {"combined", finite_or_null(shown.combined[k])}}},
               {"ranks",
-               {{"mse", cat.rank[0][r]}, {"recon_logprob", cat.rank[1][r]}, {"nof", cat.rank[2][r]}, {"combined", cat.rank_combined[r]}}},
+               {{"mse", shown.rank[0][k]}, {"recon_logprob", shown.rank[1][k]}, {"nof", shown.rank[2][k]}, {"combined", shown.rank_combined[k]}}},
               {"flux", std::move(flux)},
               {"model", std::move(model_flux)},
               {"sigma", std::move(sigma)},

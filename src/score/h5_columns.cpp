@@ -1,7 +1,10 @@
 // Whole-column HDF5 reads and writes for score shards and the catalogue.
 #include "specvae/score/h5_columns.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <map>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,9 +53,10 @@ void read_raw(hid_t file, const std::string& name, hid_t type, std::int64_t rows
   if (rows > 0) SPECVAE_HDF5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
 }
 
-std::vector<std::string> read_strings(hid_t file, const std::string& name, std::int64_t rows,
-                                      const std::filesystem::path& path) {
-  h5::Handle ds = open_checked(file, name, rows, 0, path);
+namespace {
+
+// The memory type of a fixed-length string column, and its width.
+std::pair<h5::Handle, std::size_t> string_type(hid_t ds, const std::string& name, const std::filesystem::path& path) {
   h5::Handle ftype(SPECVAE_HDF5_CHECK(H5Dget_type(ds)));
   if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) > 0)
     throw InputError(fmt::format("{}: dataset /{} is not a fixed-length string column", path.string(), name));
@@ -60,6 +64,34 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name, std::
   h5::Handle type(SPECVAE_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
   SPECVAE_HDF5_CHECK(H5Tset_size(type, width));
   SPECVAE_HDF5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
+  return {std::move(type), width};
+}
+
+// Selects rows `which` (all columns) of a rows × cols dataset in `space`; InputError for a
+// row out of range.
+void select_rows(hid_t space, std::int64_t rows, int cols, const std::vector<std::int64_t>& which,
+                 const std::string& name, const std::filesystem::path& path) {
+  const int rank = cols > 0 ? 2 : 1;
+  const auto width = static_cast<std::size_t>(cols > 0 ? cols : 1);
+  std::vector<hsize_t> coords;
+  coords.reserve(which.size() * width * rank);
+  for (const std::int64_t r : which) {
+    if (r < 0 || r >= rows)
+      throw InputError(fmt::format("{}: row {} of dataset /{} asked for, it has {} rows", path.string(), r, name, rows));
+    for (std::size_t c = 0; c < width; ++c) {
+      coords.push_back(static_cast<hsize_t>(r));
+      if (rank == 2) coords.push_back(c);
+    }
+  }
+  SPECVAE_HDF5_CHECK(H5Sselect_elements(space, H5S_SELECT_SET, which.size() * width, coords.data()));
+}
+
+}  // namespace
+
+std::vector<std::string> read_strings(hid_t file, const std::string& name, std::int64_t rows,
+                                      const std::filesystem::path& path) {
+  h5::Handle ds = open_checked(file, name, rows, 0, path);
+  const auto [type, width] = string_type(ds, name, path);
   std::vector<char> buf(static_cast<std::size_t>(rows) * width);
   if (rows > 0) SPECVAE_HDF5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()));
   std::vector<std::string> out(rows);
@@ -67,6 +99,70 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name, std::
     const char* p = &buf[i * width];
     out[i] = std::string(p, strnlen(p, width));
   }
+  return out;
+}
+
+void read_rows_raw(hid_t file, const std::string& name, hid_t type, std::int64_t rows, int cols,
+                   const std::vector<std::int64_t>& which, void* data, const std::filesystem::path& path) {
+  h5::Handle ds = open_checked(file, name, rows, cols, path);
+  if (which.empty()) return;
+  h5::Handle space(SPECVAE_HDF5_CHECK(H5Dget_space(ds)));
+  select_rows(space, rows, cols, which, name, path);
+  const hsize_t n = which.size() * static_cast<std::size_t>(cols > 0 ? cols : 1);
+  h5::Handle mem(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &n, nullptr)));
+  SPECVAE_HDF5_CHECK(H5Dread(ds, type, mem, space, H5P_DEFAULT, data));
+}
+
+std::vector<std::string> read_strings_rows(hid_t file, const std::string& name, std::int64_t rows,
+                                           const std::vector<std::int64_t>& which, const std::filesystem::path& path) {
+  h5::Handle ds = open_checked(file, name, rows, 0, path);
+  const auto [type, width] = string_type(ds, name, path);
+  std::vector<std::string> out(which.size());
+  if (which.empty()) return out;
+  h5::Handle space(SPECVAE_HDF5_CHECK(H5Dget_space(ds)));
+  select_rows(space, rows, 0, which, name, path);
+  const hsize_t n = which.size();
+  h5::Handle mem(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &n, nullptr)));
+  std::vector<char> buf(which.size() * width);
+  SPECVAE_HDF5_CHECK(H5Dread(ds, type, mem, space, H5P_DEFAULT, buf.data()));
+  for (std::size_t i = 0; i < which.size(); ++i) out[i] = std::string(&buf[i * width], strnlen(&buf[i * width], width));
+  return out;
+}
+
+StringCodes read_string_codes(hid_t file, const std::string& name, std::int64_t rows, const std::filesystem::path& path) {
+  h5::Handle ds = open_checked(file, name, rows, 0, path);
+  const auto [type, width] = string_type(ds, name, path);
+  h5::Handle space(SPECVAE_HDF5_CHECK(H5Dget_space(ds)));
+  constexpr std::int64_t kBlock = std::int64_t{1} << 20;
+  std::vector<char> buf(static_cast<std::size_t>(std::min(rows, kBlock)) * width);
+  std::map<std::string, std::uint8_t> seen;  // value → code in order of first appearance
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(rows));
+  for (std::int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const hsize_t start = static_cast<hsize_t>(r0), count = static_cast<hsize_t>(std::min(kBlock, rows - r0));
+    SPECVAE_HDF5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+    h5::Handle mem(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &count, nullptr)));
+    SPECVAE_HDF5_CHECK(H5Dread(ds, type, mem, space, H5P_DEFAULT, buf.data()));
+    for (hsize_t i = 0; i < count; ++i) {
+      const char* p = &buf[i * width];
+      const std::string v(p, strnlen(p, width));
+      auto it = seen.find(v);
+      if (it == seen.end()) {
+        if (seen.size() == 255)
+          throw InputError(fmt::format("{}: dataset /{} has more than 255 distinct values", path.string(), name));
+        it = seen.emplace(v, static_cast<std::uint8_t>(seen.size())).first;
+      }
+      codes[static_cast<std::size_t>(r0) + i] = it->second;
+    }
+  }
+  // Renumber so that the codes follow the sorted names (the map's order).
+  StringCodes out;
+  std::vector<std::uint8_t> renumber(seen.size());
+  for (const auto& [v, code] : seen) {
+    renumber[code] = static_cast<std::uint8_t>(out.names.size());
+    out.names.push_back(v);
+  }
+  for (std::uint8_t& c : codes) c = renumber[c];
+  out.codes = std::move(codes);
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -219,17 +221,16 @@ TEST(ReportParts, TopRowsFollowTheRanks) {
 }
 
 TEST(ReportParts, TypicalRowsStartAtTheMedianOfTheEligibleRowsOfTheClass) {
-  merge::Catalogue cat;
-  cat.n = 7;
-  cat.spectype = {"GALAXY", "GALAXY", "STAR", "GALAXY", "GALAXY", "GALAXY", "GALAXY"};
-  cat.score[0] = {5.0, 1.0, 3.0, 4.0, 2.0, 100.0, NAN};
+  const std::uint8_t G = 0, S = 1, Q = 2;
+  const std::vector<std::uint8_t> cls = {G, G, S, G, G, G, G};
+  const std::vector<double> mse = {5.0, 1.0, 3.0, 4.0, 2.0, 100.0, NAN};
   const std::vector<std::uint8_t> eligible = {1, 1, 1, 1, 1, 0, 1};
   // GALAXY eligible and finite: rows 1 (1.0), 4 (2.0), 3 (4.0), 0 (5.0); median index 1 → row 4.
-  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 1), (std::vector<std::int64_t>{4}));
-  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 3), (std::vector<std::int64_t>{4, 3, 1}));
-  EXPECT_EQ(report::typical_rows(cat, "GALAXY", eligible, 10), (std::vector<std::int64_t>{4, 3, 1, 0}));
-  EXPECT_EQ(report::typical_rows(cat, "STAR", eligible, 2), (std::vector<std::int64_t>{2}));
-  EXPECT_TRUE(report::typical_rows(cat, "QSO", eligible, 2).empty());
+  EXPECT_EQ(report::typical_rows(mse, cls, G, eligible, 1), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(report::typical_rows(mse, cls, G, eligible, 3), (std::vector<std::int64_t>{4, 3, 1}));
+  EXPECT_EQ(report::typical_rows(mse, cls, G, eligible, 10), (std::vector<std::int64_t>{4, 3, 1, 0}));
+  EXPECT_EQ(report::typical_rows(mse, cls, S, eligible, 2), (std::vector<std::int64_t>{2}));
+  EXPECT_TRUE(report::typical_rows(mse, cls, Q, eligible, 2).empty());
 }
 
 TEST(ReportParts, TemplateIsFilledAndTheDataCannotCloseItsScript) {
@@ -269,6 +270,54 @@ TEST(ReportCatalogue, ReadBackEqualsWhatMergeWrote) {
   std::sort(sorted.begin(), sorted.end());
   for (std::int64_t i = 0; i < 40; ++i) EXPECT_EQ(sorted[i], i + 1);
   EXPECT_GT(c.n_flagged, 0);
+
+  // The report's read: SPECTYPE as codes, no positions or details; the same values otherwise.
+  merge::CatalogueColumns lean;
+  lean.positions = false;
+  lean.all_scores = false;
+  lean.spectype_strings = false;
+  const merge::Catalogue l = merge::read_catalogue(run.catalogue, lean);
+  ASSERT_EQ(l.spectype_code.size(), 40u);
+  EXPECT_TRUE(std::is_sorted(l.spectype_names.begin(), l.spectype_names.end()));
+  for (std::int64_t i = 0; i < 40; ++i) EXPECT_EQ(l.spectype_names.at(l.spectype_code[i]), c.spectype[i]) << i;
+  EXPECT_TRUE(l.spectype.empty() && l.ra.empty() && l.z.empty() && l.combined.empty() && l.score[1].empty() &&
+              l.flag[0].empty() && l.latent_logvar.empty());
+  EXPECT_EQ(l.score[0], c.score[0]);
+  EXPECT_EQ(l.score[2], c.score[2]);
+  EXPECT_EQ(l.rank_combined, c.rank_combined);
+  EXPECT_EQ(l.latent_mu, c.latent_mu);
+  // A few rows, in the order asked (one twice): every column as in the whole read.
+  const std::vector<std::int64_t> rows = {5, 0, 39, 5};
+  const merge::Catalogue r = merge::read_catalogue_rows(run.catalogue, rows);
+  ASSERT_EQ(r.n, 4);
+  const int L = c.latent;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const std::int64_t i = rows[k];
+    EXPECT_EQ(r.targetid[k], c.targetid[i]);
+    EXPECT_EQ(r.spectype[k], c.spectype[i]);
+    EXPECT_EQ(r.ra[k], c.ra[i]);
+    EXPECT_EQ(r.z[k], c.z[i]);
+    EXPECT_EQ(r.snr[k], c.snr[i]);
+    EXPECT_EQ(r.split[k], c.split[i]);
+    for (int s = 0; s < merge::kNumScores; ++s) {
+      EXPECT_EQ(r.score[s][k], c.score[s][i]);
+      EXPECT_EQ(r.rank[s][k], c.rank[s][i]);
+      EXPECT_EQ(r.flag[s][k], c.flag[s][i]);
+    }
+    EXPECT_EQ(r.combined[k], c.combined[i]);
+    EXPECT_EQ(r.rank_combined[k], c.rank_combined[i]);
+    for (int j = 0; j < L; ++j) {
+      EXPECT_EQ(r.latent_mu[k * L + j], c.latent_mu[i * L + j]);
+      EXPECT_EQ(r.latent_logvar[k * L + j], c.latent_logvar[i * L + j]);
+    }
+  }
+  EXPECT_EQ(merge::read_catalogue_rows(run.catalogue, {}).n, 0);
+  try {
+    merge::read_catalogue_rows(run.catalogue, {3, 40});
+    ADD_FAILURE() << "row 40 of 40 was read";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("row 40"));
+  }
   try {
     merge::read_catalogue(run.dataset);
     ADD_FAILURE() << "a dataset was read as a catalogue";

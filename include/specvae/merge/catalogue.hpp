@@ -27,6 +27,10 @@ struct Catalogue {
   std::vector<std::int64_t> targetid;
   std::vector<double> ra, dec, z;
   std::vector<std::string> spectype;
+  // Read back with CatalogueColumns::spectype_strings = false instead of `spectype`: one byte
+  // a row indexing spectype_names (sorted).
+  std::vector<std::uint8_t> spectype_code;
+  std::vector<std::string> spectype_names;
   std::vector<float> snr;
   std::vector<std::uint8_t> split;
   std::array<std::vector<double>, kNumScores> score;  // mse, recon_logprob, nof
@@ -67,9 +71,26 @@ void rank_catalogue(Catalogue& cat, double top_fraction);
 // catalogue.h5 itself when given a file, the one inside when given a merge output folder.
 std::filesystem::path resolve_catalogue_path(const std::filesystem::path& file_or_folder);
 
-// Reads catalogue.h5 back (file or merge output folder): every column and the provenance and
-// thresholds; latent_logvar only when asked (it is as large as latent_mu). InputError naming
+// Which columns read_catalogue reads in full (the provenance and thresholds always). What a
+// stage leaves out stays empty; a catalogue of tens of millions of rows is ≈ 190 bytes a row
+// read whole, ≈ 100 with only the columns the report needs.
+struct CatalogueColumns {
+  bool positions = true;         // ra, dec, z, snr
+  bool all_scores = true;        // the recon_logprob and combined values and every flag (the mse and
+                                 // nof values, the ranks, targetid, split and latent_mu always)
+  bool spectype_strings = true;  // else spectype_code + spectype_names
+  bool logvar = false;           // latent_logvar (as large as latent_mu)
+};
+
+// Reads catalogue.h5 back (file or merge output folder): the provenance and thresholds, and
+// every column (latent_logvar only when asked) or those `columns` asks for. InputError naming
 // the file and dataset when it is not a complete specvae catalogue.
 Catalogue read_catalogue(const std::filesystem::path& file_or_folder, bool with_logvar = false);
+Catalogue read_catalogue(const std::filesystem::path& file_or_folder, const CatalogueColumns& columns);
+
+// Every column (latent_logvar too) of the given rows of catalogue.h5, in the order given: a
+// Catalogue of rows.size() rows with the file's provenance and thresholds. InputError for a
+// row outside the catalogue.
+Catalogue read_catalogue_rows(const std::filesystem::path& file_or_folder, const std::vector<std::int64_t>& rows);
 
 }  // namespace specvae::merge

@@ -64,10 +64,11 @@ ClassHistogram class_histogram(std::span<const double> values, std::span<const s
 // Rows ranked 1…n by `rank` (1 = most anomalous), in rank order; fewer when the catalogue is smaller.
 std::vector<std::int64_t> top_rows(std::span<const std::int64_t> rank, std::int64_t n);
 
-// Up to n rows of `spectype` nearest to the median MSE among `eligible` rows of that type
-// (eligible[i] != 0), the median row first. Empty when there are none.
-std::vector<std::int64_t> typical_rows(const merge::Catalogue& cat, const std::string& spectype,
-                                       std::span<const std::uint8_t> eligible, std::int64_t n);
+// Up to n rows of class `cls` (class_of[i] == cls) nearest to the median MSE among the
+// eligible rows of that class (eligible[i] != 0), the median row first. Empty when there are
+// none.
+std::vector<std::int64_t> typical_rows(std::span<const double> mse, std::span<const std::uint8_t> class_of,
+                                       std::uint8_t cls, std::span<const std::uint8_t> eligible, std::int64_t n);
 
 // &, <, >, " and ' as entities.
 std::string html_escape(std::string_view text);

@@ -42,4 +42,25 @@ std::vector<T> read(hid_t file, const std::string& name, std::int64_t rows, int 
 std::vector<std::string> read_strings(hid_t file, const std::string& name, std::int64_t rows,
                                       const std::filesystem::path& path);
 
+// The given rows (each in [0, rows)) of a column of `rows` × cols, in the order given.
+void read_rows_raw(hid_t file, const std::string& name, hid_t type, std::int64_t rows, int cols,
+                   const std::vector<std::int64_t>& which, void* data, const std::filesystem::path& path);
+template <typename T>
+std::vector<T> read_rows(hid_t file, const std::string& name, std::int64_t rows, int cols,
+                         const std::vector<std::int64_t>& which, const std::filesystem::path& path) {
+  std::vector<T> out(which.size() * static_cast<std::size_t>(cols > 0 ? cols : 1));
+  read_rows_raw(file, name, native<T>(), rows, cols, which, out.data(), path);
+  return out;
+}
+std::vector<std::string> read_strings_rows(hid_t file, const std::string& name, std::int64_t rows,
+                                           const std::vector<std::int64_t>& which, const std::filesystem::path& path);
+
+// A string column as one byte a row: codes[i] indexes `names`, the distinct values in sorted
+// order (at most 255 of them, else InputError). Read in blocks, never as a string per row.
+struct StringCodes {
+  std::vector<std::uint8_t> codes;
+  std::vector<std::string> names;
+};
+StringCodes read_string_codes(hid_t file, const std::string& name, std::int64_t rows, const std::filesystem::path& path);
+
 }  // namespace specvae::h5col
