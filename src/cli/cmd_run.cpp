@@ -59,7 +59,7 @@ std::string stage_key(const Config& config, const std::string& stage, const std:
   for (const auto& [name, prefixes] : kStageSections) {
     if (name == stage || std::find(stages.begin(), stages.end(), name) != stages.end()) {
       for (const auto& [key, value] : config.values()) {
-        if (key == "train.threads") continue;
+        if (is_execution_key(key)) continue;  // a stage done on CPUs is not redone on GPUs
         for (const auto& p : prefixes)
           if (key.starts_with(p)) text += key + "=" + value_text(value) + ";";
       }

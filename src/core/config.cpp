@@ -307,6 +307,11 @@ std::string Config::to_json() const {
 
 std::string Config::hash() const { return fnv1a_hex(to_toml()); }
 
+bool is_execution_key(std::string_view key) {
+  return key == "train.threads" || key == "train.backend" || key == "train.gemm" || key == "train.device_shard" ||
+         key == "train.cuda_epilogue" || key.starts_with("runtime.");
+}
+
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
   std::uint64_t h = seed;
   for (unsigned char c : bytes) {

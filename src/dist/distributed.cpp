@@ -50,6 +50,7 @@ DistributedContext& init_distributed(int* argc, char*** argv) {
   // One GPU per rank on a node: local rank r takes device r mod (devices on the node).
   int devices = gpu_device_count();
   ctx->gpu_device = devices > 0 ? ctx->local_rank % devices : -1;
+  set_rank_gpu(ctx->gpu_device);
   g_context = ctx;
   return *ctx;
 }
@@ -62,6 +63,7 @@ void finalize_distributed() {
   if (g_we_initialised_mpi && !finalised) MPI_Finalize();
   delete g_context;
   g_context = nullptr;
+  set_rank_gpu(-1);
 }
 
 void abort_job(int exit_code) {

@@ -225,9 +225,13 @@ class CudaBackend final : public model::Backend {
 int default_cuda_device() {
   const int count = gpu_device_count();
   if (count == 0) return -1;
-  // One rank per GPU: the node-local rank from the launcher (Open MPI, Slurm, MPICH), as
-  // init_distributed chooses it; otherwise the thread's current device.
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"})
+  // One rank per GPU: the device init_distributed chose from the node-local MPI rank; before
+  // MPI is up (tests), the launcher's local rank (the launcher-specific variables before
+  // SLURM_LOCALID, which MPICH's and Intel MPI's mpiexec inside Slurm leave at 0 for every
+  // rank); otherwise the thread's current device.
+  if (const int d = rank_gpu(); d >= 0 && d < count) return d;
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PALS_LOCAL_RANKID", "MV2_COMM_WORLD_LOCAL_RANK",
+                          "SLURM_LOCALID"})
     if (const char* v = std::getenv(var); v && *v) return std::atoi(v) % count;
   int current = 0;
   SPECVAE_CUDA_CHECK(cudaGetDevice(&current));

@@ -19,6 +19,7 @@ struct DeviceShard::Impl {
   std::int64_t rows = 0;
   int n_cols = 0;
   bool resident = false;
+  bool fell_back = false;  // meant to be resident, but the allocation failed
   cudaStream_t own_stream = nullptr;
   float* dev_x = nullptr;  // resident copies
   float* dev_w = nullptr;
@@ -52,10 +53,25 @@ DeviceShard::DeviceShard(int device, const float* x, const float* w, std::int64_
   s.resident = bytes <= budget_bytes;
   if (s.resident && rows > 0) {
     const std::size_t half = bytes / 2;
-    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_x), half));
-    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_w), half));
-    SPECVAE_CUDA_CHECK(cudaMemcpy(s.dev_x, x, half, cudaMemcpyHostToDevice));
-    SPECVAE_CUDA_CHECK(cudaMemcpy(s.dev_w, w, half, cudaMemcpyHostToDevice));
+    // Ranks that share a GPU measure its free memory at the same moment and may all decide to
+    // keep their rows on it: an allocation that fails is not fatal, the rows are streamed.
+    cudaError_t rc = cudaMalloc(reinterpret_cast<void**>(&s.dev_x), half);
+    if (rc == cudaSuccess) rc = cudaMalloc(reinterpret_cast<void**>(&s.dev_w), half);
+    if (rc == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();  // clear the (non-sticky) allocation error
+      cudaFree(s.dev_x);
+      s.dev_x = nullptr;
+      s.dev_w = nullptr;
+      s.resident = false;
+      s.fell_back = true;
+    } else {
+      SPECVAE_CUDA_CHECK(rc);
+      // On this stream and waited for: a pageable-memory cudaMemcpy may return before its
+      // last chunk lands, and the gathers run on other (non-blocking) streams.
+      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_x, x, half, cudaMemcpyHostToDevice, s.own_stream));
+      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_w, w, half, cudaMemcpyHostToDevice, s.own_stream));
+      SPECVAE_CUDA_CHECK(cudaStreamSynchronize(s.own_stream));
+    }
   }
 }
 
@@ -74,6 +90,7 @@ DeviceShard::~DeviceShard() {
 }
 
 bool DeviceShard::resident() const { return impl_->resident; }
+bool DeviceShard::streams_for_lack_of_memory() const { return impl_->fell_back; }
 std::int64_t DeviceShard::rows() const { return impl_->rows; }
 int DeviceShard::n_cols() const { return impl_->n_cols; }
 

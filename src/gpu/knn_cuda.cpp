@@ -249,6 +249,32 @@ GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, 
   return result;
 }
 
+std::size_t gpu_knn_device_bytes(std::int64_t n_q, std::int64_t n_b, int dim, int k) {
+  const auto nq = static_cast<std::size_t>(std::max<std::int64_t>(n_q, 0));
+  const auto nb = static_cast<std::size_t>(std::max<std::int64_t>(n_b, 0));
+  const auto d = static_cast<std::size_t>(dim);
+  const bool fused = dim <= 16;
+  const std::size_t d_pad = fused ? static_cast<std::size_t>(kernels::knn_fused_pad(dim)) : 0;
+  const std::size_t k_cand = static_cast<std::size_t>(std::min(kernels::kMaxKnnSelect, k + 1 + kSpareCandidates));
+  const std::size_t q_tile = fused ? std::min<std::size_t>(nq, std::size_t{1} << 20) : std::min<std::size_t>(nq, 65535);
+  return nb * (2 * d + 1) * sizeof(float)                      // base: original, centred, norms
+         + nb * d_pad * sizeof(float) + nq * d_pad * sizeof(float)  // fused: padded base and queries
+         + q_tile * k_cand * (sizeof(float) + sizeof(std::int32_t))  // candidate lists
+         + nq * static_cast<std::size_t>(k) * (sizeof(std::int64_t) + sizeof(double));  // results
+}
+
+bool gpu_knn_fits(int device, std::int64_t n_q, std::int64_t n_b, int dim, int k, std::size_t* need, std::size_t* free) {
+  std::size_t free_b = 0, total_b = 0;
+  {
+    GpuResources gpu(device);
+    SPECVAE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  }
+  const std::size_t bytes = gpu_knn_device_bytes(n_q, n_b, dim, k);
+  if (need) *need = bytes;
+  if (free) *free = free_b;
+  return bytes + bytes / 4 <= free_b;
+}
+
 GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options) {
   const auto t0 = Clock::now();
   if (n < 2) throw InputError(fmt::format("LOF needs at least 2 points, got {}", n));

@@ -28,6 +28,11 @@ GpuDeviceInfo query(int device) {
 }  // namespace
 
 bool cuda_built() { return true; }
+namespace {
+int g_rank_gpu = -1;
+}
+void set_rank_gpu(int device) { g_rank_gpu = device; }
+int rank_gpu() { return g_rank_gpu; }
 void set_cuda_debug_sync(bool on) { g_debug_sync = on; }
 bool cuda_debug_sync() { return g_debug_sync; }
 

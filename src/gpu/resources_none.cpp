@@ -8,6 +8,11 @@ bool cuda_built() { return false; }
 int gpu_device_count() { return 0; }
 std::vector<GpuDeviceInfo> gpu_devices() { return {}; }
 std::string gpu_unavailable_reason() { return "specvae was built without CUDA (SPECVAE_ENABLE_CUDA=OFF)"; }
+namespace {
+int g_rank_gpu = -1;
+}
+void set_rank_gpu(int device) { g_rank_gpu = device; }
+int rank_gpu() { return g_rank_gpu; }
 void set_cuda_debug_sync(bool) {}
 bool cuda_debug_sync() { return false; }
 

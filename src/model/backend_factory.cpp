@@ -9,7 +9,7 @@
 
 namespace specvae::model {
 
-std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm, bool tf32,
+std::unique_ptr<Backend> make_backend(const std::string& kind, int threads, const std::string& gemm, [[maybe_unused]] bool tf32,
                                       [[maybe_unused]] bool cuda_lt_epilogue) {
   if (kind == "reference") return std::make_unique<ReferenceBackend>();
 #if SPECVAE_HAVE_CUDA

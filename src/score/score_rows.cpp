@@ -24,14 +24,29 @@ RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples
   out.recon_logprob.resize(n);
   out.mu.resize(static_cast<std::size_t>(n) * L);
   out.logvar.resize(static_cast<std::size_t>(n) * L);
-  const std::int64_t B = std::min<std::int64_t>(batch_size, std::max<std::int64_t>(n, 1));
+  // On a GPU every pass runs on exactly `batch_size` rows, the last batch padded with zeros:
+  // cuBLAS picks its kernel (and with it the order of the sums) by the number of rows, and
+  // the rows a rank's last batch holds depend on the rank count. A spectrum's scores are then
+  // the same whichever batch it lands in, as on the CPU, whose GEMM is batch-invariant.
+  const bool pad = !vae.backend().host_memory() && n > 0;
+  const std::int64_t B = pad ? batch_size : std::min<std::int64_t>(batch_size, std::max<std::int64_t>(n, 1));
   std::vector<float> w(static_cast<std::size_t>(B) * M), xhat(static_cast<std::size_t>(B) * M), z(B * L);
   std::vector<double> logp(static_cast<std::size_t>(B) * recon_samples), norm_term(B);
+  std::vector<float> x_pad, mu_pad, lv_pad;  // the last batch's rows padded to B (GPU only)
   const double log2pi = std::log(2.0 * std::numbers::pi);
 
   for (std::int64_t b0 = 0; b0 < n; b0 += B) {
     const std::int64_t m = std::min(B, n - b0);
+    const bool padded = pad && m < B;
+    const std::int64_t mp = pad ? B : m;  // rows of each model pass
     const float* x = &rows.flux[b0 * M];
+    if (padded) {
+      x_pad.assign(static_cast<std::size_t>(B) * M, 0.0f);
+      std::copy_n(x, m * M, x_pad.begin());
+      mu_pad.assign(static_cast<std::size_t>(B) * L, 0.0f);
+      lv_pad.assign(static_cast<std::size_t>(B) * L, 0.0f);
+      std::fill(z.begin(), z.end(), 0.0f);
+    }
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < m; ++i) {
       double norm = 0;
@@ -43,9 +58,14 @@ RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples
       }
       norm_term[i] = 0.5 * norm;  // ½ Σ_{w>0} log(w / 2π)
     }
-    float* mu = &out.mu[b0 * L];
-    float* lv = &out.logvar[b0 * L];
-    vae.encode(std::span<const float>(x, m * M), m, std::span<float>(mu, m * L), std::span<float>(lv, m * L));
+    float* mu = padded ? mu_pad.data() : &out.mu[b0 * L];
+    float* lv = padded ? lv_pad.data() : &out.logvar[b0 * L];
+    vae.encode(std::span<const float>(padded ? x_pad.data() : x, mp * M), mp, std::span<float>(mu, mp * L),
+               std::span<float>(lv, mp * L));
+    if (padded) {
+      std::copy_n(mu, m * L, &out.mu[b0 * L]);
+      std::copy_n(lv, m * L, &out.logvar[b0 * L]);
+    }
     const auto weighted_sse = [&](std::int64_t i) {
       double s = 0;
       for (int j = 0; j < M; ++j) {
@@ -54,7 +74,7 @@ RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples
       }
       return s;
     };
-    vae.decode(std::span<const float>(mu, m * L), m, std::span<float>(xhat.data(), m * M));
+    vae.decode(std::span<const float>(mu, mp * L), mp, std::span<float>(xhat.data(), mp * M));
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < m; ++i) out.mse[b0 + i] = weighted_sse(i) / static_cast<double>(M);
 
@@ -66,7 +86,7 @@ RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples
         for (int j = 0; j < L; ++j)
           z[i * L + j] = mu[i * L + j] + std::exp(0.5f * lv[i * L + j]) * rng::normal(key, row, static_cast<std::uint32_t>(j));
       }
-      vae.decode(std::span<const float>(z.data(), m * L), m, std::span<float>(xhat.data(), m * M));
+      vae.decode(std::span<const float>(z.data(), mp * L), mp, std::span<float>(xhat.data(), mp * M));
 #pragma omp parallel for schedule(static)
       for (std::int64_t i = 0; i < m; ++i) logp[i * recon_samples + l] = -0.5 * weighted_sse(i) + norm_term[i];
     }

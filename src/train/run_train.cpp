@@ -20,13 +20,14 @@ std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem:
 
   const int threads = static_cast<int>(config.get_int("train.threads"));
   if (threads > 0) omp_set_num_threads(threads);
-  const model::GemmLibraryInfo gemm = model::choose_gemm_library(config.get_string("train.gemm"));
-  log::info("GEMM: {}, kernel {}{}", gemm.name, gemm.kernel, gemm.note.empty() ? "" : " (" + gemm.note + ")");
-  if (gemm.slow_fallback) log::warn("the GEMM kernel is a slow fallback: {}", gemm.note);
-
   TrainOptions opts = options;
   if (opts.dataset_hash.empty()) opts.dataset_hash = info.dataset_hash;
   Trainer trainer(config, comm, rows, nullptr);
+  if (trainer.backend().host_memory()) {  // the CPU GEMM only matters on the CPU
+    const model::GemmLibraryInfo gemm = model::choose_gemm_library(config.get_string("train.gemm"));
+    log::info("GEMM: {}, kernel {}{}", gemm.name, gemm.kernel, gemm.note.empty() ? "" : " (" + gemm.note + ")");
+    if (gemm.slow_fallback) log::warn("the GEMM kernel is a slow fallback: {}", gemm.note);
+  }
   return trainer.run(opts);
 }
 

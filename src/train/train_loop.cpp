@@ -108,10 +108,13 @@ void Trainer::restore(const std::filesystem::path& path) {
       if (c.state.seed != seed_)
         throw InputError(fmt::format("checkpoint {} was trained with train.seed = {}, the config says {}", path.string(),
                                      c.state.seed, seed_));
-      // Extending a run (more train.epochs) is the usual reason to resume; warn on anything else.
+      // Extending a run (more train.epochs) is the usual reason to resume, and moving it to
+      // other hardware (execution keys: threads, backend, ...) is allowed; warn on anything else.
       if (c.config_hash != config_.hash()) {
         Config saved = Config::from_toml(c.config_toml, path.string());
         saved.set_value("train.epochs", config_.get_int("train.epochs"));
+        for (const auto& [key, value] : config_.values())
+          if (is_execution_key(key)) saved.set_value(key, value);
         if (saved.hash() != config_.hash())
           log::warn("resuming from {} written with a different config ({} vs {} now, beyond train.epochs)",
                     path.string(), c.config_hash, config_.hash());

@@ -4,6 +4,7 @@
 #include "specvae/train/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -29,10 +30,12 @@ void append_rows(const DatasetRows& rows, std::int64_t r, std::vector<float>& x,
 Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& local,
                  std::shared_ptr<model::Backend> backend)
     : config_(config), comm_(comm), be_(std::move(backend)), shape_(model::VaeShape::from_config(config)) {
+  const bool made_here = !be_;
   if (!be_)
     be_ = model::make_backend(config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")),
                               config.get_string("train.gemm"), config.get_bool("train.tf32"),
                               config.get_string("train.cuda_epilogue") == "cublaslt");
+  unify_backend(made_here);
   if (local.count > 0 && local.n_bins != shape_.n_input)
     throw InputError(fmt::format("dataset has {} bins per spectrum but model.n_input = {}", local.n_bins, shape_.n_input));
   n_params_ = shape_.n_params();
@@ -93,6 +96,32 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   state_.best_val_loss = std::numeric_limits<double>::infinity();
 }
 
+// Ranks on different kinds of backend cannot train together: a CPU rank shards Adam over the
+// ranks (reduce-scatter, all-gather) where a GPU rank all-reduces, so they would wait in
+// different collectives; and the backends' Adam arithmetic differs in the last bits, so their
+// copies of the model would drift apart. That happens with train.backend = auto when some
+// ranks see a GPU and others do not (a node with a broken driver): then every rank takes the
+// CPU. Any other mix is a configuration error, the same on every rank.
+void Trainer::unify_backend(bool made_here) {
+  const std::string name = be_->name();
+  std::array<double, 3> kinds = {name == "cuda" ? 1.0 : 0.0, name == "cpu" ? 1.0 : 0.0, name == "reference" ? 1.0 : 0.0};
+  comm_.allreduce_sum(std::span<double>(kinds));
+  const auto p = static_cast<double>(comm_.size());
+  if (kinds[0] == p || kinds[1] == p || kinds[2] == p) return;
+  if (made_here && config_.get_string("train.backend") == "auto" && kinds[2] == 0) {
+    if (comm_.rank() == 0)
+      log::warn("train.backend = auto: {:.0f} of {:.0f} ranks see a GPU and the others do not; every rank trains on "
+                "the CPU (give every rank a GPU, or set train.backend = cpu)",
+                kinds[0], p);
+    if (name != "cpu")
+      be_ = model::make_backend("cpu", static_cast<int>(config_.get_int("train.threads")), config_.get_string("train.gemm"));
+    return;
+  }
+  throw ConfigError(fmt::format("train.backend = \"{}\": the ranks run different backends ({:.0f} cuda, {:.0f} cpu, "
+                                "{:.0f} reference); every rank must train on the same one",
+                                config_.get_string("train.backend"), kinds[0], kinds[1], kinds[2]));
+}
+
 model::InputScaling Trainer::fit_scaling() {
   // Mean spectrum and RMS deviation over all ranks' training rows, summed in double.
   const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
@@ -147,6 +176,10 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
                                                        train_w_.data(), local_train_, shape_.n_input);
     log::info("training rows on the GPU: {} ({} rows on rank 0)", device_shard_->resident() ? "resident" : "streamed",
               local_train_);
+    if (device_shard_->streams_for_lack_of_memory())
+      log::warn("rank {}: its training rows fitted the GPU's free memory but the allocation failed (ranks sharing "
+                "a GPU?); they are streamed through pinned memory instead",
+                comm_.rank());
   }
   if (device_shard_) {
     device_shard_->gather(local_rows_, batch_x_.data(), batch_w_.data(), gpu::cuda_backend_stream(*be_));

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `specvae run` end to end on 2 ranks with a small survey (600 spectra, a small model):
 #  1. a 1-epoch run writes the catalogue (HDF5, FITS, CSV) and prints the detection table;
-#  2. the same run asked for 2 epochs skips simulate/ingest and resumes training;
+#  2. the same run asked for 2 epochs (and train.backend named instead of auto: how it runs,
+#     not what it computes) skips simulate/ingest and resumes training without a warning;
 #  3. a fresh 2-epoch run gives the identical catalogue (resume is exact);
 #  4. the catalogue is complete and consistent across its three forms (checked in python);
 #  5. `specvae learn` re-ranks it from a labels file (unlabelled first, every row once);
@@ -24,12 +25,13 @@ grep -q "catalogue: $work/a/catalogue/catalogue.h5" "$work/log1" || { echo "no c
 grep -q "report: $work/a/report.html" "$work/log1" || { echo "no report"; cat "$work/log1"; exit 1; }
 
 echo "== 2. two epochs: resume"
-run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=2 "${common[@]}" > "$work/log2" 2>&1 || { cat "$work/log2"; exit 1; }
+run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=2 "${common[@]}" --set train.backend=cpu > "$work/log2" 2>&1 || { cat "$work/log2"; exit 1; }
 grep -q "simulate is complete" "$work/log2" || { echo "simulate was not skipped"; cat "$work/log2"; exit 1; }
 grep -q "ingest is complete" "$work/log2" || { echo "ingest was not skipped"; exit 1; }
 grep -q "resuming training" "$work/log2" || { echo "training did not resume"; cat "$work/log2"; exit 1; }
 grep -q "epoch 2/2" "$work/log2" || { echo "no second epoch"; exit 1; }
 if grep -q "epoch 1/2" "$work/log2"; then echo "epoch 1 was trained again"; exit 1; fi
+if grep -q "different config" "$work/log2"; then echo "an execution key counted as another config"; cat "$work/log2"; exit 1; fi
 
 echo "== 3. fresh two-epoch run"
 run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" > "$work/log3" 2>&1 || { cat "$work/log3"; exit 1; }

@@ -276,6 +276,25 @@ TEST(CudaKnn, RejectsBadSizes) {
   EXPECT_THROW(gpu::gpu_lof(p.x.data(), 1, p.d, 20), InputError);
 }
 
+// What score.knn = auto checks before it takes the GPU: the estimate of the search's device
+// memory (no GPU needed for that part) and the fit against the free memory.
+TEST(CudaKnn, DeviceMemoryEstimateDecidesTheFit) {
+  // One of 64 ranks at 30M latent means (10-d, k = 20): the base with its padded copy
+  // (≈ 132 B a point, ≈ 4 GB) dominates; the rank's own queries add ≈ 0.3 GB.
+  const std::size_t at30m = gpu::gpu_knn_device_bytes(470000, 30000000, 10, 20);
+  EXPECT_GT(at30m, std::size_t{3960000000});
+  EXPECT_LT(at30m, std::size_t{4400000000});
+  EXPECT_LT(gpu::gpu_knn_device_bytes(470000, 3000000, 10, 20), at30m / 5);
+  EXPECT_GT(gpu::gpu_knn_device_bytes(470000, 30000000, 10, 100), at30m);  // longer result lists
+  SPECVAE_REQUIRE_GPU();
+  std::size_t need = 0, free = 0;
+  EXPECT_TRUE(gpu::gpu_knn_fits(0, 1000, 100000, 10, 20, &need, &free));
+  EXPECT_GT(free, need);
+  // 2^31 − 1 base points in 64-d: ≈ 1.1 TB, more than any GPU has.
+  EXPECT_FALSE(gpu::gpu_knn_fits(0, 1000, 2147483647, 64, 20, &need, &free));
+  EXPECT_GT(need, free);
+}
+
 TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
   SPECVAE_REQUIRE_GPU();
   for (const Points& p : {uniform_points(2000, 10, 8), clustered_points(2000, 10, 9)}) {

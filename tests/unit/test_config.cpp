@@ -108,3 +108,19 @@ TEST(Hash, Fnv1aKnownValues) {
   EXPECT_EQ(fnv1a_hex(""), "cbf29ce484222325");
   EXPECT_EQ(fnv1a_hex("a"), "af63dc4c8601ec8c");
 }
+
+TEST(Config, ExecutionKeysAreHowNotWhat) {
+  // How a computation runs: a finished or killed stage carries over a change of these.
+  for (const char* k : {"train.threads", "train.backend", "train.gemm", "train.device_shard", "train.cuda_epilogue",
+                        "runtime.log_level", "runtime.cuda_debug_sync"})
+    EXPECT_TRUE(is_execution_key(k)) << k;
+  // What it computes (TF32 changes the arithmetic, not just the rounding order).
+  for (const char* k : {"train.tf32", "train.epochs", "train.seed", "train.learning_rate", "model.dropout", "score.knn",
+                        "score.batch_size", "ingest.snr_min"})
+    EXPECT_FALSE(is_execution_key(k)) << k;
+  // Every execution key is a real key of the schema.
+  const Config c = Config::defaults();
+  int n = 0;
+  for (const auto& [key, value] : c.values()) n += is_execution_key(key);
+  EXPECT_GE(n, 7);
+}

@@ -4,6 +4,7 @@
 // training with the step named and the last good checkpoint intact.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -291,4 +292,32 @@ TEST(Training, ResumeRefusesAnotherArchitecture) {
   opts.resume = true;
   EXPECT_THROW(train_on(1, other, opts), InputError);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Training, RanksOnDifferentBackendsAreRefusedOnEveryRank) {
+  // One rank of three on another backend: the collectives and the Adam arithmetic would differ
+  // (a sharded-Adam CPU rank next to an all-reducing GPU rank hangs), so every rank refuses
+  // with the same error instead. (train.backend = auto with some ranks on a GPU falls back to
+  // the CPU on every rank; that needs a GPU to test.)
+  const Config config = small_train_config(1);
+  const auto counts = layout(3);
+  std::atomic<int> refused{0};
+  try {
+    run_in_process(3, [&](Communicator& comm) {
+      std::int64_t begin = 0;
+      for (int r = 0; r < comm.rank(); ++r) begin += counts[r];
+      const DatasetRows rows = synthetic_rows(begin, counts[comm.rank()], 16);
+      try {
+        train::Trainer trainer(config, comm, rows, model::make_backend(comm.rank() == 1 ? "reference" : "cpu", 1));
+      } catch (const ConfigError& e) {
+        ++refused;
+        EXPECT_NE(std::string(e.what()).find("1 reference"), std::string::npos) << e.what();
+        throw;
+      }
+    });
+    FAIL() << "ranks on different backends trained together";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("different backends"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(refused.load(), 3);
 }

@@ -67,6 +67,12 @@ class Config {
   std::map<std::string, ConfigValue, std::less<>> values_;
 };
 
+// Keys that say how a computation runs, not what it computes: thread count, backend, CPU GEMM
+// library, where the training rows are staged, the GPU layer-forward path, logging. Changing
+// them moves results by float rounding at most (train.tf32 is not one of them), so a training
+// run may resume across them (`specvae run`, `train --resume`) without being redone.
+bool is_execution_key(std::string_view key);
+
 // FNV-1a 64-bit, as 16 lower-case hex digits. Used for config, dataset and model hashes.
 std::string fnv1a_hex(std::string_view bytes);
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 14695981039346656037ULL);

@@ -14,13 +14,17 @@ namespace specvae::gpu {
 class DeviceShard {
  public:
   // x, w: host arrays that must outlive the shard when it streams (they are not copied).
-  // budget_bytes: device memory the shard may take; 0 = 70 % of the free memory.
+  // budget_bytes: device memory the shard may take; 0 = 70 % of the free memory. When the
+  // allocation fails all the same, the shard streams.
   DeviceShard(int device, const float* x, const float* w, std::int64_t rows, int n_cols, std::size_t budget_bytes = 0);
   ~DeviceShard();
   DeviceShard(const DeviceShard&) = delete;
   DeviceShard& operator=(const DeviceShard&) = delete;
 
   bool resident() const;
+  // The rows fitted the budget but the allocation failed (another rank took the memory
+  // first): they are streamed instead.
+  bool streams_for_lack_of_memory() const;
   std::int64_t rows() const;
   int n_cols() const;
   // Copies rows local_rows[0..count) into dst_x, dst_w (device, count × n_cols), enqueued

@@ -12,6 +12,7 @@
 // changes a neighbour set only when more than 16 candidates crowd across the k-th place.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,16 @@ struct GpuKnnResult {
 // 1 ≤ k ≤ 127, k ≤ n_b (k ≤ n_b − 1 when excluding self), n_b < 2^31. Throws InputError.
 GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, std::int64_t n_b, int dim, int k,
                      std::int64_t exclude_self_offset, const GpuKnnOptions& options = {});
+
+// Device memory gpu_knn takes for n_q queries that are rows of an n_b-point base (the
+// self-excluding search LOF runs), on the path GpuKnnMethod::Auto picks: the base (original,
+// centred, norms, the fused path's padded copy), the query tiles' candidate lists and the
+// results; the tiled path's distance tiles are sized from the free memory and not counted.
+std::size_t gpu_knn_device_bytes(std::int64_t n_q, std::int64_t n_b, int dim, int k);
+// Whether that fits the free memory of `device` with a 25% margin; *need and *free get the
+// figures for a message.
+bool gpu_knn_fits(int device, std::int64_t n_q, std::int64_t n_b, int dim, int k, std::size_t* need = nullptr,
+                  std::size_t* free = nullptr);
 
 struct GpuLofResult {
   int k = 0;                       // neighbours used: max(1, min(k, n − 1)) as scikit-learn

@@ -28,6 +28,12 @@ std::vector<GpuDeviceInfo> gpu_devices();
 // Why gpu_device_count() is 0 (empty when a device is present).
 std::string gpu_unavailable_reason();
 
+// The GPU this rank computes on: init_distributed sets it from the node-local MPI rank
+// (local rank mod the visible devices), whatever the launcher; -1 before that or without a
+// GPU. The CUDA backend and the GPU kNN both take it, so they use the same device.
+void set_rank_gpu(int device);
+int rank_gpu();
+
 // Synchronise and check after every kernel launch (runtime.cuda_debug_sync).
 void set_cuda_debug_sync(bool on);
 bool cuda_debug_sync();

@@ -91,6 +91,7 @@ class Trainer {
   std::int64_t batches_per_epoch() const;
   const model::VaeShape& shape() const { return shape_; }
   const model::InputScaling& scaling() const { return scaling_; }
+  const model::Backend& backend() const { return *be_; }
 
  private:
   // This rank's forward/backward pass on its rows of the batch: gradient in grads_ (not yet
@@ -99,6 +100,8 @@ class Trainer {
   void gather_adam_moments();  // sharded optimiser: every rank gets every chunk of m and v
   EpochMetrics validate();
   model::InputScaling fit_scaling();  // collective
+  // Collective: every rank on the same kind of backend (see trainer.cpp).
+  void unify_backend(bool made_here);
   void save(const TrainOptions& options, const std::filesystem::path& path);
   void restore(const std::filesystem::path& path);
 
