@@ -93,13 +93,21 @@ BatchLoss VaeGraph::run(const float* params, const float* x, const float* w, int
   float* d_next = grad_b_.data();
   be_.gaussian_loss(x, w, xhat, m, shape_.n_input, o.grad_scale, d, recon_.data());
   be_.kl_divergence(mulv, m, L, o.kl_weight, o.grad_scale, dmulv_.data(), kl_.data());
-  be_.download(recon_host_.data(), recon_.data(), m);
-  be_.download(kl_host_.data(), kl_.data(), m);
-  for (int i = 0; i < m; ++i) {
-    loss.recon_sum += recon_host_[i];
-    loss.kl_sum += kl_host_[i];
+  // The per-row losses are read back after the backward pass is queued (nothing below
+  // writes them): on a GPU the download waits for the stream, and waiting here would leave
+  // it idle while the host queues the backward.
+  const auto sum_losses = [&] {
+    be_.download(recon_host_.data(), recon_.data(), m);
+    be_.download(kl_host_.data(), kl_.data(), m);
+    for (int i = 0; i < m; ++i) {
+      loss.recon_sum += recon_host_[i];
+      loss.kl_sum += kl_host_[i];
+    }
+  };
+  if (!o.training) {
+    sum_losses();
+    return loss;
   }
-  if (!o.training) return loss;
 
   // Backward through one layer: d holds dL/d(output); leaves dL/d(input) in d_next when
   // the input gradient is needed.
@@ -130,6 +138,7 @@ BatchLoss VaeGraph::run(const float* params, const float* x, const float* w, int
     d = dx;
     d_next = (d == grad_a_.data()) ? grad_b_.data() : grad_a_.data();
   }
+  sum_losses();
   return loss;
 }
 

@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${SPECVAE_DEVICE_BUILD:-$ROOT/build-cuda-device}
 DEST=${1:-$ROOT/.device}
-TARGETS=(specvae_gpu_tests specvae_bench_gpu_train specvae_bench_gpu_knn)
+TARGETS=(specvae_gpu_tests specvae_gpu_nccl_tests specvae_bench_gpu_train specvae_bench_gpu_knn)
 
 # libstdc++/libgcc linked statically into our programs: the GPU machine's may be older.
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPECVAE_ENABLE_CUDA=ON \
@@ -17,7 +17,7 @@ cmake --build "$BUILD" --target "${TARGETS[@]}" -j"${JOBS:-2}"
 
 rm -rf "$DEST"
 mkdir -p "$DEST/bin" "$DEST/lib"
-cp "$BUILD/tests/gpu/specvae_gpu_tests" "$BUILD/bench/gpu/specvae_bench_gpu_train" \
+cp "$BUILD/tests/gpu/specvae_gpu_tests" "$BUILD/tests/gpu/specvae_gpu_nccl_tests" "$BUILD/bench/gpu/specvae_bench_gpu_train" \
    "$BUILD/bench/gpu/specvae_bench_gpu_knn" "$DEST/bin/"
 cp "$ROOT/tests/gpu/run_device_checks.sh" "$ROOT/tests/gpu/source_hash.sh" "$ROOT/bench/gpu/torch_train.py" "$DEST/"
 

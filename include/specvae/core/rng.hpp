@@ -46,7 +46,9 @@ SPECVAE_HD inline Philox4x32 philox4x32(Philox4x32 c, std::uint32_t k0, std::uin
   return c;
 }
 
-// Uniform in (0, 1): the top 24 bits, offset by half a step so 0 never occurs (log-safe).
+// Uniform in (0, 1]: the top 24 bits, offset by half a step so 0 never occurs (log-safe). In
+// float the half step survives only below 2^23, so the top draws round up to even steps and
+// the largest to exactly 1 (harmless for log and Box–Muller; the same on host and device).
 SPECVAE_HD inline float uniform_open01(std::uint32_t bits) {
   return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
 }
