@@ -15,8 +15,15 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 namespace {
+// A file in this process's scratch folder, which is removed when the test binary exits.
 fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("specvae-test-io-" + std::to_string(::getpid()));
+  static const fs::path dir = fs::temp_directory_path() / ("specvae-test-io-" + std::to_string(::getpid()));
+  static const struct Cleanup {
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup;
   fs::create_directories(dir);
   return dir / name;
 }
