@@ -32,7 +32,8 @@ std::vector<double> forest_predict(std::span<const float> features, int dim, std
   }
   cv::Ptr<cv::ml::RTrees> forest = cv::ml::RTrees::create();
   forest->setMaxDepth(64);             // grown out: leaves pure or single samples
-  forest->setMinSampleCount(2);        // split any node with two or more samples
+  forest->setMinSampleCount(1);        // OpenCV splits a node of more than this many samples: two or more,
+                                       // scikit-learn's min_samples_split = 2 (Astronomaly's default)
   forest->setRegressionAccuracy(0);    // no early stop on the node's spread
   forest->setUseSurrogates(false);
   forest->setCVFolds(0);               // no pruning

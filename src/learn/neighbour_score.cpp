@@ -11,9 +11,11 @@
 namespace specvae::learn {
 
 std::vector<double> convert_score(std::span<const double> score, bool lower_is_weirder, double new_min, double new_max) {
+  // The range of the finite scores; ±inf map to the ends (one infinite row must not squash
+  // every other row onto new_min), NaN stays NaN.
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const double v : score)
-    if (!std::isnan(v)) {
+    if (std::isfinite(v)) {
       const double s = lower_is_weirder ? -v : v;
       lo = std::min(lo, s);
       hi = std::max(hi, s);
@@ -21,7 +23,9 @@ std::vector<double> convert_score(std::span<const double> score, bool lower_is_w
   std::vector<double> out(score.size());
   for (std::size_t i = 0; i < score.size(); ++i) {
     const double s = lower_is_weirder ? -score[i] : score[i];
-    out[i] = std::isnan(s) ? s : hi > lo ? (new_max - new_min) * (s - lo) / (hi - lo) + new_min : new_min;
+    if (std::isnan(s)) out[i] = s;
+    else if (std::isinf(s)) out[i] = s > 0 ? new_max : new_min;
+    else out[i] = hi > lo ? (new_max - new_min) * (s - lo) / (hi - lo) + new_min : new_min;
   }
   return out;
 }

@@ -12,6 +12,8 @@
 #include "specvae/learn/learn.hpp"
 #include "specvae/score/h5_columns.hpp"
 
+#include <set>
+
 namespace specvae::learn {
 namespace fs = std::filesystem;
 
@@ -85,6 +87,12 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
   p.seed = static_cast<std::uint64_t>(config.get_int("learn.seed"));
   if (p.min_score > p.max_score)
     throw ConfigError(fmt::format("learn.min_score ({}) is above learn.max_score ({})", p.min_score, p.max_score));
+  // S' takes arctanh(min_score + 0.85·U/max_score) with U up to max_score: it needs
+  // min_score + 0.85 < 1, else the objects the forest rates highest get NaN.
+  if (p.min_score + 0.85 >= 1.0)
+    throw ConfigError(fmt::format("learn.min_score = {} must be below 0.15: S' takes arctanh(min_score + 0.85·U/max_score), "
+                                  "which is infinite at 1",
+                                  p.min_score));
 
   // The catalogue: TARGETID, latent means (the features) and the chosen score.
   std::int64_t n = 0;
@@ -105,20 +113,23 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
   }
   if (n == 0) throw InputError(fmt::format("{}: the catalogue has no rows", cat_path.string()));
 
-  // One pass over the catalogue against the (small) set of labels; what is left over is not in it.
-  auto unmatched = read_labels(o.labels);
+  // One pass over the catalogue against the (small) set of labels; a label applies to every row
+  // of its TARGETID (merge keeps a target coadded in two files twice), and a label that
+  // matched no row is not in the catalogue.
+  const auto given = read_labels(o.labels);
+  std::set<std::int64_t> matched;
   std::vector<int> labels(static_cast<std::size_t>(n), kUnlabelled);
   LearnResult r;
-  for (std::size_t i = 0; i < labels.size() && !unmatched.empty(); ++i) {
-    const auto it = unmatched.find(targetid[i]);
-    if (it == unmatched.end()) continue;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const auto it = given.find(targetid[i]);
+    if (it == given.end()) continue;
     labels[i] = it->second;
     if (it->second != kUnlabelled) ++r.labelled;
-    unmatched.erase(it);
+    matched.insert(it->first);
   }
-  if (!unmatched.empty())
-    throw InputError(fmt::format("{}: targetid {} is not in the catalogue {}", o.labels.string(),
-                                 unmatched.begin()->first, cat_path.string()));
+  for (const auto& [tid, label] : given)
+    if (!matched.contains(tid))
+      throw InputError(fmt::format("{}: targetid {} is not in the catalogue {}", o.labels.string(), tid, cat_path.string()));
   if (r.labelled == 0) throw InputError(fmt::format("{}: no object is labelled (every label is -1)", o.labels.string()));
 
   // Lower is weirder for the log-probability and for NOF (scikit-learn's sign).

@@ -40,6 +40,12 @@ void check_coverage(const std::vector<score::ScoreShard>& shards, const std::vec
     if (s.latent != first.latent)
       throw InputError(fmt::format("merge: {} has latent_dim {}, {} has {}", paths[i].string(), s.latent,
                                    paths[0].string(), first.latent));
+    // Scores from other settings (LOF's k, the latent samples, ...) are not comparable.
+    if (s.config_hash != first.config_hash || s.lof_k != first.lof_k || s.recon_samples != first.recon_samples)
+      throw InputError(fmt::format("merge: {} was scored with config {} (lof_k {}, {} latent samples) but {} with config {} "
+                                   "(lof_k {}, {} latent samples); rescore every rank in one run",
+                                   paths[i].string(), s.config_hash, s.lof_k, s.recon_samples, paths[0].string(),
+                                   first.config_hash, first.lof_k, first.recon_samples));
   }
   std::vector<std::size_t> order(shards.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -149,16 +155,23 @@ std::vector<std::int64_t> anomaly_order(const std::vector<double>& v, bool highe
   return idx;
 }
 
-void rank_and_flag(const std::vector<double>& v, bool higher_is_weirder, std::int64_t n_flag,
-                   std::vector<std::int64_t>& rank, std::vector<std::uint8_t>& flag, double& threshold) {
+// NaN scores rank last and are never flagged (so fewer than n_flag rows are flagged when
+// fewer are finite); the threshold is the score of the last flagged row. Returns the NaN count.
+std::int64_t rank_and_flag(const std::vector<double>& v, bool higher_is_weirder, std::int64_t n_flag,
+                           std::vector<std::int64_t>& rank, std::vector<std::uint8_t>& flag, double& threshold) {
   const std::vector<std::int64_t> order = anomaly_order(v, higher_is_weirder);
   rank.assign(v.size(), 0);
   flag.assign(v.size(), 0);
+  std::int64_t n_finite = 0;
   for (std::size_t r = 0; r < order.size(); ++r) {
+    const bool nan = std::isnan(v[order[r]]);
+    n_finite += !nan;
     rank[order[r]] = static_cast<std::int64_t>(r) + 1;
-    flag[order[r]] = static_cast<std::int64_t>(r) < n_flag;
+    flag[order[r]] = static_cast<std::int64_t>(r) < n_flag && !nan;
   }
-  threshold = order.empty() ? std::nan("") : v[order[std::max<std::int64_t>(0, n_flag - 1)]];
+  const std::int64_t last = std::min(n_flag, n_finite) - 1;
+  threshold = last < 0 ? std::nan("") : v[order[last]];
+  return static_cast<std::int64_t>(v.size()) - n_finite;
 }
 
 }  // namespace
@@ -170,7 +183,10 @@ void rank_catalogue(Catalogue& c, double top_fraction) {
       c.n, std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(top_fraction * static_cast<double>(c.n) - 1e-9))));
   c.combined.assign(c.n, 0.0);
   for (int s = 0; s < kNumScores; ++s) {
-    rank_and_flag(c.score[s], kScores[s].higher_is_weirder, c.n_flagged, c.rank[s], c.flag[s], c.threshold[s]);
+    if (const std::int64_t nan = rank_and_flag(c.score[s], kScores[s].higher_is_weirder, c.n_flagged, c.rank[s],
+                                               c.flag[s], c.threshold[s]);
+        nan > 0)
+      log::warn("merge: {} of {} rows have no {} (NaN): ranked last, never flagged", nan, c.n, kScores[s].name);
     for (std::int64_t i = 0; i < c.n; ++i)
       c.combined[i] += (1.0 - static_cast<double>(c.rank[s][i] - 1) / static_cast<double>(c.n)) / kNumScores;
   }

@@ -96,20 +96,23 @@ std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& 
 }
 
 double roc_auc(const std::vector<double>& score, const std::vector<std::uint8_t>& label) {
-  std::vector<std::size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  // NaN scores take no part (they have no order); ±inf sort at the ends.
+  std::vector<std::size_t> idx;
+  idx.reserve(score.size());
+  for (std::size_t i = 0; i < score.size(); ++i)
+    if (!std::isnan(score[i])) idx.push_back(i);
   std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
   double rank_sum = 0;
   std::int64_t n_pos = 0, n_neg = 0;
   for (std::size_t i = 0; i < idx.size();) {
-    std::size_t j = i;
+    std::size_t j = i + 1;
     while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
     const double avg = 0.5 * static_cast<double>(i + 1 + j);  // average of ranks i+1 … j
     for (std::size_t t = i; t < j; ++t)
       if (label[idx[t]]) rank_sum += avg;
     i = j;
   }
-  for (std::uint8_t l : label) (l ? n_pos : n_neg)++;
+  for (const std::size_t i : idx) (label[i] ? n_pos : n_neg)++;
   if (n_pos == 0 || n_neg == 0) return std::nan("");
   const double np = static_cast<double>(n_pos), nn = static_cast<double>(n_neg);
   return (rank_sum - np * (np + 1) / 2) / (np * nn);

@@ -21,7 +21,7 @@
 
 namespace specvae::score {
 
-KnnMethod parse_knn_method(const std::string& name, int gpu_device, int k) {
+KnnMethod parse_knn_method(const std::string& name, [[maybe_unused]] int gpu_device, [[maybe_unused]] int k) {
   if (name == "auto") {
 #if SPECVAE_HAVE_CUDA
     if (gpu_device >= 0 && k <= gpu::kGpuKnnMaxK) return KnnMethod::Cuda;

@@ -2,6 +2,7 @@
 // the model scores, LOF over all ranks' latent means, and write this rank's shard.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "specvae/core/error.hpp"
@@ -68,6 +69,34 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
                                   static_cast<std::uint64_t>(config.get_int("score.seed")),
                                   config.get_int("score.batch_size"));
   summary.model_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  // A non-finite latent mean (a diverged or foreign checkpoint, or a dataset not written by
+  // ingest) would poison the neighbour search: every rank stops with the same error naming
+  // the first such spectrum.
+  {
+    struct Bad {
+      std::int64_t count = 0, row = -1, targetid = 0;
+    } bad;
+    for (std::int64_t i = 0; i < rows.count; ++i) {
+      bool finite = std::isfinite(rs.mse[i]) && std::isfinite(rs.recon_logprob[i]);
+      for (int j = 0; j < latent && finite; ++j)
+        finite = std::isfinite(rs.mu[i * latent + j]) && std::isfinite(rs.logvar[i * latent + j]);
+      if (finite) continue;
+      if (bad.count++ == 0) bad.row = rows.begin + i, bad.targetid = rows.targetid[i];
+    }
+    std::int64_t total = 0;
+    const Bad* first = nullptr;
+    const std::vector<Bad> all = comm.allgather(bad);
+    for (const Bad& b : all) {
+      total += b.count;
+      if (b.count > 0 && !first) first = &b;
+    }
+    if (first)
+      throw InputError(fmt::format("{}: the model gives a non-finite latent mean or score for {} spectra, the first TARGETID "
+                                   "{} (row {} of {}); is the checkpoint diverged, or the dataset not written by ingest?",
+                                   options.checkpoint.string(), total, first->targetid, first->row,
+                                   options.dataset.string()));
+  }
 
   // A GPU is used for the kNN when this rank has one and the model ran on it (train.backend).
   const int gpu = backend->name() == "cuda" ? init_distributed(nullptr, nullptr).gpu_device : -1;

@@ -3,6 +3,7 @@
 // one-process LOF.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "../unit/test_score_fixture.hpp"
 #include "specvae/core/config.hpp"
+#include "specvae/core/error.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/io/hdf5.hpp"
@@ -113,4 +115,47 @@ TEST(MpiScore, LofWithAnEmptyRankEqualsOneProcess) {
                              score::KnnMethod::KdTree, 1);
   ASSERT_EQ(got.nof.size(), static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) EXPECT_DOUBLE_EQ(got.nof[i], ref.nof[begin + i]) << "row " << begin + i;
+}
+
+TEST(MpiScore, ANonFiniteLatentMeanStopsEveryRankNamingTheSpectrum) {
+  // Row 37's flux holds an infinity (a dataset not written by ingest): its latent mean is not
+  // finite. Every rank stops with the same error, naming its TARGETID, before the neighbour
+  // search (which used to abort with "kNN returned index -1").
+  MpiCommunicator& comm = world();
+  const int P = comm.size(), r = comm.rank();
+  const fs::path dir = shared_dir("nonfinite");
+  const int M = 32;
+  const std::int64_t N = 60;
+  const ShardPlan plan(N, P);
+  DatasetProvenance prov;
+  for (int j = 0; j < M; ++j) prov.wave.push_back(3600.0 + 4.0 * j);
+  prov.wave_min = 3598;
+  prov.wave_max = 3600 + 4.0 * M - 2;
+  prov.selection = "test";
+  DatasetRows rows = score_test::small_rows(plan.begin(r), plan.count(r), M);
+  for (std::int64_t i = 0; i < rows.count; ++i)
+    if (rows.begin + i == 37) rows.flux[static_cast<std::size_t>(i) * M + 3] = INFINITY;
+  write_dataset(comm.handle(), dir / "data.h5", rows, prov, true);
+  if (r == 0) {
+    model::Checkpoint c;
+    c.shape = score_test::small_shape(M);
+    c.params = model::initial_parameters(c.shape, 9);
+    c.config_hash = "test";
+    model::save_checkpoint(dir / "model.h5", c);
+  }
+  comm.barrier();
+  Config cfg = Config::defaults();
+  cfg.set("train.backend=cpu");
+  cfg.set("train.threads=1");
+  cfg.set("score.lof_k=10");
+  try {
+    score::run_score(cfg, comm, {dir / "data.h5", dir / "model.h5", dir / "score"});
+    ADD_FAILURE() << "a non-finite latent mean was scored";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("non-finite latent mean"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("TARGETID 39627000000000259 (row 37"), std::string::npos) << msg;
+  }
+  comm.barrier();
+  if (r == 0) fs::remove_all(dir);
 }

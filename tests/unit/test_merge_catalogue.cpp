@@ -122,6 +122,17 @@ TEST(MergeCoverage, RefusesMissingOverlappingAndForeignShards) {
     EXPECT_NE(msg.find("from dataset d2"), std::string::npos) << msg;
   }
   {
+    // Scored with other settings: LOF's k differs (and so the config).
+    score::ScoreShard other = make_shard(50, 50, N);
+    other.lof_k = 5;
+    other.config_hash = "c2";
+    const fs::path d = fresh_dir("config");
+    write_shards(d, {make_shard(0, 50, N), other});
+    const std::string msg = expect_input_error(cfg, {d, {}, d / "out", {}});
+    EXPECT_NE(msg.find("lof_k 5"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("config c2"), std::string::npos) << msg;
+  }
+  {
     const fs::path d = fresh_dir("none");
     EXPECT_NE(expect_input_error(cfg, {d, {}, d / "out", {}}).find("no score-shard"), std::string::npos);
   }
@@ -220,7 +231,20 @@ TEST(MergeCatalogue, RanksPutNanLastAndKeepRowOrderInTies) {
     for (std::size_t r = 0; r < order.size(); ++r)
       ASSERT_EQ(c.rank[s][order[r]], static_cast<std::int64_t>(r) + 1) << merge::kScores[s].name << " rank " << r + 1;
     EXPECT_EQ(c.threshold[s], v[order[19]]);  // 1% of 2000 rows flagged
+    for (std::size_t i = 0; i < v.size(); ++i) EXPECT_EQ(c.flag[s][i], c.rank[s][i] <= 20 && !std::isnan(v[i])) << i;
   }
+  // Fewer finite rows than the top fraction: only they are flagged, the threshold is theirs.
+  merge::Catalogue few;
+  few.n = 10;
+  for (auto& v : few.score) v.assign(10, NAN);
+  few.score[0][6] = 2.5;
+  merge::rank_catalogue(few, 0.3);
+  EXPECT_EQ(few.n_flagged, 3);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(few.flag[0][i], i == 6) << i;
+  EXPECT_EQ(few.rank[0][6], 1);
+  EXPECT_EQ(few.threshold[0], 2.5);
+  EXPECT_TRUE(std::isnan(few.threshold[1]));
+  EXPECT_EQ(std::count(few.flag[1].begin(), few.flag[1].end(), 1), 0);
 }
 
 // The FITS table is written in row blocks (CFITSIO's optimal number by default); the bytes
@@ -329,6 +353,10 @@ TEST(MergeQuality, RocAucHandlesTies) {
   EXPECT_DOUBLE_EQ(merge::roc_auc({1, 1, 1, 1}, {0, 1, 0, 1}), 0.5);
   EXPECT_DOUBLE_EQ(merge::roc_auc({4, 3, 2, 1}, {0, 0, 1, 1}), 0.0);
   EXPECT_TRUE(std::isnan(merge::roc_auc({1, 2}, {1, 1})));
+  // NaN scores are left out (they used to stall the tie loop for ever); ±inf are ordered.
+  EXPECT_DOUBLE_EQ(merge::roc_auc({0.1, NAN, 0.3, 0.2, NAN, 0.9, 0.5}, {0, 1, 0, 0, 1, 1, 0}), 1.0);
+  EXPECT_DOUBLE_EQ(merge::roc_auc({-INFINITY, NAN, INFINITY, 0.0}, {0, 0, 1, 1}), 1.0);
+  EXPECT_TRUE(std::isnan(merge::roc_auc({NAN, NAN, 1.0}, {1, 1, 0})));
 }
 
 TEST(MergeQuality, TruthTableErrorsNameTheLine) {

@@ -65,7 +65,8 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
                           double top_fraction);
 
 // Ranks, flags, thresholds and the combined score (ties broken by row order; NaN scores
-// rank last).
+// rank last and are never flagged, so a score with fewer finite rows than n_flagged flags
+// fewer; the threshold is the score of its last flagged row, NaN when none is).
 void rank_catalogue(Catalogue& cat, double top_fraction);
 
 // catalogue.h5 itself when given a file, the one inside when given a merge output folder.

@@ -41,7 +41,8 @@ struct DetectionRow {
 std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map<std::int64_t, std::string>& truth);
 
 // ROC AUC of `score` (higher = predicted positive) for labels (1 positive, 0 negative);
-// Mann–Whitney with average ranks for ties. NaN when a class is empty.
+// Mann–Whitney with average ranks for ties. Rows with a NaN score are left out. NaN when a
+// class is empty.
 double roc_auc(const std::vector<double>& score, const std::vector<std::uint8_t>& label);
 
 // Human-readable tables (also stored in the catalogue's attributes).

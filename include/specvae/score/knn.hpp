@@ -2,6 +2,15 @@
 // a k-d tree (the CPU default), a register-tiled brute force, FAISS IndexFlatL2 and, in CUDA
 // builds, the GPU brute force (gpu::gpu_knn), all with scikit-learn's self-exclusion, ties
 // broken by index and the chosen neighbours' distances recomputed in double.
+//
+// How exact each is: the k-d tree ranks by Σ(q − b)² and matches scikit-learn to rounding
+// (it is the default on CPUs). The brute force, FAISS and the GPU search rank candidates by
+// the expanded form ‖q‖² + ‖b‖² − 2·q·b in float (centred on the mean) and keep spare
+// candidates for the double re-sort; inside a cluster much tighter than its distance from
+// the mean (spread ≲ 1e-3 of it: near-identical spectra away from the bulk) the float ranking
+// loses the order, and NOF there can be off by 0.2. Exact duplicates are unaffected.
+// Among several distinct points at exactly the k-th distance, the smaller index is taken;
+// scikit-learn's choice there follows its tree, so LOF can differ on such lattice-like ties.
 #pragma once
 
 #include <cstdint>
