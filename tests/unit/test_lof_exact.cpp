@@ -132,6 +132,28 @@ TEST(LofExact, KdTreeEqualsBruteForceOnRandomData) {
   for (int j = 1; j < k; ++j) EXPECT_LE(a.distance[j - 1], a.distance[j]);
 }
 
+// A cluster far tighter than its distance from the mean (300 near-identical points at 8 on
+// every axis, spread 1e-3, beside 1000 points of N(0, 1)): the float ranking of the brute
+// force and FAISS cannot order neighbours inside it. Those rows are searched again with the
+// k-d tree, so every method gives the same neighbours and NOF (they were off by 0.25).
+TEST(LofExact, EveryMethodIsExactInsideATightClusterFarFromTheMean) {
+  std::mt19937 gen(11);
+  std::normal_distribution<float> g(0, 1);
+  const int d = 10, k = 20;
+  std::vector<float> x;
+  for (int i = 0; i < 1000 * d; ++i) x.push_back(g(gen));
+  for (int i = 0; i < 300 * d; ++i) x.push_back(8.0f + 1e-3f * g(gen));
+  const std::int64_t n = static_cast<std::int64_t>(x.size()) / d;
+  const KnnResult ref = knn_excluding_self(x, n, d, 0, n, k, KnnMethod::KdTree, 2);
+  const LofResult lof_ref = lof(x, n, d, k, KnnMethod::KdTree, 2);
+  for (const KnnMethod m : {KnnMethod::BruteForce, KnnMethod::Faiss}) {
+    const KnnResult got = knn_excluding_self(x, n, d, 0, n, k, m, 2);
+    EXPECT_EQ(got.index, ref.index) << knn_method_name(m);
+    const LofResult l = lof(x, n, d, k, m, 2);
+    for (std::int64_t i = 0; i < n; ++i) ASSERT_NEAR(l.nof[i], lof_ref.nof[i], 1e-9) << knn_method_name(m) << " row " << i;
+  }
+}
+
 TEST(LofExact, KSmallerThanRequestedForTinySets) {
   const std::vector<float> x = {0, 1, 3};
   const LofResult r = lof(x, 3, 1, 20, KnnMethod::KdTree);
