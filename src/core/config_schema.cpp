@@ -100,7 +100,7 @@ std::vector<ConfigKey> build_schema() {
       // --- score --------------------------------------------------------------------------
       {"score.recon_samples", T::Int, std::int64_t{16}, 1, 1e5, {}, "latent samples L for the reconstruction probability"},
       {"score.lof_k", T::Int, std::int64_t{20}, 1, 4096, {}, "LOF neighbours (scikit-learn n_neighbors)"},
-      {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "kdtree", "faiss", "bruteforce", "cuda"}, "kNN method for LOF (auto: cuda on a GPU rank when it fits the GPU's memory, else kdtree; kdtree is exact; bruteforce and faiss rank in float and search rows they cannot resolve again with the k-d tree; cuda cannot yet: see score/knn.hpp)"},
+      {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "kdtree", "faiss", "bruteforce", "cuda"}, "kNN method for LOF (auto: cuda on a GPU rank when it fits the GPU's memory, else kdtree; kdtree is exact; bruteforce, faiss and cuda rank in float and rows they cannot resolve are searched again with the k-d tree: see score/knn.hpp)"},
       {"score.batch_size", T::Int, std::int64_t{4096}, 1, 1e8, {}, "spectra per scoring batch"},
       {"score.seed", T::Int, std::int64_t{2}, 0, 9.2e18, {}, "seed for the reconstruction-probability samples"},
 

@@ -91,7 +91,7 @@ constexpr int kSpareCandidates = 16;
 // at 10M base points, not minutes), the on-chip scan, then the same refinement.
 void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_cand,
                   int k_sel, std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
-                  const GpuKnnOptions& opt, GpuKnnStats& stats) {
+                  std::int32_t* host_candidates, const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
   const int d_pad = kernels::knn_fused_pad(dim);
   DeviceArray<float> b_pad(static_cast<std::size_t>(n_b) * d_pad, stream);
@@ -116,27 +116,34 @@ void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, c
       SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
       stats.select_seconds += since(t0);
     }
+    if (host_candidates)  // in stream order, before the next tile's scan rewrites best_i
+      d2h(host_candidates + q0 * k_cand, best_i.get(), static_cast<std::size_t>(rows) * k_cand * sizeof(std::int32_t), stream);
     kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_cand, k_sel,
                                tile_self, k, out_index + q0 * k, out_distance + q0 * k, stream);
   }
 }
 
 // The search proper, all on the device: out_index/out_distance [n_q × k].
+int candidates_kept(int k_sel, std::int64_t n_b) {
+  return static_cast<int>(std::min<std::int64_t>({kernels::kMaxKnnSelect, k_sel + kSpareCandidates, n_b}));
+}
+
 void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Queries& q, int dim, int k_sel,
             std::int64_t self_begin, int k, std::int64_t* out_index, double* out_distance,
-            const GpuKnnOptions& opt, GpuKnnStats& stats) {
+            std::int32_t* host_candidates, const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
   // Spare candidates: the selection ranks by float distances from the expanded form, whose
   // rounding (≈ 1e-7 of ‖q‖² + ‖b‖²) can swap true neighbours across the k_sel-th place when
   // the points lie far from their mean relative to their spacing; the refinement re-ranks
   // k_cand candidates in double and keeps the first k_sel (the CPU brute force does the same).
-  const int k_cand = static_cast<int>(std::min<std::int64_t>({kernels::kMaxKnnSelect, k_sel + kSpareCandidates, n_b}));
+  const int k_cand = candidates_kept(k_sel, n_b);
   const bool fused = opt.method == GpuKnnMethod::Fused ||
                      (opt.method == GpuKnnMethod::Auto && dim <= kernels::kKnnFusedMaxDim);
   if (fused) {
     if (dim > kernels::kKnnFusedMaxDim)
       throw InputError(fmt::format("gpu kNN: the fused scan supports dim ≤ {}, got {}", kernels::kKnnFusedMaxDim, dim));
-    search_fused(gpu, base, n_b, q, dim, k_cand, k_sel, self_begin, k, out_index, out_distance, opt, stats);
+    search_fused(gpu, base, n_b, q, dim, k_cand, k_sel, self_begin, k, out_index, out_distance, host_candidates, opt,
+                 stats);
     return;
   }
   auto cublas = static_cast<cublasHandle_t>(gpu.cublas());
@@ -184,6 +191,8 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
         stats.select_seconds += since(t0);
       }
     }
+    if (host_candidates)  // in stream order, before the next query tile rewrites best_i
+      d2h(host_candidates + q0 * k_cand, best_i.get(), static_cast<std::size_t>(rows) * k_cand * sizeof(std::int32_t), stream);
     kernels::launch_knn_refine(q.original + q0 * dim, rows, base.original.get(), dim, best_i.get(), k_cand, k_sel,
                                tile_self, k, out_index + q0 * k, out_distance + q0 * k, stream);
   }
@@ -238,8 +247,12 @@ GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, 
   const std::size_t out_n = static_cast<std::size_t>(n_q) * k;
   DeviceArray<std::int64_t> d_index(out_n, stream);
   DeviceArray<double> d_dist(out_n, stream);
-  search(gpu, dbase, n_b, q, dim, k_sel, self ? exclude_self_offset : -1, k, d_index.get(), d_dist.get(), options,
-         result.stats);
+  if (options.keep_candidates) {
+    result.k_cand = candidates_kept(k_sel, n_b);
+    result.candidates.resize(static_cast<std::size_t>(n_q) * static_cast<std::size_t>(result.k_cand));
+  }
+  search(gpu, dbase, n_b, q, dim, k_sel, self ? exclude_self_offset : -1, k, d_index.get(), d_dist.get(),
+         options.keep_candidates ? result.candidates.data() : nullptr, options, result.stats);
   result.index.resize(out_n);
   result.distance.resize(out_n);
   d2h(result.index.data(), d_index.get(), out_n * sizeof(std::int64_t), stream);
@@ -290,7 +303,7 @@ GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const 
   DeviceArray<std::int64_t> d_index(out_n, stream);
   DeviceArray<double> d_dist(out_n, stream);
   const auto t_search = Clock::now();
-  search(gpu, dbase, n, q, dim, k_eff + 1, 0, k_eff, d_index.get(), d_dist.get(), options, result.knn_stats);
+  search(gpu, dbase, n, q, dim, k_eff + 1, 0, k_eff, d_index.get(), d_dist.get(), nullptr, options, result.knn_stats);
   DeviceArray<double> kdist(static_cast<std::size_t>(n), stream), lrd(static_cast<std::size_t>(n), stream),
       nof(static_cast<std::size_t>(n), stream);
   kernels::launch_k_distance(d_dist.get(), n, k_eff, kdist.get(), stream);

@@ -74,29 +74,15 @@ void faiss_candidates(std::span<const float> points, std::int64_t n, int d, std:
 }  // namespace
 
 KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
-                             std::int64_t nq, int k, KnnMethod method, int threads, int gpu_device) {
+                             std::int64_t nq, int k, KnnMethod method, int threads, [[maybe_unused]] int gpu_device) {
   SPECVAE_CHECK(d > 0 && n >= 0 && static_cast<std::int64_t>(points.size()) == n * d, "points: {} floats for {}×{}",
                 points.size(), n, d);
   SPECVAE_CHECK(k >= 1 && k <= n - 1, "k = {} needs 1 ≤ k ≤ n−1 with n = {}", k, n);
   SPECVAE_CHECK(q_begin >= 0 && nq >= 0 && q_begin + nq <= n, "queries [{}, {}) outside [0, {})", q_begin,
                 q_begin + nq, n);
-  if (method == KnnMethod::Cuda) {
-#if SPECVAE_HAVE_CUDA
-    // Same semantics on the GPU: k+1 candidates, self (or the first column) removed,
-    // distances recomputed in double, (distance, index) order.
-    gpu::GpuKnnOptions options;
-    options.device = std::max(gpu_device, 0);
-    gpu::GpuKnnResult g = gpu::gpu_knn(points.data() + q_begin * d, nq, points.data(), n, d, k, q_begin, options);
-    KnnResult out;
-    out.k = k;
-    out.index = std::move(g.index);
-    out.distance = std::move(g.distance);
-    return out;
-#else
-    (void)gpu_device;
-    throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
+#if !SPECVAE_HAVE_CUDA
+  if (method == KnnMethod::Cuda) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
 #endif
-  }
   const int cap = k + 1;  // the query itself is among its own k+1 nearest, as in scikit-learn
   // The k-d tree ranks by float distance²: at 200k points a few queries per run have their
   // (k+1)-th and (k+2)-th neighbours within float rounding of each other, so 4 spare
@@ -105,6 +91,18 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
   if (method == KnnMethod::Faiss) width = static_cast<int>(std::min<std::int64_t>(n, 2 * cap + 16));
   if (method == KnnMethod::BruteForce)
     width = static_cast<int>(std::min<std::int64_t>(n, cap + 4 + bruteforce_extra_candidates(d)));
+#if SPECVAE_HAVE_CUDA
+  // The GPU search's candidates (k + self and its spares, ranked in float), re-ranked and
+  // checked below as the CPU brute force's are.
+  gpu::GpuKnnResult g;
+  if (method == KnnMethod::Cuda) {
+    gpu::GpuKnnOptions options;
+    options.device = std::max(gpu_device, 0);
+    options.keep_candidates = true;
+    g = gpu::gpu_knn(points.data() + q_begin * d, nq, points.data(), n, d, k, q_begin, options);
+    width = g.k_cand;
+  }
+#endif
   std::vector<std::int64_t> cand(static_cast<std::size_t>(nq) * width, -1);
   std::vector<float> cand_d(static_cast<std::size_t>(nq) * width, std::numeric_limits<float>::infinity());
   switch (method) {
@@ -120,7 +118,9 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
       faiss_candidates(points, n, d, q_begin, nq, width, cand.data(), threads);
       break;
     case KnnMethod::Cuda:
-      SPECVAE_CHECK(false, "the CUDA kNN returns (or throws) above");
+#if SPECVAE_HAVE_CUDA
+      std::copy(g.candidates.begin(), g.candidates.end(), cand.begin());
+#endif
       break;
   }
 
@@ -130,7 +130,7 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
   // the last candidate's exact distance² (a cluster far tighter than its distance from the
   // mean). Such rows are found below and searched again with the k-d tree, which ranks by
   // Σ(x − y)² and is exact to rounding.
-  const bool float_ranked = method == KnnMethod::BruteForce || method == KnnMethod::Faiss;
+  const bool float_ranked = method != KnnMethod::KdTree;
   std::vector<double> centre(static_cast<std::size_t>(d), 0.0);
   if (float_ranked) {
     for (std::int64_t i = 0; i < n; ++i)

@@ -13,6 +13,7 @@
 #include "specvae/score/kdtree.hpp"
 #include "specvae/score/knn.hpp"
 #include "specvae/score/lof.hpp"
+#include "specvae/gpu/resources.hpp"
 
 using namespace specvae::score;
 
@@ -134,9 +135,10 @@ TEST(LofExact, KdTreeEqualsBruteForceOnRandomData) {
 
 // A cluster far tighter than its distance from the mean (300 near-identical points at 8 on
 // every axis, spread 1e-3, beside 1000 points of N(0, 1)): the float ranking of the brute
-// force and FAISS cannot order neighbours inside it. Those rows are searched again with the
-// k-d tree, so every method gives the same neighbours and NOF (they were off by 0.25).
-TEST(LofExact, EveryMethodIsExactInsideATightClusterFarFromTheMean) {
+// force, FAISS and the GPU search cannot order neighbours inside it. Those rows are searched
+// again with the k-d tree, so every method gives the same neighbours and NOF (they were off
+// by 0.25).
+static void expect_exact_in_a_tight_cluster(KnnMethod m) {
   std::mt19937 gen(11);
   std::normal_distribution<float> g(0, 1);
   const int d = 10, k = 20;
@@ -146,12 +148,20 @@ TEST(LofExact, EveryMethodIsExactInsideATightClusterFarFromTheMean) {
   const std::int64_t n = static_cast<std::int64_t>(x.size()) / d;
   const KnnResult ref = knn_excluding_self(x, n, d, 0, n, k, KnnMethod::KdTree, 2);
   const LofResult lof_ref = lof(x, n, d, k, KnnMethod::KdTree, 2);
-  for (const KnnMethod m : {KnnMethod::BruteForce, KnnMethod::Faiss}) {
-    const KnnResult got = knn_excluding_self(x, n, d, 0, n, k, m, 2);
-    EXPECT_EQ(got.index, ref.index) << knn_method_name(m);
-    const LofResult l = lof(x, n, d, k, m, 2);
-    for (std::int64_t i = 0; i < n; ++i) ASSERT_NEAR(l.nof[i], lof_ref.nof[i], 1e-9) << knn_method_name(m) << " row " << i;
-  }
+  const KnnResult got = knn_excluding_self(x, n, d, 0, n, k, m, 2);
+  EXPECT_EQ(got.index, ref.index) << knn_method_name(m);
+  const LofResult l = lof(x, n, d, k, m, 2);
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_NEAR(l.nof[i], lof_ref.nof[i], 1e-9) << knn_method_name(m) << " row " << i;
+}
+
+TEST(LofExact, EveryMethodIsExactInsideATightClusterFarFromTheMean) {
+  expect_exact_in_a_tight_cluster(KnnMethod::BruteForce);
+  expect_exact_in_a_tight_cluster(KnnMethod::Faiss);
+}
+
+TEST(LofExact, CudaIsExactInsideATightClusterFarFromTheMean) {
+  if (specvae::gpu_device_count() == 0) GTEST_SKIP() << "no GPU: " << specvae::gpu_unavailable_reason();
+  expect_exact_in_a_tight_cluster(KnnMethod::Cuda);
 }
 
 TEST(LofExact, KSmallerThanRequestedForTinySets) {

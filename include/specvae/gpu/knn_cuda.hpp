@@ -32,6 +32,7 @@ struct GpuKnnOptions {
   std::int64_t query_tile = 0;  // rows per query tile; 0 = from the memory budget
   std::int64_t base_tile = 0;   // rows per base tile; 0 = min(n_b, 2^20)
   bool profile = false;         // synchronise around phases to time them (slower)
+  bool keep_candidates = false; // also return every query's candidate list (GpuKnnResult)
 };
 
 struct GpuKnnStats {
@@ -48,6 +49,11 @@ struct GpuKnnResult {
   int k = 0;
   std::vector<std::int64_t> index;  // [n_q × k] rows of `base`, sorted by (distance, index)
   std::vector<double> distance;     // [n_q × k] Euclidean, recomputed in double
+  // With keep_candidates: the k_cand candidates (k (+ self) and the spares, by float distance)
+  // each query's neighbours were chosen from, base rows [n_q × k_cand], so a caller can tell
+  // rows whose float ranking could not resolve them (see score/knn.hpp).
+  int k_cand = 0;
+  std::vector<std::int32_t> candidates;
   GpuKnnStats stats;
 };
 

@@ -8,10 +8,10 @@
 // the expanded form ‖q‖² + ‖b‖² − 2·q·b in float (centred on the mean) and keep spare
 // candidates for the double re-sort. Inside a cluster much tighter than its distance from
 // the mean (spread ≲ 1e-3 of it: near-identical spectra away from the bulk) the float ranking
-// loses the order; the brute force and FAISS detect those rows (the gap between the (k+1)-th
-// and the last candidate below the rounding bound) and search them again with the k-d tree.
-// The GPU search has no such check yet: there NOF inside such a cluster can be off by ≈ 0.2.
-// Exact duplicates are unaffected.
+// loses the order; knn_excluding_self detects those rows (the gap between the (k+1)-th and
+// the last candidate's exact distance below the rounding bound) and searches them again with
+// the k-d tree, for the brute force, FAISS and the GPU search (whose candidate lists come
+// back for this). Exact duplicates are unaffected.
 // Among several distinct points at exactly the k-th distance, the smaller index is taken;
 // scikit-learn's choice there follows its tree, so LOF can differ on such lattice-like ties.
 #pragma once
