@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -46,6 +47,30 @@ std::vector<T> column(const fs::path& file, const std::string& name, std::int64_
   return h5col::read<T>(f, name, n, cols, file);
 }
 
+// data.h5 (N rows of score_test::small_rows, M bins, written collectively, each rank its
+// ShardPlan block, `edit` applied to it first) and model.h5 (written by rank 0) in dir.
+void write_data_and_model(const fs::path& dir, std::int64_t N, int M,
+                          const std::function<void(DatasetRows&)>& edit = {}) {
+  MpiCommunicator& comm = world();
+  const ShardPlan plan(N, comm.size());
+  DatasetProvenance prov;
+  for (int j = 0; j < M; ++j) prov.wave.push_back(3600.0 + 4.0 * j);
+  prov.wave_min = 3598;
+  prov.wave_max = 3600 + 4.0 * M - 2;
+  prov.selection = "test";
+  DatasetRows rows = score_test::small_rows(plan.begin(comm.rank()), plan.count(comm.rank()), M);
+  if (edit) edit(rows);
+  write_dataset(comm.handle(), dir / "data.h5", rows, prov, true);
+  if (comm.rank() == 0) {
+    model::Checkpoint c;
+    c.shape = score_test::small_shape(M);
+    c.params = model::initial_parameters(c.shape, 9);
+    c.config_hash = "test";
+    model::save_checkpoint(dir / "model.h5", c);
+  }
+  comm.barrier();
+}
+
 }  // namespace
 
 TEST(MpiScore, CatalogueIsIdenticalForOneAndManyRanks) {
@@ -55,20 +80,7 @@ TEST(MpiScore, CatalogueIsIdenticalForOneAndManyRanks) {
   const int M = 32;
   const std::int64_t N = 90;
   const ShardPlan plan(N, P);
-  DatasetProvenance prov;
-  for (int j = 0; j < M; ++j) prov.wave.push_back(3600.0 + 4.0 * j);
-  prov.wave_min = 3598;
-  prov.wave_max = 3600 + 4.0 * M - 2;
-  prov.selection = "test";
-  write_dataset(comm.handle(), dir / "data.h5", score_test::small_rows(plan.begin(r), plan.count(r), M), prov, true);
-  if (r == 0) {
-    model::Checkpoint c;
-    c.shape = score_test::small_shape(M);
-    c.params = model::initial_parameters(c.shape, 9);
-    c.config_hash = "test";
-    model::save_checkpoint(dir / "model.h5", c);
-  }
-  comm.barrier();
+  write_data_and_model(dir, N, M);
 
   Config cfg = Config::defaults();
   cfg.set("train.backend=cpu");
@@ -122,28 +134,13 @@ TEST(MpiScore, ANonFiniteLatentMeanStopsEveryRankNamingTheSpectrum) {
   // finite. Every rank stops with the same error, naming its TARGETID, before the neighbour
   // search (which used to abort with "kNN returned index -1").
   MpiCommunicator& comm = world();
-  const int P = comm.size(), r = comm.rank();
+  const int r = comm.rank();
   const fs::path dir = shared_dir("nonfinite");
   const int M = 32;
-  const std::int64_t N = 60;
-  const ShardPlan plan(N, P);
-  DatasetProvenance prov;
-  for (int j = 0; j < M; ++j) prov.wave.push_back(3600.0 + 4.0 * j);
-  prov.wave_min = 3598;
-  prov.wave_max = 3600 + 4.0 * M - 2;
-  prov.selection = "test";
-  DatasetRows rows = score_test::small_rows(plan.begin(r), plan.count(r), M);
-  for (std::int64_t i = 0; i < rows.count; ++i)
-    if (rows.begin + i == 37) rows.flux[static_cast<std::size_t>(i) * M + 3] = INFINITY;
-  write_dataset(comm.handle(), dir / "data.h5", rows, prov, true);
-  if (r == 0) {
-    model::Checkpoint c;
-    c.shape = score_test::small_shape(M);
-    c.params = model::initial_parameters(c.shape, 9);
-    c.config_hash = "test";
-    model::save_checkpoint(dir / "model.h5", c);
-  }
-  comm.barrier();
+  write_data_and_model(dir, 60, M, [&](DatasetRows& rows) {
+    for (std::int64_t i = 0; i < rows.count; ++i)
+      if (rows.begin + i == 37) rows.flux[static_cast<std::size_t>(i) * M + 3] = INFINITY;
+  });
   Config cfg = Config::defaults();
   cfg.set("train.backend=cpu");
   cfg.set("train.threads=1");
