@@ -85,7 +85,9 @@ struct GpuLofResult {
 };
 
 // scikit-learn's LocalOutlierFactor(n_neighbors=k).fit(points).negative_outlier_factor_ over
-// all n rows (one process, one GPU). Throws InputError for n < 2.
+// all n rows (one process, one GPU). Throws InputError for n < 2. Everything stays on the
+// device (the benchmarks' path); it does not recheck rows whose float ranking cannot resolve
+// their neighbours, as `specvae score` does (gpu_knn with keep_candidates, score/knn.hpp).
 GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options = {});
 
 }  // namespace specvae::gpu
