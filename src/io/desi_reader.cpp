@@ -50,8 +50,26 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
   return shape.empty() ? "no axes" : s;
 }
 
+// The reader finds HDUs by EXTNAME, so one that appears twice would be read once and the
+// other ignored (or, for a camera's FLUX, its camera counted twice): refuse such a file.
+void check_unique_hdus(const fits::FitsFile& file) {
+  const auto& names = file.hdu_names();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    const bool read_here = n == "FIBERMAP" || n.ends_with("_FLUX") || n.ends_with("_IVAR") || n.ends_with("_MASK") ||
+                           n.ends_with("_WAVELENGTH");
+    if (!read_here) continue;
+    for (std::size_t j = i + 1; j < names.size(); ++j)
+      if (names[j] == n)
+        throw InputError(fmt::format("{}: HDU {} appears twice (HDUs {} and {}): the file is corrupt or was "
+                                     "written by hand",
+                                     file.path().string(), n, i + 1, j + 1));
+  }
+}
+
 // Camera prefixes of every "<X>_FLUX" HDU, in file order.
 std::vector<std::string> find_camera_prefixes(const fits::FitsFile& file) {
+  check_unique_hdus(file);
   std::vector<std::string> prefixes;
   const std::string suffix = "_FLUX";
   for (const auto& name : file.hdu_names()) {
@@ -95,6 +113,13 @@ std::int64_t check_wavelength_image(fits::FitsFile& file, const std::string& hdu
   if (info.shape.size() != 1 || info.shape[0] < 2)
     file.fail(fmt::format("expected a 1-d grid of at least 2 wavelengths, found shape {}",
                           shape_string(info.shape)));
+  // DESI writes BUNIT = 'Angstrom' (some older files have no BUNIT); a grid in other units
+  // would put the camera somewhere else entirely.
+  if (const auto unit = file.read_key_string("BUNIT")) {
+    const std::string u = lower(*unit);
+    if (!u.empty() && u != "angstrom" && u != "angstroms" && u != "aa" && u != "a")
+      file.fail(fmt::format("wavelengths in '{}'; DESI grids are in Angstrom", *unit));
+  }
   return info.shape[0];
 }
 
@@ -203,6 +228,27 @@ void check_camera_alignment(const std::filesystem::path& path, const std::vector
 }
 
 }  // namespace
+
+void check_coadd_targetids(const std::filesystem::path& path) {
+  fits::FitsFile file(path);
+  if (!file.has_hdu("FIBERMAP")) return;
+  file.move_to("FIBERMAP");
+  // Exposure-level spectra files (FIBERSTATUS, no COADD_FIBERSTATUS) list a target once per
+  // exposure, and those rows do share a redshift.
+  if (!file.find_column("COADD_FIBERSTATUS")) return;
+  const auto targetid = file.require_column("TARGETID", fits::ColType::int64, "K (int64)");
+  const std::int64_t n = file.table_rows();
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
+  if (n > 0) file.read_column(targetid, 0, n, ids.data());
+  std::vector<std::int64_t> order(ids.size());
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return ids[a] < ids[b]; });
+  for (std::size_t k = 1; k < order.size(); ++k)
+    if (ids[order[k]] == ids[order[k - 1]])
+      file.fail(fmt::format("rows {} and {} have the same TARGETID {}; a coadd has one row per target, so their "
+                            "redshifts cannot be told apart",
+                            order[k - 1], order[k], ids[order[k]]));
+}
 
 std::int64_t count_desi_spectra(const std::filesystem::path& path) {
   fits::FitsFile file(path);

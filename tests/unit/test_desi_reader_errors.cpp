@@ -60,6 +60,28 @@ TEST_F(DesiReaderErrors, MissingHdu) {
   EXPECT_INPUT_ERROR(read_desi_spectra(write(c)), "coadd-test.fits", "missing HDU R_IVAR");
 }
 
+TEST_F(DesiReaderErrors, AnHduTwice) {
+  MiniCoadd c = default_coadd();
+  c.repeat_first_flux = true;  // B_FLUX read once, or camera B counted twice
+  EXPECT_INPUT_ERROR(count_desi_spectra(write(c)), "coadd-test.fits", "HDU B_FLUX appears twice");
+}
+
+TEST_F(DesiReaderErrors, WavelengthsNotInAngstrom) {
+  MiniCoadd c = default_coadd();
+  c.cameras[0].wave_bunit = "Angstrom";
+  EXPECT_EQ(count_desi_spectra(write(c, "coadd-ok.fits")), 3);
+  c.cameras[1].wave_bunit = "nm";
+  EXPECT_INPUT_ERROR(count_desi_spectra(write(c)), "coadd-test.fits", "HDU R_WAVELENGTH", "wavelengths in 'nm'");
+}
+
+TEST_F(DesiReaderErrors, CoaddRepeatsATargetid) {
+  MiniCoadd c = default_coadd();
+  EXPECT_NO_THROW(check_coadd_targetids(write(c, "coadd-ok.fits")));
+  c.targetid = {7, 5, 7};
+  EXPECT_INPUT_ERROR(check_coadd_targetids(write(c)), "coadd-test.fits", "HDU FIBERMAP", "rows 0 and 2",
+                     "same TARGETID 7");
+}
+
 TEST_F(DesiReaderErrors, NoCameraAtAll) {
   MiniCoadd c = default_coadd();
   c.cameras.clear();

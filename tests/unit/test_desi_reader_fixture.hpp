@@ -22,6 +22,7 @@ struct MiniCamera {
   long flux_width = -1;                // NAXIS1 of FLUX/IVAR/MASK; -1: wave.size()
   long ivar_rows = -1;                 // NAXIS2 of IVAR; -1: nspec
   bool write_ivar = true, write_mask = true, compress_mask = false;
+  std::string wave_bunit;              // BUNIT of the WAVELENGTH HDU when not empty
 };
 
 struct MiniCoadd {
@@ -32,6 +33,7 @@ struct MiniCoadd {
   std::string targetid_tform = "K";
   std::vector<std::int64_t> targetid;  // [fibermap rows]
   std::string survey = "main", program = "bright";
+  bool repeat_first_flux = false;      // write the first camera's FLUX HDU a second time, last
 };
 
 // Grid of n pixels from `start` in 0.8 Å steps, computed as desispec does (start + i * step).
@@ -134,6 +136,8 @@ inline void write_coadd(const MiniCoadd& c, const std::filesystem::path& path) {
     const long nwave = long(cam.wave.size());
     const long width = cam.flux_width < 0 ? nwave : cam.flux_width;
     detail::write_image(f, cam.name + "_WAVELENGTH", cam.wave_bitpix, TDOUBLE, {nwave}, cam.wave);
+    if (!cam.wave_bunit.empty())
+      fits_write_key(f, TSTRING, "BUNIT", const_cast<char*>(cam.wave_bunit.c_str()), nullptr, &st);
     detail::write_image(f, cam.name + "_FLUX", cam.flux_bitpix, TFLOAT, {width, c.nspec}, cam.flux);
     if (cam.write_ivar)
       detail::write_image(f, cam.name + "_IVAR", cam.ivar_bitpix, TFLOAT,
@@ -143,6 +147,11 @@ inline void write_coadd(const MiniCoadd& c, const std::filesystem::path& path) {
       detail::write_image(f, cam.name + "_MASK", cam.mask_bitpix, TUINT, {width, c.nspec}, cam.mask);
       if (cam.compress_mask) fits_set_compression_type(f, 0, &st);
     }
+  }
+  if (c.repeat_first_flux && !c.cameras.empty()) {
+    const MiniCamera& cam = c.cameras.front();
+    const long width = cam.flux_width < 0 ? long(cam.wave.size()) : cam.flux_width;
+    detail::write_image(f, cam.name + "_FLUX", cam.flux_bitpix, TFLOAT, {width, c.nspec}, cam.flux);
   }
   fits_close_file(f, &st);
   detail::fits_ok(st, "close");

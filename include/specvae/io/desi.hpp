@@ -61,6 +61,11 @@ struct Redshift {
 // Number of spectra in a coadd/spectra file (from the first camera's FLUX HDU).
 std::int64_t count_desi_spectra(const std::filesystem::path& path);
 
+// A coadd (FIBERMAP with COADD_FIBERSTATUS) has one row per target: throws an InputError
+// naming the two rows if a TARGETID repeats, since redshifts are joined on TARGETID.
+// Exposure-level spectra files, which repeat a target once per exposure, are not checked.
+void check_coadd_targetids(const std::filesystem::path& path);
+
 // Reads rows [first_row, first_row + n_rows) (n_rows < 0: to the end). Memory is bounded by
 // the rows asked for. Checks dtypes, shapes, matching row counts across HDUs, finite values
 // where ivar > 0, and that camera grids are strictly increasing.
