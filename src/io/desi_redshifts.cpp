@@ -137,10 +137,27 @@ std::vector<Redshift> join_redshifts(const DesiSpectra& spectra, const std::vect
     if (lo == hi)
       throw InputError(fmt::format("{}: FIBERMAP row {}: TARGETID {} has no redshift in {}",
                                    spectra.path.string(), row, tid, redshift_path.string()));
+    // A zcatalog's SURVEY/PROGRAM say which coadd a redshift was fitted on: one of another
+    // survey or program (the wrong zpix-SURVEY-PROGRAM file, say) is not this spectrum's.
+    auto other_coadd = [&](const Redshift& r) {
+      return !r.survey.empty() && !spectra.survey.empty() &&
+             (r.survey != spectra.survey || r.program != spectra.program);
+    };
     if (hi - lo == 1) {
-      out.push_back(redshifts[*lo]);
+      const Redshift& r = redshifts[*lo];
+      if (other_coadd(r))
+        throw InputError(fmt::format(
+            "{}: FIBERMAP row {}: TARGETID {} has no row for this file's SURVEY '{}' / PROGRAM '{}' in {} (its one "
+            "row there is for '{}' / '{}')",
+            spectra.path.string(), row, tid, spectra.survey, spectra.program, redshift_path.string(), r.survey,
+            r.program));
+      out.push_back(r);
       continue;
     }
+    if (std::all_of(lo, hi, [&](std::size_t k) { return redshifts[k].survey.empty(); }))
+      throw InputError(fmt::format("{}: TARGETID {} (FIBERMAP row {} of {}) appears in {} rows; a redrock file has "
+                                   "one row per target",
+                                   redshift_path.string(), tid, row, spectra.path.string(), hi - lo));
     // Several rows (a zcatalog spanning surveys): keep the one of this file's survey/program.
     const Redshift* match = nullptr;
     std::size_t matches = 0;

@@ -101,6 +101,32 @@ TEST_F(DesiRedshifts, ZcatalogDuplicatesResolvedBySurveyAndProgram) {
                      "SURVEY 'sv1'");
 }
 
+// A zcatalog with one row for a target, from another survey or program than the coadd's (the
+// wrong zpix-SURVEY-PROGRAM file): that redshift was fitted on another coadd.
+TEST_F(DesiRedshifts, ZcatalogRowOfAnotherSurveyIsNotThisSpectrums) {
+  MiniRedshifts r;
+  r.extname = "ZCATALOG";
+  r.targetid = {10, 20};
+  r.z = {0.11, 0.2};
+  r.survey = {"sv3", "main"};
+  r.program = {"bright", "bright"};
+  const auto path = write(r, "zpix-test.fits");
+  const auto zs = read_redshifts(path);
+  EXPECT_EQ(join_redshifts(spectra_with({20}), zs, path).at(0).z, 0.2);
+  EXPECT_INPUT_ERROR(join_redshifts(spectra_with({10}), zs, path), "coadd-test.fits", "FIBERMAP row 0",
+                     "TARGETID 10 has no row for this file's SURVEY 'main' / PROGRAM 'bright'", "zpix-test.fits",
+                     "'sv3' / 'bright'");
+}
+
+TEST_F(DesiRedshifts, RedrockRepeatsATargetid) {
+  MiniRedshifts r;
+  r.targetid = {10, 20, 10};
+  r.z = {0.1, 0.2, 0.3};
+  const auto path = write(r);
+  EXPECT_INPUT_ERROR(join_redshifts(spectra_with({20, 10}), read_redshifts(path), path), "redrock-test.fits",
+                     "TARGETID 10", "FIBERMAP row 1 of", "appears in 2 rows", "one row per target");
+}
+
 // More rows than one read block (65536), so block boundaries are crossed; the filtered read
 // keeps only wanted TARGETIDs, in file order.
 TEST_F(DesiRedshifts, BlocksAndTargetidFilter) {
