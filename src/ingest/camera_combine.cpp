@@ -12,6 +12,56 @@ namespace specvae::ingest {
 namespace {
 // desispec aligns camera grids with this tolerance (Å).
 constexpr double kGridTolerance = 1e-4;
+// A step between neighbouring grid pixels this many times wider than the pixels on either side
+// is a stretch of wavelength no camera covers (a camera missing from the file).
+constexpr double kGapFactor = 4.0;
+
+// Pixel edges as midpoints between centres, except that a gap in the grid gets a pixel of its
+// own that no camera maps to (so it is never good: it is interpolated over and the rest-frame
+// bins it covers are masked), and the pixels beside it keep their own widths instead of
+// stretching half-way across it.
+void add_gap_pixels(BrzGrid& g) {
+  const std::vector<double> w = g.wave;
+  const std::size_t n = w.size();
+  auto step = [&](std::size_t i) { return w[i + 1] - w[i]; };  // i + 1 < n
+  std::vector<std::size_t> gap_after;  // real pixel i is followed by a gap
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    double local = 0;
+    if (i > 0) local = std::max(local, step(i - 1));
+    if (i + 2 < n) local = std::max(local, step(i + 1));
+    if (local > 0 && step(i) > kGapFactor * local) gap_after.push_back(i);
+  }
+  if (gap_after.empty()) {
+    g.edges = edges_from_centres(g.wave);
+    return;
+  }
+  std::vector<std::int32_t> new_index(n);
+  g.wave.clear();
+  g.edges.clear();
+  std::size_t next_gap = 0;
+  const auto own_half_width = [&](std::size_t i, bool right_side) {
+    // Half the step on the side away from the gap (the only side, at a grid end).
+    if (right_side) return 0.5 * (i > 0 ? step(i - 1) : step(i + 1));
+    return 0.5 * (i + 1 < n ? step(i) : step(i - 1));
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool gap_before = next_gap > 0 && gap_after[next_gap - 1] + 1 == i;
+    if (g.edges.empty()) g.edges.push_back(i + 1 < n ? w[i] - 0.5 * step(i) : w[i] - 0.5 * step(i - 1));
+    else if (gap_before) g.edges.push_back(w[i] - own_half_width(i, false));
+    else g.edges.push_back(0.5 * (w[i - 1] + w[i]));
+    new_index[i] = static_cast<std::int32_t>(g.wave.size());
+    g.wave.push_back(w[i]);
+    if (next_gap < gap_after.size() && gap_after[next_gap] == i) {
+      const double lo = w[i] + own_half_width(i, true), hi = w[i + 1] - own_half_width(i + 1, false);
+      g.edges.push_back(lo);
+      g.wave.push_back(0.5 * (lo + hi));  // the gap's own pixel
+      ++next_gap;
+    }
+  }
+  g.edges.push_back(w[n - 1] + 0.5 * step(n - 2));
+  for (auto& m : g.map)
+    for (auto& k : m) k = new_index[static_cast<std::size_t>(k)];
+}
 }  // namespace
 
 BrzGrid make_brz_grid(const std::vector<CameraData>& cameras, const std::filesystem::path& file) {
@@ -40,7 +90,7 @@ BrzGrid make_brz_grid(const std::vector<CameraData>& cameras, const std::filesys
     }
   }
   if (g.wave.size() < 2) throw InputError(fmt::format("{}: fewer than two wavelengths", file.string()));
-  g.edges = edges_from_centres(g.wave);
+  add_gap_pixels(g);
   return g;
 }
 

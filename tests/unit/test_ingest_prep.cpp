@@ -132,6 +132,48 @@ TEST(IngestPrep, RestFrameConventionAndCoverage) {
   }
 }
 
+// A file without its r camera: nothing was observed over 5800–7520 Å. The gap gets a pixel of
+// its own that is never good, so the rest-frame bins there are masked (ivar 0) instead of
+// being filled from the two pixels beside the gap stretched over ~860 Å each.
+TEST(IngestPrep, AMissingCameraLeavesItsRangeMasked) {
+  std::vector<CameraData> cams = {camera("b", 3600, 5800, 3.0f, 4.0f), camera("z", 7520, 9824, 3.0f, 4.0f)};
+  BrzGrid g = make_brz_grid(cams, "t.fits");
+  const std::size_t nb = cams[0].wave.size(), nz = cams[1].wave.size();
+  ASSERT_EQ(g.wave.size(), nb + 1 + nz);  // one pixel for the gap
+  ASSERT_EQ(g.edges.size(), g.wave.size() + 1);
+  for (std::size_t i = 0; i + 1 < g.edges.size(); ++i) ASSERT_LT(g.edges[i], g.edges[i + 1]) << i;
+  EXPECT_NEAR(g.edges[nb], 5800.4, 1e-9);      // the last b pixel keeps its 0.8 Å
+  EXPECT_NEAR(g.edges[nb + 1], 7519.6, 1e-9);  // and so does the first z pixel
+  EXPECT_EQ(g.map[1].front(), static_cast<std::int32_t>(nb + 1));
+  std::vector<double> f(g.wave.size()), iv(g.wave.size());
+  std::vector<std::uint8_t> good(g.wave.size());
+  combine_cameras(cams, g, 0, 0x7FFFFFFF, f, iv, good);
+  EXPECT_EQ(good[nb], 0);
+  EXPECT_EQ(good[nb - 1], 1);
+  EXPECT_EQ(good[nb + 1], 1);
+
+  SpectrumPreparer prep{RestGrid{}};
+  std::vector<float> of(1000), oi(1000);
+  std::vector<std::uint8_t> om(1000);
+  const double z = 0.1;
+  float snr = 0;
+  ASSERT_TRUE(prep.prepare(g, f, iv, good, z, snr, of, oi, om));
+  const auto e = RestGrid{}.edges();
+  int masked_in_gap = 0;
+  for (int j = 0; j < 1000; ++j) {
+    const double lo = e[j] * (1 + z), hi = e[j + 1] * (1 + z);  // the bin in the observed frame
+    if (lo > 5800.4 && hi < 7519.6) {
+      EXPECT_EQ(om[j], 1) << j;
+      EXPECT_EQ(oi[j], 0.0f) << j;
+      ++masked_in_gap;
+    } else if (hi < 5800.4 - 1 || (lo > 7519.6 + 1 && hi < 9824.4)) {
+      EXPECT_EQ(om[j], 0) << j;
+      EXPECT_GT(oi[j], 0.0f) << j;
+    }
+  }
+  EXPECT_GT(masked_in_gap, 380);  // (7519.6 − 5800.4) / 1.1 / 3.956 ≈ 395 bins
+}
+
 TEST(IngestPrep, SelectionCutsInOrder) {
   Config cfg = Config::defaults();
   SelectionRules s = SelectionRules::from_config(cfg);
