@@ -58,6 +58,40 @@ struct Accepted {
   std::vector<int> file;
 };
 
+// A message on one line (the skip notes are gathered as newline-separated lines).
+std::string one_line(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text;
+}
+
+// A rest-frame row the later steps can take without overflow: finite, and max(ivar)·Σ flux²
+// (the scale of the squared S/N, which is what ivar·norm² reaches after the unit norm) far
+// below the float range. Real spectra are many decades below the bound.
+constexpr double kMaxSnrSquaredScale = 1e30;
+bool values_in_range(std::span<const float> flux, std::span<const float> ivar) {
+  double ss = 0, max_ivar = 0;
+  for (std::size_t b = 0; b < flux.size(); ++b) {
+    if (!std::isfinite(flux[b]) || !std::isfinite(ivar[b])) return false;
+    ss += double(flux[b]) * double(flux[b]);
+    max_ivar = std::max(max_ivar, double(ivar[b]));
+  }
+  return max_ivar * ss <= kMaxSnrSquaredScale;
+}
+
+// The largest |FLUX| and IVAR of spectrum i over its cameras, for a message.
+double max_abs_flux(const DesiSpectra& spectra, std::size_t i) {
+  double m = 0;
+  for (const auto& cam : spectra.cameras)
+    for (std::size_t k = 0, n = cam.nwave(); k < n; ++k) m = std::max(m, std::abs(double(cam.flux[i * n + k])));
+  return m;
+}
+double max_ivar(const DesiSpectra& spectra, std::size_t i) {
+  double m = 0;
+  for (const auto& cam : spectra.cameras)
+    for (std::size_t k = 0, n = cam.nwave(); k < n; ++k) m = std::max(m, double(cam.ivar[i * n + k]));
+  return m;
+}
+
 // Reads and preprocesses one file slice in chunks, appending accepted rows.
 void process_slice(const Settings& s, const InputPair& pair, const FileSlice& slice, int n_bins, Accepted& acc,
                    RejectCounts& rejected, const std::function<void()>& after_chunk) {
@@ -73,6 +107,7 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
   std::vector<float> c_flux, c_ivar, c_snr;
   std::vector<std::uint8_t> c_mask;
   std::vector<Reject> c_why;
+  std::vector<std::uint8_t> c_overflow;
   for (std::int64_t done = 0; done < slice.count;) {
     const std::int64_t n = std::min(s.chunk_rows, slice.count - done);
     const DesiSpectra spectra = read_desi_spectra(pair.coadd, slice.first + done, n);
@@ -88,6 +123,7 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
     const std::size_t m = static_cast<std::size_t>(spectra.nspec);
     c_flux.resize(m * B), c_ivar.resize(m * B), c_mask.resize(m * B), c_snr.assign(m, 0.0f);
     c_why.assign(m, Reject::none);
+    c_overflow.assign(m, 0);
 #pragma omp parallel
     {
       SpectrumPreparer prep(s.grid);
@@ -107,10 +143,21 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
           }
           if (!ok) why = Reject::no_data;
           else if (!(c_snr[i] > s.sel.snr_min)) why = Reject::snr;
+          if (ok && !values_in_range(of, oi)) c_overflow[i] = 1;
         }
         c_why[i] = why;
       }
     }
+    // Values the reader accepts (finite) can still overflow float once shifted by (1 + z),
+    // resampled or normalised: refuse the file with the row rather than write inf.
+    for (std::size_t i = 0; i < m; ++i)
+      if (c_overflow[i])
+        throw InputError(fmt::format(
+            "{}: row {} (TARGETID {}): FLUX or IVAR out of range once shifted to the rest frame and resampled "
+            "(FLUX up to {:g}, IVAR up to {:g} in the file: 32-bit floats overflow, and no spectrum is that bright "
+            "or that precise)",
+            pair.coadd.string(), spectra.first_row + std::int64_t(i), spectra.fibermap[i].targetid,
+            max_abs_flux(spectra, i), max_ivar(spectra, i)));
     for (std::size_t i = 0; i < m; ++i) {
       if (c_why[i] != Reject::none) {
         rejected.add(c_why[i]);
@@ -185,11 +232,14 @@ std::int64_t finish_rows(DatasetRows& rows, PcaInfiller* infiller, double val_fr
     double ss = 0;
     for (float v : f) ss += double(v) * double(v);
     const double norm = std::sqrt(ss);
+    // Pass 1 refused rows whose values could overflow here (values_in_range).
     SPECVAE_CHECK(norm > 0 && std::isfinite(norm), "row {} (TARGETID {}) has norm {}", rows.begin + i,
                   rows.targetid[i], norm);
     for (std::size_t b = 0; b < B; ++b) {
       f[b] = static_cast<float>(f[b] / norm);
       iv[b] = static_cast<float>(iv[b] * norm * norm);
+      SPECVAE_CHECK(std::isfinite(iv[b]), "row {} (TARGETID {}): ivar × norm² overflows in bin {}", rows.begin + i,
+                    rows.targetid[i], b);
     }
     rows.split[i] = split_of(rows.targetid[i], val_fraction);
   }
@@ -201,20 +251,23 @@ std::int64_t finish_rows(DatasetRows& rows, PcaInfiller* infiller, double val_fr
 // spool back chunk by chunk, infills, normalises and hands each chunk to the sink. Peak memory:
 // one input chunk, one spool chunk and the PCA sample.
 DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs,
-                                RowSpool& spool, const RowSink& sink, std::int64_t& total_rows) {
+                                RowSpool& spool, const RowSink& sink, std::int64_t& total_rows, bool allow_empty) {
   const auto t0 = Clock::now();
   const Settings s(cfg);
   const int P = comm.size(), me = comm.rank();
   const std::size_t nfiles = pairs.size(), B = static_cast<std::size_t>(s.grid.n_bins);
 
+  // Why each skipped file was bad, from whichever rank found it (logged on rank 0).
+  std::string skip_notes;
   // 1. Spectrum counts (a header read per file), shared out over ranks.
   std::vector<std::int64_t> counts(nfiles, 0), bad(nfiles, 0);
   for (std::size_t f = static_cast<std::size_t>(me); f < nfiles; f += static_cast<std::size_t>(P)) {
     try {
       counts[f] = count_desi_spectra(pairs[f].coadd);
+      check_coadd_targetids(pairs[f].coadd);
     } catch (const InputError& e) {
       if (!s.skip_bad) throw;
-      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", e.what());
+      skip_notes += one_line(e.what()) + '\n';
       bad[f] = 1;
     }
   }
@@ -240,7 +293,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
       process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file], flush);
     } catch (const InputError& e) {
       if (!s.skip_bad) throw;
-      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", e.what());
+      skip_notes += one_line(e.what()) + '\n';
       bad[sl.file] = 1;
       flush();  // rows of the bad file already accepted are dropped below, with their file
     }
@@ -249,6 +302,15 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
 
   // 3. A file bad on any rank is dropped by all of them.
   comm.allreduce_sum(std::span<std::int64_t>(bad));
+  if (s.skip_bad) {
+    const std::vector<char> notes = comm.allgatherv<char>(std::span<const char>(skip_notes.data(), skip_notes.size()));
+    std::string_view all(notes.data(), notes.size());
+    for (std::size_t at = 0; at < all.size();) {
+      const std::size_t end = all.find('\n', at);
+      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", all.substr(at, end - at));
+      at = end + 1;
+    }
+  }
   std::vector<std::int64_t> reject_totals(kRejectReasons, 0);
   for (std::size_t f = 0; f < nfiles; ++f) {
     if (bad[f]) continue;
@@ -272,6 +334,22 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   const std::int64_t offset = comm.exclusive_scan_sum(kept);
   const std::int64_t N = comm.allreduce_sum(kept);
   total_rows = N;
+  std::int64_t input_total = 0;
+  for (auto c : counts) input_total += std::max<std::int64_t>(c, 0);
+  std::string reasons;  // "z_range 35, snr 12" (what the rejected_* attributes hold)
+  for (int k = 1; k < kRejectReasons; ++k)
+    if (reject_totals[k] > 0)
+      reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reject_name(static_cast<Reject>(k)), reject_totals[k]);
+  if (bad_spectra > 0) reasons += fmt::format("{}bad_file {}", reasons.empty() ? "" : ", ", bad_spectra);
+  std::vector<std::string> skipped_files;
+  for (std::size_t f = 0; f < nfiles; ++f)
+    if (bad[f]) skipped_files.push_back(pairs[f].coadd.string());
+  if (N == 0 && !allow_empty)
+    throw InputError(fmt::format("no spectrum passed the selection: {} spectra in {} files, rejected: {}{}; nothing "
+                                 "written (the ingest.* keys set the selection)",
+                                 input_total, nfiles, reasons.empty() ? "none" : reasons,
+                                 skipped_files.empty() ? ""
+                                                       : fmt::format("; {} files skipped as bad", skipped_files.size())));
 
   // 5. PCA on a deterministic sample, gathered in global row order to every rank.
   const auto t_pca = Clock::now();
@@ -334,8 +412,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   for (int k = 1; k < kRejectReasons; ++k) p.rejected[reject_name(static_cast<Reject>(k))] = reject_totals[k];
   p.rejected["bad_file"] = bad_spectra;
   std::string skipped;
-  for (std::size_t f = 0; f < nfiles; ++f)
-    if (bad[f]) skipped += pairs[f].coadd.string() + "\n";
+  for (const auto& f : skipped_files) skipped += f + "\n";
   p.extra_string_attrs["skipped_files"] = skipped;
   p.extra_string_attrs["flux_convention"] =
       "rest frame: f_rest(lambda/(1+z)) = (1+z) f_obs(lambda), ivar_rest = ivar_obs/(1+z)^2; flux-conserving "
@@ -355,10 +432,13 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   p.extra_string_attrs["split_rule"] = fmt::format(
       "split = 1 (validation) when fnv1a64(TARGETID as 8 little-endian bytes) / 2^64 < {}", s.val_fraction);
 
-  std::int64_t input_total = 0;
-  for (auto c : counts) input_total += std::max<std::int64_t>(c, 0);
-  log::info("ingest: {} spectra in {} files -> {} kept; PCA: {} eigenspectra from {} spectra in {} iterations",
-            input_total, nfiles, N, model.n_ev, S, model.iterations);
+  log::info("ingest: {} spectra in {} files -> {} kept (rejected: {}); PCA: {} eigenspectra from {} spectra in {} "
+            "iterations",
+            input_total, nfiles, N, reasons.empty() ? "none" : reasons, model.n_ev, S, model.iterations);
+  if (!skipped_files.empty())
+    log::warn("{} of {} files skipped as bad (ingest.on_bad_file = skip; listed in the dataset's skipped_files "
+              "attribute)",
+              skipped_files.size(), nfiles);
   log::info("ingest timings (rank 0): read+preprocess {:.2f} s for {} rows ({:.0f} spectra/s), PCA fit {:.2f} s, "
             "infill+normalise {:.2f} s",
             t_read, my_input, t_read > 0 ? my_input / t_read : 0.0, t_fit, t_infill);
@@ -377,7 +457,7 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
     out.rows.begin = offset;
   };
   sink.write = [&](DatasetRows& rows) { out.rows.append(rows); };
-  out.provenance = ingest_passes(comm, cfg, pairs, spool, sink, out.total_rows);
+  out.provenance = ingest_passes(comm, cfg, pairs, spool, sink, out.total_rows, /*allow_empty=*/true);
   return out;
 }
 
@@ -385,7 +465,16 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
                         const fs::path& out, bool overwrite, const fs::path& zcatalog) {
   if (!overwrite && fs::exists(out))
     throw InputError(fmt::format("{}: already exists (use --overwrite to replace it)", out.string()));
+  if (fs::is_directory(out))
+    throw InputError(fmt::format("{}: is a directory; --out names the dataset file to write", out.string()));
   const auto pairs = find_input_pairs(inputs, zcatalog);
+  if (fs::exists(out)) {
+    std::error_code ec;
+    for (const auto& p : pairs)
+      for (const auto& in : {p.coadd, p.redrock})
+        if (fs::equivalent(out, in, ec))
+          throw InputError(fmt::format("{}: is one of the input files; --out must name a new file", out.string()));
+  }
   log::info("ingest: {} coadd files on {} ranks, redshifts from {}", pairs.size(), comm.size(),
             zcatalog.empty() ? std::string("their redrock files") : zcatalog.string());
   // Rows wait between the passes in a scratch file beside the output (removed at the end).
@@ -398,7 +487,8 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   sink.write = [&](DatasetRows& rows) { writer.write(rows); };
   std::int64_t total = 0;
   const auto t = Clock::now();
-  const DatasetProvenance provenance = ingest_passes(comm, cfg, pairs, spool, sink, total);
+  // A dataset of no rows is refused before anything is written: an existing one is kept.
+  const DatasetProvenance provenance = ingest_passes(comm, cfg, pairs, spool, sink, total, /*allow_empty=*/false);
   const std::int64_t n = writer.commit(provenance);
   log::info("ingest: wrote {} rows to {} ({:.2f} s for the infill pass and the write)", n, out.string(), seconds_since(t));
   return n;

@@ -166,9 +166,15 @@ DatasetWriter::DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool ove
 
 DatasetWriter::~DatasetWriter() {
   if (!impl_ || impl_->committed) return;
-  // Close our handles first; the unfinished temporary file is removed by rank 0.
-  impl_->file = h5::Handle();
-  if (impl_->flux.get() >= 0 && comm_rank(impl_->comm) == 0) {
+  // Close our handles first (the datasets before the file); the unfinished temporary file is
+  // removed by rank 0.
+  auto& m = *impl_;
+  const bool opened = m.flux.get() >= 0;
+  for (h5::Handle* h : {&m.st, &m.dec, &m.ra, &m.split, &m.snr, &m.spectype, &m.z, &m.targetid, &m.mask, &m.ivar,
+                        &m.flux})
+    *h = h5::Handle();
+  m.file = h5::Handle();
+  if (opened && comm_rank(m.comm) == 0) {
     std::error_code ec;
     std::filesystem::remove(impl_->tmp, ec);
   }

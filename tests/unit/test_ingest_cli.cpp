@@ -79,3 +79,56 @@ print("ok", n)
             0);
   fs::remove_all(dir);
 }
+
+// Refusals that must come before anything is written: a selection that keeps nothing (the
+// reasons are in the message, and a dataset already there stays as it was), an --out that is a
+// directory, an --out that is one of the inputs.
+TEST(IngestCli, RefusesAnEmptyResultAndOutputsThatAreNotNewFiles) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("specvae_ingest_refuse_{}", ::getpid());
+  fs::remove_all(dir);
+  ASSERT_EQ(run(fmt::format("{} {}/tests/unit/test_ingest_make_survey.py {} --files 1 --per-file 20 --seed 8",
+                            SPECVAE_PYTHON, SPECVAE_SOURCE_DIR, dir.string())),
+            0);
+  const fs::path out = dir.parent_path() / fmt::format("specvae_ingest_refuse_{}.h5", ::getpid());
+  std::string log;
+  ASSERT_EQ(run(fmt::format("{} ingest --input {} --out {} --set ingest.pca_sample=30", SPECVAE_BINARY, dir.string(),
+                            out.string()),
+                &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("kept (rejected: "), std::string::npos) << log;  // the reasons, on success too
+  const auto size = fs::file_size(out);
+  const auto before = fs::last_write_time(out);
+
+  EXPECT_NE(run(fmt::format("{} ingest --input {} --out {} --overwrite --set ingest.z_max=0.0001", SPECVAE_BINARY,
+                            dir.string(), out.string()),
+                &log),
+            0);
+  EXPECT_NE(log.find("no spectrum passed the selection: 20 spectra in 1 files, rejected: "), std::string::npos) << log;
+  EXPECT_NE(log.find("z_range"), std::string::npos) << log;
+  EXPECT_EQ(fs::file_size(out), size);
+  EXPECT_EQ(fs::last_write_time(out), before);
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
+  EXPECT_FALSE(fs::exists(out.string() + ".spool.0"));
+
+  const fs::path sub = dir / "sub";
+  fs::create_directories(sub);
+  EXPECT_NE(run(fmt::format("{} ingest --input {} --out {} --overwrite", SPECVAE_BINARY, dir.string(), sub.string()),
+                &log),
+            0);
+  EXPECT_NE(log.find("is a directory"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(sub.string() + ".tmp"));
+
+  fs::path coadd;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().starts_with("coadd-")) coadd = e.path();
+  ASSERT_FALSE(coadd.empty());
+  const auto coadd_size = fs::file_size(coadd);
+  EXPECT_NE(run(fmt::format("{} ingest --input {} --out {} --overwrite", SPECVAE_BINARY, dir.string(), coadd.string()),
+                &log),
+            0);
+  EXPECT_NE(log.find("is one of the input files"), std::string::npos) << log;
+  EXPECT_EQ(fs::file_size(coadd), coadd_size);
+  fs::remove(out);
+  fs::remove_all(dir);
+}
