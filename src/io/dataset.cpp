@@ -2,7 +2,10 @@
 // exclusive scan, attributes for provenance, atomic commit by rename, and collective reads.
 #include "specvae/io/dataset.hpp"
 
+#include <cmath>
 #include <cstring>
+
+#include <fmt/ranges.h>
 
 #include "specvae/core/config.hpp"
 #include "specvae/core/error.hpp"
@@ -324,15 +327,62 @@ DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path) 
   h5::Handle flux = h5::open_dataset(file, "flux", path);
   auto d = h5::dims(flux);
   if (d.size() != 2 || int(d[1]) != info.n_bins)
-    throw InputError(fmt::format("{}: /flux has shape {}x{}, expected N x {}", path.string(), d.empty() ? 0 : d[0],
-                                 d.size() > 1 ? d[1] : 0, info.n_bins));
+    throw InputError(fmt::format("{}: /flux has shape [{}], expected [N, {}]", path.string(), fmt::join(d, ", "),
+                                 info.n_bins));
   info.rows = std::int64_t(d[0]);
   h5::Handle wave = h5::open_dataset(file, "wave", path);
+  const auto wd = h5::dims(wave);
+  if (wd.size() != 1 || std::int64_t(wd[0]) != info.n_bins)
+    throw InputError(fmt::format("{}: /wave has shape {}, expected [{}] (one wavelength per /flux column)",
+                                 path.string(), fmt::join(wd, "x"), info.n_bins));
+  h5::check_type_class(wave, H5T_NATIVE_DOUBLE);
   info.wave.resize(std::size_t(info.n_bins));
   h5::Handle dxpl = h5::transfer(comm);
   SPECVAE_HDF5_CHECK(H5Dread(wave, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, info.wave.data()));
   return info;
 }
+
+namespace {
+// What ingest guarantees and training and scoring rely on, checked on every row read (a
+// dataset edited by hand or written by another tool): finite flux, finite ivar ≥ 0 with at
+// least one bin of weight, split 0 or 1.
+// Returns the first problem found, or an empty string.
+std::string first_bad_row(const std::filesystem::path& path, const DatasetRows& r, bool with_spectra) {
+  const std::size_t nb = std::size_t(r.n_bins);
+  for (std::size_t i = 0; i < std::size_t(r.count); ++i) {
+    const std::int64_t row = r.begin + std::int64_t(i);
+    if (r.split[i] > 1)
+      return fmt::format("{}: /split row {} (TARGETID {}) is {} (0 = train, 1 = validation)", path.string(), row,
+                         r.targetid[i], int(r.split[i]));
+    if (!with_spectra) continue;
+    const float* f = r.flux.data() + i * nb;
+    const float* w = r.ivar.data() + i * nb;
+    bool weighted = false;
+    for (std::size_t b = 0; b < nb; ++b) {
+      if (!std::isfinite(f[b]))
+        return fmt::format("{}: /flux row {} (TARGETID {}) bin {} is {}", path.string(), row, r.targetid[i], b, f[b]);
+      if (!(w[b] >= 0) || !std::isfinite(w[b]))
+        return fmt::format("{}: /ivar row {} (TARGETID {}) bin {} is {} (inverse variances are finite and >= 0)",
+                           path.string(), row, r.targetid[i], b, w[b]);
+      weighted = weighted || w[b] > 0;
+    }
+    if (!weighted)
+      return fmt::format("{}: /ivar row {} (TARGETID {}) is 0 in every bin: nothing to fit or score", path.string(),
+                         row, r.targetid[i]);
+  }
+  return {};
+}
+
+// Collective over comm: every rank throws when any rank's rows are bad, so none is left
+// waiting in a later collective.
+void check_row_values(MPI_Comm comm, const std::filesystem::path& path, const DatasetRows& r, bool with_spectra) {
+  const std::string bad = first_bad_row(path, r, with_spectra);
+  const std::int64_t any = allreduce_i64(comm, bad.empty() ? 0 : 1);
+  if (any == 0) return;
+  if (!bad.empty()) throw InputError(bad);
+  throw InputError(fmt::format("{}: another rank found a bad row (its message names it)", path.string()));
+}
+}  // namespace
 
 DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, std::int64_t begin,
                               std::int64_t count, bool with_spectra) {
@@ -375,6 +425,7 @@ DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, 
   read("split", H5T_NATIVE_UINT8, r.split.data());
   read("ra", H5T_NATIVE_DOUBLE, r.ra.data());
   read("dec", H5T_NATIVE_DOUBLE, r.dec.data());
+  check_row_values(comm, path, r, with_spectra);
   return r;
 }
 

@@ -147,8 +147,25 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   return buf;
 }
 
+namespace {
+// A scalar (one value) attribute of the class wanted, or an InputError naming it.
+void check_scalar_attr(hid_t a, const std::string& name, bool integer_only) {
+  Handle t(SPECVAE_HDF5_CHECK(H5Aget_type(a)));
+  Handle s(SPECVAE_HDF5_CHECK(H5Aget_space(a)));
+  const H5T_class_t c = H5Tget_class(t);
+  if (!(c == H5T_INTEGER || (!integer_only && c == H5T_FLOAT)))
+    throw InputError(fmt::format("HDF5 attribute '{}' is {} where {} is expected", name,
+                                 c == H5T_STRING ? "a string" : c == H5T_FLOAT ? "a floating-point number" : "not a number",
+                                 integer_only ? "an integer" : "a number"));
+  if (H5Sget_simple_extent_npoints(s) != 1)
+    throw InputError(fmt::format("HDF5 attribute '{}' holds {} values where one is expected", name,
+                                 H5Sget_simple_extent_npoints(s)));
+}
+}  // namespace
+
 std::int64_t read_attr_int(hid_t obj, const std::string& name) {
   Handle a = open_attr(obj, name);
+  check_scalar_attr(a, name, true);
   std::int64_t v = 0;
   SPECVAE_HDF5_CHECK(H5Aread(a, H5T_NATIVE_INT64, &v));
   return v;
@@ -156,6 +173,7 @@ std::int64_t read_attr_int(hid_t obj, const std::string& name) {
 
 double read_attr_double(hid_t obj, const std::string& name) {
   Handle a = open_attr(obj, name);
+  check_scalar_attr(a, name, false);
   double v = 0;
   SPECVAE_HDF5_CHECK(H5Aread(a, H5T_NATIVE_DOUBLE, &v));
   return v;
@@ -234,7 +252,36 @@ void write_rows(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin
   (void)write_rows_reported(comm, dataset, mem_type, begin, count, data);
 }
 
+namespace {
+const char* class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "floating-point";
+    case H5T_STRING: return "string";
+    default: return "non-numeric";
+  }
+}
+
+std::string object_name(hid_t obj) {
+  std::string file(256, '\0'), name(256, '\0');
+  const ssize_t nf = H5Fget_name(obj, file.data(), file.size());
+  const ssize_t nn = H5Iget_name(obj, name.data(), name.size());
+  file.resize(nf > 0 ? std::min<std::size_t>(std::size_t(nf), file.size() - 1) : 0);
+  name.resize(nn > 0 ? std::min<std::size_t>(std::size_t(nn), name.size() - 1) : 0);
+  return fmt::format("{}: {}", file, name);
+}
+}  // namespace
+
+void check_type_class(hid_t dataset, hid_t mem_type) {
+  Handle ft(SPECVAE_HDF5_CHECK(H5Dget_type(dataset)));
+  const H5T_class_t have = H5Tget_class(ft), want = H5Tget_class(mem_type);
+  if (have != want)
+    throw InputError(fmt::format("{} holds {} values where {} values are expected", object_name(dataset),
+                                 class_name(have), class_name(want)));
+}
+
 void read_rows(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* data) {
+  check_type_class(dataset, mem_type);
   auto [fs, ms] = row_spaces(dataset, begin, count);
   Handle dxpl = transfer(comm);
   static float dummy = 0;

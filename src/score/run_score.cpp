@@ -40,6 +40,7 @@ fs::path default_checkpoint(const fs::path& train_dir) {
 ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreOptions& options) {
   using Clock = std::chrono::steady_clock;
   const DatasetInfo info = read_dataset_info(comm.handle(), options.dataset);
+  if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", options.dataset.string()));
   const ShardPlan plan(info.rows, comm.size());
   const int rank = comm.rank();
   const DatasetRows rows = read_dataset_rows(comm.handle(), options.dataset, plan.begin(rank), plan.count(rank));

@@ -15,6 +15,7 @@ std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem:
                                     const TrainOptions& options) {
   MpiCommunicator& comm = *init_distributed(nullptr, nullptr).world;
   const DatasetInfo info = read_dataset_info(comm.handle(), data);
+  if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", data.string()));
   const ShardPlan plan(info.rows, comm.size());
   const DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
 

@@ -3,6 +3,7 @@
 // one-process LOF.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -129,17 +130,47 @@ TEST(MpiScore, LofWithAnEmptyRankEqualsOneProcess) {
   for (std::int64_t i = 0; i < count; ++i) EXPECT_DOUBLE_EQ(got.nof[i], ref.nof[begin + i]) << "row " << begin + i;
 }
 
+TEST(MpiScore, ANonFiniteFluxStopsEveryRankNamingTheRow) {
+  // Row 37's flux holds an infinity (a dataset not written by ingest): the rank that reads it
+  // says which row, and every other rank stops too instead of waiting in a collective.
+  MpiCommunicator& comm = world();
+  const int r = comm.rank();
+  const fs::path dir = shared_dir("infflux");
+  const int M = 32;
+  write_data_and_model(dir, 60, M, [&](DatasetRows& rows) {
+    for (std::int64_t i = 0; i < rows.count; ++i)
+      if (rows.begin + i == 37) rows.flux[static_cast<std::size_t>(i) * M + 3] = INFINITY;
+  });
+  Config cfg = Config::defaults();
+  cfg.set("train.backend=cpu");
+  cfg.set("train.threads=1");
+  cfg.set("score.lof_k=10");
+  const ShardPlan plan(60, comm.size());
+  const bool mine = plan.begin(r) <= 37 && 37 < plan.begin(r) + plan.count(r);
+  try {
+    score::run_score(cfg, comm, {dir / "data.h5", dir / "model.h5", dir / "score"});
+    ADD_FAILURE() << "an infinite flux was scored";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    if (mine) EXPECT_NE(msg.find("/flux row 37 (TARGETID 39627000000000259) bin 3 is inf"), std::string::npos) << msg;
+    else EXPECT_NE(msg.find("another rank found a bad row"), std::string::npos) << msg;
+  }
+  comm.barrier();
+  if (r == 0) fs::remove_all(dir);
+}
+
 TEST(MpiScore, ANonFiniteLatentMeanStopsEveryRankNamingTheSpectrum) {
-  // Row 37's flux holds an infinity (a dataset not written by ingest): its latent mean is not
-  // finite. Every rank stops with the same error, naming its TARGETID, before the neighbour
-  // search (which used to abort with "kNN returned index -1").
+  // Row 37's flux is finite but as large as a float gets (a dataset not written by ingest):
+  // its latent mean is not finite. Every rank stops with the same error, naming its TARGETID,
+  // before the neighbour search (which used to abort with "kNN returned index -1").
   MpiCommunicator& comm = world();
   const int r = comm.rank();
   const fs::path dir = shared_dir("nonfinite");
   const int M = 32;
   write_data_and_model(dir, 60, M, [&](DatasetRows& rows) {
     for (std::int64_t i = 0; i < rows.count; ++i)
-      if (rows.begin + i == 37) rows.flux[static_cast<std::size_t>(i) * M + 3] = INFINITY;
+      if (rows.begin + i == 37)
+        for (int b = 0; b < M; ++b) rows.flux[static_cast<std::size_t>(i) * M + b] = FLT_MAX;
   });
   Config cfg = Config::defaults();
   cfg.set("train.backend=cpu");

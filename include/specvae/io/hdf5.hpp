@@ -71,7 +71,10 @@ std::vector<hsize_t> dims(hid_t dataset);
 // Collective row-block I/O on a 1-d or 2-d dataset: rows [begin, begin+count) × all columns.
 // count may be 0 (the rank still takes part). mem_type is e.g. H5T_NATIVE_FLOAT.
 void write_rows(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, const void* data);
+// Checks the class of the values first (integer, floating-point, string): HDF5 converts within a
+// class, and a dataset of another class is an InputError naming the file and dataset.
 void read_rows(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* data);
+void check_type_class(hid_t dataset, hid_t mem_type);
 
 // How HDF5 says the last transfer on `dxpl` went (for tests that I/O really was collective).
 struct CollectiveReport {
