@@ -7,18 +7,20 @@ namespace specvae::cli {
 Command register_train(CLI::App& app, CommonOptions& common) {
   struct Options {
     std::string data, out;
-    bool resume = false;
+    bool resume = false, overwrite = false;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("train", "train the VAE, data-parallel over MPI ranks");
   sub->add_option("--data", opts->data, "preprocessed dataset (HDF5, from `specvae ingest`)")->required();
   sub->add_option("--out", opts->out, "output folder: checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl")->required();
   sub->add_flag("--resume", opts->resume, "continue from OUT/checkpoint-last.h5");
+  sub->add_flag("--overwrite", opts->overwrite, "start again in an OUT that holds a training run (its files are replaced)");
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
                    train::TrainOptions t;
                    t.out_dir = opts->out;
                    t.resume = opts->resume;
+                   t.overwrite = opts->overwrite;
                    train::run_train(config, opts->data, t);
                    return 0;
                  }};

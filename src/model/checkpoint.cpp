@@ -194,6 +194,10 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.state.best_val_loss = r.real("best_val_loss");
     c.state.best_epoch = r.integer("best_epoch");
     c.state.bad_epochs = r.integer("bad_epochs");
+    if (c.state.epoch < 0 || c.state.step < 0 || c.state.best_epoch < 0 || c.state.best_epoch > c.state.epoch ||
+        c.state.bad_epochs < 0)
+      r.fail(fmt::format("implausible training state: epoch {}, step {}, best_epoch {}, bad_epochs {}", c.state.epoch,
+                         c.state.step, c.state.best_epoch, c.state.bad_epochs));
     c.config_hash = r.string("config_hash");
     c.config_toml = r.string("config");
     c.dataset_hash = r.string("dataset_hash");
@@ -201,7 +205,9 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     const std::int64_t n = c.shape.n_params();
     c.params = r.floats("params", n, false);
     c.scaling.offset = r.floats("input_offset", c.shape.n_input, true);
+    // No offset and no scale: a model of raw inputs (scale 1). An offset needs its scale.
     if (H5Aexists(file, "input_scale") > 0) c.scaling.scale = static_cast<float>(r.real("input_scale"));
+    else if (!c.scaling.offset.empty()) r.fail("has /input_offset but no input_scale attribute");
     if (!(c.scaling.scale > 0.0f) || !std::isfinite(c.scaling.scale))
       r.fail(fmt::format("input_scale {} is not a positive number", c.scaling.scale));
     c.adam_m = r.floats("adam_m", n, true);

@@ -22,6 +22,14 @@ using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kFewOptimiserSteps = 5000;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+}  // namespace
+
+std::string last_good_text(const std::filesystem::path& last) {
+  return std::filesystem::exists(last) ? fmt::format("the last good checkpoint is {}", last.string())
+                                       : std::string("no checkpoint was written before it");
+}
+
+namespace {
 // JSON has no NaN/Inf: write them as null.
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
@@ -92,7 +100,7 @@ void Trainer::save(const TrainOptions& options, const std::filesystem::path& pat
   comm_.barrier();
 }
 
-void Trainer::restore(const std::filesystem::path& path) {
+void Trainer::restore(const std::filesystem::path& path, const std::string& dataset_hash) {
   // Rank 0 reads, everyone receives: one reader however many ranks.
   // buf: params, adam_m, adam_v, then the input scaling (offset [n_input], scale, has-offset).
   const std::size_t n_in = static_cast<std::size_t>(shape_.n_input);
@@ -107,6 +115,9 @@ void Trainer::restore(const std::filesystem::path& path) {
         throw InputError(fmt::format("checkpoint {} holds a {} model but the config asks for {}", path.string(),
                                      c.shape.describe(), shape_.describe()));
       if (c.adam_m.empty()) throw InputError(fmt::format("checkpoint {} has no optimiser state to resume from", path.string()));
+      if (!(c.state.learning_rate > 0) || !std::isfinite(c.state.learning_rate))
+        throw InputError(fmt::format("checkpoint {}: learning_rate {} is not a positive number", path.string(),
+                                     c.state.learning_rate));
       if (c.state.seed != seed_)
         throw InputError(fmt::format("checkpoint {} was trained with train.seed = {}, the config says {}", path.string(),
                                      c.state.seed, seed_));
@@ -121,6 +132,10 @@ void Trainer::restore(const std::filesystem::path& path) {
           log::warn("resuming from {} written with a different config ({} vs {} now, beyond train.epochs)",
                     path.string(), c.config_hash, config_.hash());
       }
+      if (!dataset_hash.empty() && !c.dataset_hash.empty() && c.dataset_hash != dataset_hash)
+        log::warn("resuming from {}, trained on another dataset (dataset_hash {}, this one {}): its best validation "
+                  "loss was measured on other rows",
+                  path.string(), c.dataset_hash, dataset_hash);
       std::copy(c.params.begin(), c.params.end(), buf.begin());
       std::copy(c.adam_m.begin(), c.adam_m.end(), buf.begin() + n_params_);
       std::copy(c.adam_v.begin(), c.adam_v.end(), buf.begin() + 2 * n_params_);
@@ -173,12 +188,25 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   const auto best_path = options.out_dir / "checkpoint-best.h5";
   const auto metrics_path = options.out_dir / "metrics.jsonl";
   std::string metrics_text;
+  // Checked on every rank (the same files), so every rank throws together.
+  if (options.resume && !std::filesystem::exists(last_path))
+    throw InputError(fmt::format("--resume: {} does not exist", last_path.string()));
+  if (!options.resume && options.write_outputs) {
+    std::vector<std::string> found;
+    for (const auto& p : {last_path, best_path, metrics_path})
+      if (std::filesystem::exists(p)) found.push_back(p.filename().string());
+    if (!found.empty() && !options.overwrite)
+      throw InputError(fmt::format("{}: holds a training run already ({}); pass --resume to continue it or "
+                                   "--overwrite to start again",
+                                   options.out_dir.string(), fmt::join(found, ", ")));
+    comm_.barrier();  // every rank has looked before rank 0 removes them
+    if (comm_.rank() == 0)
+      for (const auto& p : {last_path, best_path, metrics_path}) std::filesystem::remove(p);
+  }
   if (options.write_outputs && comm_.rank() == 0) std::filesystem::create_directories(options.out_dir);
   comm_.barrier();
   if (options.resume) {
-    if (!std::filesystem::exists(last_path))
-      throw InputError(fmt::format("--resume: {} does not exist", last_path.string()));
-    restore(last_path);
+    restore(last_path, options.dataset_hash);
     if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
     log::info("resuming after epoch {} (step {}, lr {:g})", state_.epoch, state_.step, state_.learning_rate);
   }
@@ -186,6 +214,12 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
             "in {} epochs; backend {}",
             shape_.describe(), n_train_, n_val_, comm_.size(), batch_size_, batches_per_epoch(),
             batches_per_epoch() * epochs, epochs, be_->describe());
+  if (options.resume && state_.epoch >= epochs)
+    log::info("{} is after epoch {} and train.epochs = {}: nothing left to train (raise train.epochs to go on)",
+              last_path.string(), state_.epoch, epochs);
+  if (n_val_ == 0)
+    log::warn("the dataset has no validation rows (/split == 1): the learning-rate schedule and checkpoint-best.h5 "
+              "follow the training loss");
   // Measured on the 20k simulated survey (bench/RESULTS.md, train): 950 steps of the paper's
   // recipe leave normal galaxies at 3.4–4.2 mean weighted MSE; 3,800 at a constant 3e-4 reach 1.7.
   if (const std::int64_t steps = batches_per_epoch() * epochs; steps < kFewOptimiserSteps && !options.resume)
@@ -238,8 +272,8 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     e.val_mse_galaxy = v.val_mse_galaxy;
     e.spectra_per_s = static_cast<double>(n_train_) / train_seconds;
     if (!std::isfinite(e.val_loss) || !std::isfinite(e.train_loss))
-      throw TrainingDiverged(fmt::format("non-finite loss after epoch {} (step {}); the last good checkpoint is {}",
-                                         e.epoch, state_.step, last_path.string()));
+      throw TrainingDiverged(fmt::format("non-finite loss after epoch {} (step {}); {}", e.epoch, state_.step,
+                                         last_good_text(last_path)));
 
     // Plateau schedule (Keras ReduceLROnPlateau semantics): monitor the validation loss, less
     // its worst-fitted train.val_trim of spectra (train loss without a validation split);
@@ -258,12 +292,14 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     }
     e.seconds = seconds_since(t0);
     if (options.write_outputs) {
-      if (e.best) save(options, best_path);
-      if (e.epoch % every == 0 || e.epoch == epochs) save(options, last_path);
+      // Metrics first: a resume keeps the lines up to its checkpoint's epoch, so a run killed
+      // between the two writes loses no epoch's line.
       if (comm_.rank() == 0) {
         metrics_text += e.to_json() + "\n";
         write_text_atomically(metrics_path, metrics_text);
       }
+      if (e.best) save(options, best_path);
+      if (e.epoch % every == 0 || e.epoch == epochs) save(options, last_path);
     }
     const std::string monitored_text =
         e.val_loss_monitored != e.val_loss ? fmt::format(" (monitored {:.4f})", e.val_loss_monitored) : std::string();

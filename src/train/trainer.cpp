@@ -253,9 +253,9 @@ StepLoss Trainer::train_step(std::int64_t epoch, std::int64_t batch, const model
     comm_.allreduce_sum(std::span<double>(check, 2));
   }
   if (!std::isfinite(check[0]) || !std::isfinite(check[1]))
-    throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; "
-                                       "the last good checkpoint is {}",
-                                       state_.step + 1, epoch + 1, batch + 1, seed_, last_good.string()));
+    throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; {} "
+                                       "(a learning rate too high, or spectra with extreme values)",
+                                       state_.step + 1, epoch + 1, batch + 1, seed_, last_good_text(last_good)));
   if (shard_)
     comm_.allgather_in_place(std::span<float>(params_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
   ++state_.step;

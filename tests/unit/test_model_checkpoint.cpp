@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <hdf5.h>
+
 #include "specvae/core/error.hpp"
 #include "specvae/model/vae.hpp"
 
@@ -61,6 +63,50 @@ TEST(Checkpoint, RoundTripsEverything) {
   std::vector<float> x(2 * 1000, 0.01f), mu(20), lv(20);
   vae.encode(x, 2, mu, lv);
   EXPECT_EQ(vae.parameters(), c.params);
+  std::filesystem::remove_all(dir);
+}
+
+// Attributes a hand-edited file can get wrong, each refused with the file named: an input
+// offset without its scale (the model would see inputs scaled by 1), a negative epoch.
+TEST(Checkpoint, RefusesAnInconsistentTrainingState) {
+  const auto dir = temp_dir("ckpt_state");
+  Checkpoint c;
+  c.shape = VaeShape::from_config(Config::defaults());
+  c.params = initial_parameters(c.shape, 7);
+  c.scaling.offset.assign(static_cast<std::size_t>(c.shape.n_input), 0.03f);
+  c.scaling.scale = 0.007f;
+  c.state.epoch = 2;
+  save_checkpoint(dir / "c.h5", c);
+  EXPECT_EQ(load_checkpoint(dir / "c.h5").scaling.scale, 0.007f);
+  const auto edit = [&](const char* attr, const std::int64_t* value) {
+    const hid_t f = H5Fopen((dir / "c.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    if (value) {
+      const hid_t a = H5Aopen(f, attr, H5P_DEFAULT);
+      H5Awrite(a, H5T_NATIVE_INT64, value);
+      H5Aclose(a);
+    } else {
+      H5Adelete(f, attr);
+    }
+    H5Fclose(f);
+  };
+  const auto message = [&] {
+    try {
+      load_checkpoint(dir / "c.h5");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  edit("input_scale", nullptr);
+  std::string msg = message();
+  EXPECT_NE(msg.find("c.h5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no input_scale attribute"), std::string::npos) << msg;
+  save_checkpoint(dir / "c.h5", c);
+  const std::int64_t minus_five = -5;
+  edit("epoch", &minus_five);
+  msg = message();
+  EXPECT_NE(msg.find("implausible training state: epoch -5"), std::string::npos) << msg;
   std::filesystem::remove_all(dir);
 }
 

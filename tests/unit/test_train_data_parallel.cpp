@@ -282,6 +282,41 @@ TEST(Training, NonFiniteValidationLossStopsWithTheEpochAlsoWhenTrimming) {
   }
 }
 
+TEST(Training, RefusesToStartOverARunUnlessAskedTo) {
+  // One missing --resume must not throw away a training run; --overwrite starts again and
+  // leaves no file of the old run (a stale checkpoint-best.h5 would be scored).
+  const auto dir = temp_dir("again");
+  train::TrainOptions opts;
+  opts.out_dir = dir;
+  train_on(1, small_train_config(2), opts);
+  const auto before = std::filesystem::last_write_time(dir / "checkpoint-last.h5");
+  try {
+    train_on(1, small_train_config(1), opts);
+    FAIL() << "a training run was started over without --overwrite";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("holds a training run already (checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl)"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(dir / "checkpoint-last.h5"), before);
+  EXPECT_EQ(model::load_checkpoint(dir / "checkpoint-last.h5").state.epoch, 2);
+  opts.overwrite = true;
+  train_on(1, small_train_config(1), opts);
+  EXPECT_EQ(model::load_checkpoint(dir / "checkpoint-last.h5").state.epoch, 1);
+  std::ifstream in(dir / "metrics.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) lines += !l.empty();
+  EXPECT_EQ(lines, 1);
+  // --resume where there is nothing to resume: an error, and no folder made for it.
+  train::TrainOptions nowhere;
+  nowhere.out_dir = dir / "nowhere";
+  nowhere.resume = true;
+  EXPECT_THROW(train_on(1, small_train_config(1), nowhere), InputError);
+  EXPECT_FALSE(std::filesystem::exists(nowhere.out_dir));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Training, ResumeRefusesAnotherArchitecture) {
   const auto dir = temp_dir("arch");
   train::TrainOptions opts;

@@ -31,6 +31,9 @@
 namespace specvae::train {
 
 // A non-finite loss or gradient: training stops; the last good checkpoint stays.
+// "the last good checkpoint is PATH" when it exists, else that none was written yet.
+std::string last_good_text(const std::filesystem::path& last);
+
 class TrainingDiverged : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -54,6 +57,7 @@ struct EpochMetrics {
 struct TrainOptions {
   std::filesystem::path out_dir;  // checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl
   bool resume = false;            // continue from out_dir/checkpoint-last.h5
+  bool overwrite = false;         // start again in an out_dir that holds a training run
   std::string dataset_hash;       // recorded in checkpoints
   bool write_outputs = true;      // false: no files (tests of the arithmetic)
 };
@@ -103,7 +107,8 @@ class Trainer {
   // Collective: every rank on the same kind of backend (see trainer.cpp).
   void unify_backend(bool made_here);
   void save(const TrainOptions& options, const std::filesystem::path& path);
-  void restore(const std::filesystem::path& path);
+  // dataset_hash: the data now (a warning when the checkpoint was trained on other data).
+  void restore(const std::filesystem::path& path, const std::string& dataset_hash);
 
   const Config& config_;
   Communicator& comm_;
