@@ -1,11 +1,13 @@
 // `specvae learn` as a library function: read the catalogue and the user's labels, re-rank,
 // write learn_scores.csv (atomically) in display order.
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "specvae/core/csv.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/io/hdf5.hpp"
@@ -21,18 +23,6 @@ fs::path learn_csv_path(const fs::path& out_dir) { return out_dir / "learn_score
 
 namespace {
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string cell;
-  while (std::getline(ss, cell, ',')) {
-    while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-    while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
-    out.push_back(cell);
-  }
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
-}
 
 template <typename T>
 bool parse_int(const std::string& s, T& v) {
@@ -47,7 +37,8 @@ std::unordered_map<std::int64_t, int> read_labels(const fs::path& path) {
   if (!in) throw InputError(fmt::format("{}: cannot open the labels file", path.string()));
   std::string line;
   if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty labels file (expected a header 'targetid,label')", path.string()));
-  const auto header = split_csv(line);
+  csv::strip_bom(line);
+  const auto header = csv::split(line);
   std::size_t c_id = header.size(), c_label = header.size();
   for (std::size_t c = 0; c < header.size(); ++c) {
     std::string h = header[c];
@@ -60,7 +51,7 @@ std::unordered_map<std::int64_t, int> read_labels(const fs::path& path) {
   std::unordered_map<std::int64_t, int> labels;
   for (std::int64_t lineno = 2; std::getline(in, line); ++lineno) {
     if (line.empty() || line == "\r") continue;
-    const auto cells = split_csv(line);
+    const auto cells = csv::split(line);
     if (cells.size() != header.size())
       throw InputError(fmt::format("{}: line {} has {} fields, the header {}", path.string(), lineno, cells.size(), header.size()));
     std::int64_t id = 0;
@@ -112,6 +103,12 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
     raw = h5col::read<double>(f, score_name, n, 0, cat_path);
   }
   if (n == 0) throw InputError(fmt::format("{}: the catalogue has no rows", cat_path.string()));
+  // The features of the forest and of the neighbour search (`specvae score` never writes a
+  // non-finite one; an edited or foreign catalogue might).
+  for (std::size_t k = 0; k < mu.size(); ++k)
+    if (!std::isfinite(mu[k]))
+      throw InputError(fmt::format("{}: latent_mu row {} (TARGETID {}) holds {}", cat_path.string(),
+                                   k / static_cast<std::size_t>(dim), targetid[k / static_cast<std::size_t>(dim)], mu[k]));
 
   // One pass over the catalogue against the (small) set of labels; a label applies to every row
   // of its TARGETID (merge keeps a target coadded in two files twice), and a label that

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "specvae/core/csv.hpp"
 #include "specvae/core/error.hpp"
 
 namespace specvae::merge {
@@ -51,14 +52,6 @@ std::vector<ClassSummary> class_summaries(const Catalogue& cat, const std::map<s
 
 namespace {
 
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string cell;
-  while (std::getline(ss, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
-}
 
 }  // namespace
 
@@ -67,7 +60,8 @@ std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& 
   if (!in) throw InputError(fmt::format("{}: cannot open the truth table", path.string()));
   std::string line;
   if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty truth table", path.string()));
-  const std::vector<std::string> header = split_csv(line);
+  csv::strip_bom(line);
+  const std::vector<std::string> header = csv::split(line);
   const auto col = [&](const char* name) {
     const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end())
@@ -78,7 +72,7 @@ std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& 
   std::map<std::int64_t, std::string> out;
   for (std::int64_t lineno = 2; std::getline(in, line); ++lineno) {
     if (line.empty()) continue;
-    const std::vector<std::string> cells = split_csv(line);
+    const std::vector<std::string> cells = csv::split(line);
     if (cells.size() != header.size())
       throw InputError(fmt::format("{}: line {} has {} fields, the header {}", path.string(), lineno, cells.size(),
                                    header.size()));
@@ -92,7 +86,17 @@ std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& 
     }
     out[id] = cells[c_kind];
   }
+  if (out.empty()) throw InputError(fmt::format("{}: the truth table has a header but no rows", path.string()));
   return out;
+}
+
+void check_truth_matches(const std::map<std::int64_t, std::string>& truth, std::span<const std::int64_t> targetid,
+                         const std::filesystem::path& path) {
+  for (std::int64_t id : targetid)
+    if (truth.count(id)) return;
+  throw InputError(fmt::format("{}: none of its {} TARGETIDs is in the catalogue (the truth table of another "
+                               "survey?)",
+                               path.string(), truth.size()));
 }
 
 double roc_auc(const std::vector<double>& score, const std::vector<std::uint8_t>& label) {

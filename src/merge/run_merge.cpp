@@ -22,12 +22,15 @@ MergeResult run_merge(const Config& config, const MergeOptions& o) {
     throw InputError(fmt::format("merge: no score-shard-*.h5 in {} (run `specvae score` first)", o.shard_dir.string()));
   const double top_fraction = config.get_double("merge.top_fraction");
   Catalogue cat = build_catalogue(read_shards(paths), paths, top_fraction);
+  if (cat.n == 0)
+    throw InputError(fmt::format("merge: the {} shards hold no rows ({} first)", paths.size(), paths.front().string()));
 
   MergeResult r;
   r.rows = cat.n;
   r.classes = class_summaries(cat);
   if (!o.truth.empty()) {
     const std::map<std::int64_t, std::string> truth = read_truth_csv(o.truth);
+    check_truth_matches(truth, cat.targetid, o.truth);
     r.detection = detection_quality(cat, truth);
     r.classes_normal = class_summaries(cat, &truth);
   }
@@ -35,9 +38,19 @@ MergeResult run_merge(const Config& config, const MergeOptions& o) {
   r.hdf5 = catalogue_hdf5_path(o.out_dir);
   r.fits = catalogue_fits_path(o.out_dir);
   r.csv = top_csv_path(o.out_dir);
-  write_catalogue_hdf5(r.hdf5, cat, r.classes, r.classes_normal, r.detection);
-  write_catalogue_fits(r.fits, cat);
-  write_top_csv(r.csv, cat, config.get_int("merge.top_n_csv"));
+  // The three files describe one catalogue: each is written under a staging name and they
+  // replace the old ones together, once all three are complete. A failure leaves the old set.
+  const auto staged = [](const fs::path& p) { return fs::path(p.string() + ".new"); };
+  try {
+    write_catalogue_hdf5(staged(r.hdf5), cat, r.classes, r.classes_normal, r.detection);
+    write_catalogue_fits(staged(r.fits), cat);
+    write_top_csv(staged(r.csv), cat, config.get_int("merge.top_n_csv"));
+  } catch (...) {
+    std::error_code ec;
+    for (const auto& p : {r.hdf5, r.fits, r.csv}) fs::remove(staged(p), ec);
+    throw;
+  }
+  for (const auto& p : {r.hdf5, r.fits, r.csv}) fs::rename(staged(p), p);
 
   r.report = fmt::format("catalogue of {} spectra from {} shards (dataset {}, model {})\n", cat.n, cat.n_shards,
                          cat.dataset_hash, cat.model_hash);

@@ -1,6 +1,7 @@
 // The catalogue as a FITS binary table (EXTNAME CATALOG) through CFITSIO, with the
 // thresholds and hashes as header keywords; readable by astropy.table.Table.read.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -20,7 +21,10 @@ struct Column {
 
 void key_double(fitsfile* f, const char* key, double v, const char* comment) {
   int status = 0;
-  fits_update_key(f, TDOUBLE, key, &v, comment, &status);
+  // FITS has no NaN value: an undefined keyword value says the same (a threshold with no
+  // finite score to take it from).
+  if (std::isfinite(v)) fits_update_key(f, TDOUBLE, key, &v, comment, &status);
+  else fits_update_key_null(f, key, comment, &status);
   SPECVAE_FITS_CHECK(status);
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "report_inputs.hpp"
+#include "specvae/core/csv.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/learn/learn.hpp"
 
@@ -46,11 +47,8 @@ LearnOrder read_learn_scores(const fs::path& path) {
   if (!in) throw InputError(fmt::format("{}: cannot open the learn scores", path.string()));
   std::string line;
   if (!std::getline(in, line)) throw InputError(fmt::format("{}: empty file (expected learn_scores.csv from `specvae learn`)", path.string()));
-  std::vector<std::string> header;
-  {
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) header.push_back(cell);
-  }
+  csv::strip_bom(line);
+  const std::vector<std::string> header = csv::split(line);
   const auto col = [&](const char* name) {
     const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end())
@@ -62,9 +60,7 @@ LearnOrder read_learn_scores(const fs::path& path) {
   LearnOrder o;
   for (std::int64_t no = 2; std::getline(in, line); ++no) {
     if (line.empty()) continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    const std::vector<std::string> cells = csv::split(line);
     if (cells.size() <= std::max(c_tid, c_label))
       throw InputError(fmt::format("{}:{}: {} fields, the header has {}", path.string(), no, cells.size(), header.size()));
     try {

@@ -160,6 +160,9 @@ TEST(Learn, LabelsFileErrorsNameTheFileAndLine) {
   write_file(f, "targetid,label\n1,2,3\n");
   EXPECT_NE(expect_input_error([&] { read_labels(f); }).find(f.string() + ": line 2"), std::string::npos);
   EXPECT_NE(expect_input_error([&] { read_labels(d / "missing.csv"); }).find("missing.csv"), std::string::npos);
+  // A spreadsheet's byte-order mark before the header is not part of the first column's name.
+  write_file(f, "\xEF\xBB\xBFtargetid,label\r\n7,4\r\n");
+  EXPECT_EQ(read_labels(f).at(7), 4);
   std::filesystem::remove_all(d);
 }
 
@@ -303,6 +306,23 @@ TEST(Learn, StageRefusesLabelsForObjectsNotInTheCatalogue) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("below 0.15"), std::string::npos) << e.what();
   }
+  std::filesystem::remove_all(d);
+}
+
+TEST(Learn, StageRefusesANonFiniteLatentMean) {
+  std::vector<int> kind;
+  merge::Catalogue c = synthetic_catalogue(kind);
+  c.latent_mu[static_cast<std::size_t>(12 * c.latent + 3)] = NAN;
+  const auto d = temp_dir("nanmu");
+  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_file(d / "labels.csv", "targetid,label\n5001,3\n");
+  LearnOptions o;
+  o.catalogue = d;
+  o.labels = d / "labels.csv";
+  o.out_dir = d / "out";
+  const std::string msg = expect_input_error([&] { run_learn(Config::defaults(), o); });
+  EXPECT_NE(msg.find("latent_mu row 12 (TARGETID 5012) holds nan"), std::string::npos) << msg;
+  EXPECT_FALSE(std::filesystem::exists(learn_csv_path(o.out_dir)));
   std::filesystem::remove_all(d);
 }
 

@@ -371,3 +371,50 @@ TEST(MergeQuality, TruthTableErrorsNameTheLine) {
   std::ofstream(d / "u.csv") << "id,kind\n";
   EXPECT_THROW(merge::read_truth_csv(d / "u.csv"), InputError);
 }
+
+// The three files replace the old ones together or not at all: a merge that fails (here, shards
+// with no rows) leaves the previous catalogue as it was, and no staging file behind.
+TEST(MergeCatalogue, AFailedMergeLeavesThePreviousCatalogue) {
+  const std::int64_t N = 40;
+  const fs::path good = fresh_dir("keep_good"), empty = fresh_dir("keep_empty"), out = fresh_dir("keep_out");
+  write_shards(good, {make_shard(0, N, N)});
+  const Config cfg = Config::defaults();
+  const merge::MergeResult r = merge::run_merge(cfg, {good, {}, out, {}});
+  std::vector<std::uintmax_t> sizes;
+  for (const auto& p : {r.hdf5, r.fits, r.csv}) sizes.push_back(fs::file_size(p));
+
+  write_shards(empty, {make_shard(0, 0, 0)});
+  const std::string msg = expect_input_error(cfg, {empty, {}, out, {}});
+  EXPECT_NE(msg.find("hold no rows"), std::string::npos) << msg;
+  std::size_t k = 0;
+  for (const auto& p : {r.hdf5, r.fits, r.csv}) EXPECT_EQ(fs::file_size(p), sizes[k++]) << p;
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_EQ(e.path().extension() == ".new" || e.path().extension() == ".tmp", false) << e.path();
+}
+
+// A truth table with a byte-order mark and Windows line ends reads as the plain one; one with
+// no rows, or none of whose TARGETIDs is in the catalogue, is refused before anything is
+// written.
+TEST(MergeQuality, TruthTableWithABomAndOneThatMatchesNothing) {
+  const std::int64_t N = 30;
+  const fs::path d = fresh_dir("truth_bom");
+  write_shards(d, {make_shard(0, N, N)});
+  std::ofstream(d / "bom.csv") << "\xEF\xBB\xBFtargetid,anomaly\r\n1000,weird\r\n1001,normal\r\n";
+  const auto t = merge::read_truth_csv(d / "bom.csv");
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.at(1000), "weird");
+  EXPECT_EQ(t.at(1001), "normal");
+
+  std::ofstream(d / "header.csv") << "targetid,anomaly\n";
+  try {
+    merge::read_truth_csv(d / "header.csv");
+    ADD_FAILURE() << "a truth table without rows was read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no rows"), std::string::npos) << e.what();
+  }
+
+  std::ofstream(d / "other.csv") << "targetid,anomaly\n5,weird\n6,normal\n";
+  const std::string msg = expect_input_error(Config::defaults(), {d, {}, d / "out", d / "other.csv"});
+  EXPECT_NE(msg.find("none of its 2 TARGETIDs is in the catalogue"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(d / "out" / "catalogue.h5"));
+}

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ std::vector<ClassSummary> class_summaries(const Catalogue& cat,
 // targetid → anomaly kind ("normal" for normal objects), from truth.csv (columns found by name:
 // targetid and anomaly). Throws InputError naming the file and line.
 std::map<std::int64_t, std::string> read_truth_csv(const std::filesystem::path& path);
+// InputError unless at least one of the catalogue's TARGETIDs is in the truth table.
+void check_truth_matches(const std::map<std::int64_t, std::string>& truth, std::span<const std::int64_t> targetid,
+                         const std::filesystem::path& path);
 
 struct DetectionRow {
   std::string kind;
