@@ -68,8 +68,18 @@ struct Reader {
     if (H5Aexists(file, name) <= 0) fail(fmt::format("attribute '{}' is missing", name));
     return SPECVAE_HDF5_CHECK(H5Aopen(file, name, H5P_DEFAULT));
   }
+  // The attribute's value class (integer, floating-point), or fail naming it.
+  void expect_class(hid_t a, const char* name, bool integer_only) const {
+    const hid_t type = H5Aget_type(a);
+    const H5T_class_t c = H5Tget_class(type);
+    H5Tclose(type);
+    if (c == H5T_INTEGER || (!integer_only && c == H5T_FLOAT)) return;
+    H5Aclose(a);
+    fail(fmt::format("attribute '{}' is not {}", name, integer_only ? "an integer" : "a number"));
+  }
   std::vector<std::int64_t> ints(const char* name) const {
     const hid_t a = open_attr(name);
+    expect_class(a, name, true);
     const hid_t space = H5Aget_space(a);
     std::vector<std::int64_t> v(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
     SPECVAE_HDF5_CHECK(H5Aread(a, H5T_NATIVE_INT64, v.data()));
@@ -84,6 +94,14 @@ struct Reader {
   }
   double real(const char* name) const {
     const hid_t a = open_attr(name);
+    expect_class(a, name, false);
+    const hid_t space = H5Aget_space(a);
+    const hssize_t n = H5Sget_simple_extent_npoints(space);
+    H5Sclose(space);
+    if (n != 1) {
+      H5Aclose(a);
+      fail(fmt::format("attribute '{}' should hold one number", name));
+    }
     double v = 0;
     SPECVAE_HDF5_CHECK(H5Aread(a, H5T_NATIVE_DOUBLE, &v));
     H5Aclose(a);
@@ -106,6 +124,15 @@ struct Reader {
       fail(fmt::format("dataset '{}' is missing", name));
     }
     const hid_t ds = SPECVAE_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT));
+    {
+      const hid_t type = H5Dget_type(ds);
+      const bool is_float = H5Tget_class(type) == H5T_FLOAT;
+      H5Tclose(type);
+      if (!is_float) {
+        H5Dclose(ds);
+        fail(fmt::format("dataset '{}' does not hold floating-point values", name));
+      }
+    }
     const hid_t space = H5Dget_space(ds);
     const std::int64_t n = H5Sget_simple_extent_npoints(space);
     if (n != expected) fail(fmt::format("dataset '{}' has {} values, the model needs {}", name, n, expected));

@@ -50,6 +50,7 @@ h5::Handle open_checked(hid_t file, const std::string& name, std::int64_t rows, 
 void read_raw(hid_t file, const std::string& name, hid_t type, std::int64_t rows, int cols, void* data,
               const std::filesystem::path& path) {
   h5::Handle ds = open_checked(file, name, rows, cols, path);
+  h5::check_type_class(ds, type);
   if (rows > 0) SPECVAE_HDF5_CHECK(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
 }
 
@@ -105,6 +106,7 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name, std::
 void read_rows_raw(hid_t file, const std::string& name, hid_t type, std::int64_t rows, int cols,
                    const std::vector<std::int64_t>& which, void* data, const std::filesystem::path& path) {
   h5::Handle ds = open_checked(file, name, rows, cols, path);
+  h5::check_type_class(ds, type);
   if (which.empty()) return;
   h5::Handle space(SPECVAE_HDF5_CHECK(H5Dget_space(ds)));
   select_rows(space, rows, cols, which, name, path);

@@ -107,6 +107,23 @@ TEST(Checkpoint, RefusesAnInconsistentTrainingState) {
   edit("epoch", &minus_five);
   msg = message();
   EXPECT_NE(msg.find("implausible training state: epoch -5"), std::string::npos) << msg;
+  // A string where an integer belongs (HDF5 would fail to convert it, with its error stack).
+  save_checkpoint(dir / "c.h5", c);
+  {
+    const hid_t f = H5Fopen((dir / "c.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "latent_dim");
+    const hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 4);
+    const hid_t sp = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(f, "latent_dim", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, "ten");
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(f);
+  }
+  msg = message();
+  EXPECT_NE(msg.find("attribute 'latent_dim' is not an integer"), std::string::npos) << msg;
   std::filesystem::remove_all(dir);
 }
 
