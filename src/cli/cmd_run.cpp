@@ -3,6 +3,7 @@
 // A stage whose outputs exist with a completion marker matching the config of that stage and
 // of every stage before it is skipped; a training run that was killed resumes from its last
 // checkpoint.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -111,6 +112,15 @@ int run_pipeline(const Config& config) {
   MpiCommunicator& comm = *ctx.world;
   const Layout L(config.get_string("run.out_dir"));
   const std::vector<std::string> stages = config.get_string_list("run.stages");
+  // Each stage reads what the ones before it wrote: the list must follow the pipeline's order.
+  static const std::vector<std::string> kOrder = {"simulate", "ingest", "train", "score", "merge", "learn", "report"};
+  if (stages.empty()) throw ConfigError("run.stages is empty: name the stages to run, e.g. [\"merge\", \"report\"]");
+  for (std::size_t i = 1; i < stages.size(); ++i) {
+    const auto at = [&](const std::string& s) { return std::find(kOrder.begin(), kOrder.end(), s) - kOrder.begin(); };
+    if (at(stages[i]) <= at(stages[i - 1]))
+      throw ConfigError(fmt::format("run.stages: '{}' after '{}'; stages run once each, in the order {}", stages[i],
+                                    stages[i - 1], fmt::join(kOrder, ", ")));
+  }
   if (comm.rank() == 0) fs::create_directories(L.root);
   comm.barrier();
   if (comm.rank() == 0) {

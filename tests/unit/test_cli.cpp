@@ -2,8 +2,11 @@
 // missing options and inputs named.
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
+
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -73,4 +76,15 @@ TEST(Cli, ReportNamesItsRequiredOptionsAndAMissingCatalogue) {
   EXPECT_NE(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("/nonexistent/catalogue.h5"));
   EXPECT_THAT(r.output, HasSubstr("no such catalogue"));
+}
+
+TEST(Cli, RunRefusesStagesOutOfOrderOrNone) {
+  const std::string out = "/tmp/specvae_cli_run_" + std::to_string(::getpid());
+  Result r = run("run --set run.out_dir=" + out + " --set 'run.stages=[\"report\",\"simulate\"]'");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("run.stages: 'simulate' after 'report'"));
+  r = run("run --set run.out_dir=" + out + " --set 'run.stages=[]'");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("run.stages is empty"));
+  std::filesystem::remove_all(out);
 }
