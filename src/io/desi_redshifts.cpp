@@ -2,6 +2,7 @@
 // them to spectra on TARGETID. Tables are read in row blocks, optionally keeping only wanted
 // TARGETIDs, so a survey-wide zcatalog costs memory for the rows kept, not for the file.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
 
@@ -139,9 +140,15 @@ std::vector<Redshift> join_redshifts(const DesiSpectra& spectra, const std::vect
                                    spectra.path.string(), row, tid, redshift_path.string()));
     // A zcatalog's SURVEY/PROGRAM say which coadd a redshift was fitted on: one of another
     // survey or program (the wrong zpix-SURVEY-PROGRAM file, say) is not this spectrum's.
+    // Only the fields both sides have are compared, ignoring case.
+    auto differs = [](const std::string& a, const std::string& b) {
+      if (a.empty() || b.empty()) return false;
+      return !std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+      });
+    };
     auto other_coadd = [&](const Redshift& r) {
-      return !r.survey.empty() && !spectra.survey.empty() &&
-             (r.survey != spectra.survey || r.program != spectra.program);
+      return differs(r.survey, spectra.survey) || differs(r.program, spectra.program);
     };
     if (hi - lo == 1) {
       const Redshift& r = redshifts[*lo];

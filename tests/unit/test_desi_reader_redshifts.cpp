@@ -118,6 +118,19 @@ TEST_F(DesiRedshifts, ZcatalogRowOfAnotherSurveyIsNotThisSpectrums) {
                      "'sv3' / 'bright'");
 }
 
+// Only what both sides state is compared, ignoring case: a zcatalog without a PROGRAM column,
+// or one in upper case, still matches.
+TEST_F(DesiRedshifts, ZcatalogSurveyComparedWhereBothSidesHaveIt) {
+  MiniRedshifts r;
+  r.extname = "ZCATALOG";
+  r.targetid = {10};
+  r.z = {0.11};
+  r.survey = {"MAIN"};
+  r.program = {""};
+  const auto path = write(r, "zpix-test.fits");
+  EXPECT_EQ(join_redshifts(spectra_with({10}), read_redshifts(path), path).at(0).z, 0.11);
+}
+
 TEST_F(DesiRedshifts, RedrockRepeatsATargetid) {
   MiniRedshifts r;
   r.targetid = {10, 20, 10};
