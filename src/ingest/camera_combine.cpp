@@ -39,26 +39,31 @@ void add_gap_pixels(BrzGrid& g) {
   g.wave.clear();
   g.edges.clear();
   std::size_t next_gap = 0;
-  const auto own_half_width = [&](std::size_t i, bool right_side) {
-    // Half the step on the side away from the gap (the only side, at a grid end).
-    if (right_side) return 0.5 * (i > 0 ? step(i - 1) : step(i + 1));
-    return 0.5 * (i + 1 < n ? step(i) : step(i - 1));
-  };
+  // Half a pixel's width, from its step on one side; a side that is a gap or the grid's end
+  // gives no width, so the grid's typical (median) step stands in.
+  std::vector<double> steps(n - 1);
+  for (std::size_t i = 0; i + 1 < n; ++i) steps[i] = step(i);
+  std::nth_element(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2), steps.end());
+  const double typical = steps[steps.size() / 2];
+  const auto gap_between = [&](std::size_t i) { return std::binary_search(gap_after.begin(), gap_after.end(), i); };
+  const auto half_from_left = [&](std::size_t i) { return i > 0 && !gap_between(i - 1) ? 0.5 * step(i - 1) : 0.5 * typical; };
+  const auto half_from_right = [&](std::size_t i) { return i + 1 < n && !gap_between(i) ? 0.5 * step(i) : 0.5 * typical; };
   for (std::size_t i = 0; i < n; ++i) {
     const bool gap_before = next_gap > 0 && gap_after[next_gap - 1] + 1 == i;
-    if (g.edges.empty()) g.edges.push_back(i + 1 < n ? w[i] - 0.5 * step(i) : w[i] - 0.5 * step(i - 1));
-    else if (gap_before) g.edges.push_back(w[i] - own_half_width(i, false));
+    if (g.edges.empty() || gap_before) g.edges.push_back(w[i] - half_from_right(i));
     else g.edges.push_back(0.5 * (w[i - 1] + w[i]));
     new_index[i] = static_cast<std::int32_t>(g.wave.size());
     g.wave.push_back(w[i]);
     if (next_gap < gap_after.size() && gap_after[next_gap] == i) {
-      const double lo = w[i] + own_half_width(i, true), hi = w[i + 1] - own_half_width(i + 1, false);
+      // The pixels beside the gap take at most a quarter of it each, so the gap pixel has width.
+      const double lo = std::min(w[i] + half_from_left(i), w[i] + 0.25 * step(i));
+      const double hi = std::max(w[i + 1] - half_from_right(i + 1), w[i + 1] - 0.25 * step(i));
       g.edges.push_back(lo);
       g.wave.push_back(0.5 * (lo + hi));  // the gap's own pixel
       ++next_gap;
     }
   }
-  g.edges.push_back(w[n - 1] + 0.5 * step(n - 2));
+  g.edges.push_back(w[n - 1] + half_from_left(n - 1));
   for (auto& m : g.map)
     for (auto& k : m) k = new_index[static_cast<std::size_t>(k)];
 }

@@ -174,6 +174,33 @@ TEST(IngestPrep, AMissingCameraLeavesItsRangeMasked) {
   EXPECT_GT(masked_in_gap, 380);  // (7519.6 − 5800.4) / 1.1 / 3.956 ≈ 395 bins
 }
 
+// Gaps at the ends of the grid: a pixel with no neighbour on either side but across a gap gets
+// the grid's typical width, not half the gap.
+TEST(IngestPrep, GapsBesideTheFirstAndLastPixel) {
+  const auto grid_of = [](std::vector<double> wave) {
+    CameraData c;
+    c.name = "x";
+    c.wave = std::move(wave);
+    c.flux.assign(c.wave.size(), 1.0f);
+    c.ivar.assign(c.wave.size(), 1.0f);
+    c.mask.assign(c.wave.size(), 0);
+    return make_brz_grid({c}, "t.fits");
+  };
+  BrzGrid g = grid_of({1, 20, 21, 22});
+  ASSERT_EQ(g.wave.size(), 5u);
+  ASSERT_EQ(g.edges.size(), 6u);
+  for (std::size_t i = 0; i + 1 < g.edges.size(); ++i) ASSERT_LT(g.edges[i], g.edges[i + 1]) << i;
+  EXPECT_DOUBLE_EQ(g.edges[0], 0.5);
+  EXPECT_DOUBLE_EQ(g.edges[1], 1.5);
+  EXPECT_DOUBLE_EQ(g.edges[2], 19.5);
+  EXPECT_EQ(g.map[0], (std::vector<std::int32_t>{0, 2, 3, 4}));
+  g = grid_of({1, 2, 3, 20});
+  ASSERT_EQ(g.wave.size(), 5u);
+  EXPECT_DOUBLE_EQ(g.edges[3], 3.5);
+  EXPECT_DOUBLE_EQ(g.edges[4], 19.5);
+  EXPECT_DOUBLE_EQ(g.edges[5], 20.5);
+}
+
 TEST(IngestPrep, SelectionCutsInOrder) {
   Config cfg = Config::defaults();
   SelectionRules s = SelectionRules::from_config(cfg);
