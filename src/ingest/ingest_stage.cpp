@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -143,7 +144,7 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
           }
           if (!ok) why = Reject::no_data;
           else if (!(c_snr[i] > s.sel.snr_min)) why = Reject::snr;
-          if (ok && !values_in_range(of, oi)) c_overflow[i] = 1;
+          if (why == Reject::none && !values_in_range(of, oi)) c_overflow[i] = 1;  // a row that would be kept
         }
         c_why[i] = why;
       }
@@ -273,6 +274,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   }
   comm.allreduce_sum(std::span<std::int64_t>(counts));
   comm.allreduce_sum(std::span<std::int64_t>(bad));
+  const std::vector<std::int64_t> spectra_in = counts;  // 0 for a file that could not be counted
   for (std::size_t f = 0; f < nfiles; ++f)
     if (bad[f]) counts[f] = -1;
 
@@ -305,9 +307,11 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   if (s.skip_bad) {
     const std::vector<char> notes = comm.allgatherv<char>(std::span<const char>(skip_notes.data(), skip_notes.size()));
     std::string_view all(notes.data(), notes.size());
+    std::set<std::string_view> said;  // a file split over ranks can fail the same way on each
     for (std::size_t at = 0; at < all.size();) {
       const std::size_t end = all.find('\n', at);
-      log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", all.substr(at, end - at));
+      const std::string_view note = all.substr(at, end - at);
+      if (said.insert(note).second) log::warn("skipping a bad input file (ingest.on_bad_file = skip): {}", note);
       at = end + 1;
     }
   }
@@ -319,7 +323,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   comm.allreduce_sum(std::span<std::int64_t>(reject_totals));
   std::int64_t bad_spectra = 0;  // spectra in skipped files (0 for a file that could not be counted)
   for (std::size_t f = 0; f < nfiles; ++f)
-    if (bad[f]) bad_spectra += std::max<std::int64_t>(counts[f], 0);
+    if (bad[f]) bad_spectra += spectra_in[f];
   auto read_kept = [&](std::size_t k) {
     Accepted chunk;
     chunk.rows = spool.read(k, chunk.file);
@@ -335,7 +339,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   const std::int64_t N = comm.allreduce_sum(kept);
   total_rows = N;
   std::int64_t input_total = 0;
-  for (auto c : counts) input_total += std::max<std::int64_t>(c, 0);
+  for (auto c : spectra_in) input_total += c;
   std::string reasons;  // "z_range 35, snr 12" (what the rejected_* attributes hold)
   for (int k = 1; k < kRejectReasons; ++k)
     if (reject_totals[k] > 0)
@@ -477,7 +481,20 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   }
   log::info("ingest: {} coadd files on {} ranks, redshifts from {}", pairs.size(), comm.size(),
             zcatalog.empty() ? std::string("their redrock files") : zcatalog.string());
-  // Rows wait between the passes in a scratch file beside the output (removed at the end).
+  // Rows wait between the passes in a scratch file beside the output (removed at the end). A
+  // job killed earlier, perhaps with more ranks, may have left some: rank 0 clears them first.
+  if (comm.rank() == 0) {
+    std::error_code ec;
+    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    const std::string prefix = out.filename().string() + ".spool.";
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) == 0 && name.find_first_not_of("0123456789", prefix.size()) == std::string::npos &&
+          name.size() > prefix.size())
+        fs::remove(e.path(), ec);
+    }
+  }
+  comm.barrier();
   RowSpool spool(fs::path(out.string() + fmt::format(".spool.{}", comm.rank())));
   DatasetWriter writer(comm.handle(), out, overwrite);
   RowSink sink;

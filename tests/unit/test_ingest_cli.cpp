@@ -35,6 +35,9 @@ TEST(IngestCli, WritesADatasetH5pyCanReadAndRefusesToOverwrite) {
                             SPECVAE_PYTHON, SPECVAE_SOURCE_DIR, dir.string())),
             0);
   const fs::path out = dir / "dataset.h5";
+  // Scratch files a killed job with more ranks left behind are cleared; others are not touched.
+  std::ofstream(out.string() + ".spool.5") << "stale";
+  std::ofstream(out.string() + ".spool.notes") << "not ours";
   std::string log;
   ASSERT_EQ(run(fmt::format("{} ingest --input {} --out {} --set ingest.pca_sample=30", SPECVAE_BINARY, dir.string(),
                             out.string()),
@@ -43,6 +46,9 @@ TEST(IngestCli, WritesADatasetH5pyCanReadAndRefusesToOverwrite) {
       << log;
   ASSERT_TRUE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
+  EXPECT_FALSE(fs::exists(out.string() + ".spool.5"));
+  EXPECT_FALSE(fs::exists(out.string() + ".spool.0"));
+  EXPECT_TRUE(fs::exists(out.string() + ".spool.notes"));
 
   const std::string check = R"PY(
 import sys, h5py, numpy as np
