@@ -345,7 +345,7 @@ DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path) 
 namespace {
 // What ingest guarantees and training and scoring rely on, checked on every row read (a
 // dataset edited by hand or written by another tool): finite flux, finite ivar ≥ 0 with at
-// least one bin of weight, split 0 or 1.
+// least one bin of weight, mask and split 0 or 1.
 // Returns the first problem found, or an empty string.
 std::string first_bad_row(const std::filesystem::path& path, const DatasetRows& r, bool with_spectra) {
   const std::size_t nb = std::size_t(r.n_bins);
@@ -357,8 +357,12 @@ std::string first_bad_row(const std::filesystem::path& path, const DatasetRows& 
     if (!with_spectra) continue;
     const float* f = r.flux.data() + i * nb;
     const float* w = r.ivar.data() + i * nb;
+    const std::uint8_t* m = r.mask.data() + i * nb;
     bool weighted = false;
     for (std::size_t b = 0; b < nb; ++b) {
+      if (m[b] > 1)
+        return fmt::format("{}: /mask row {} (TARGETID {}) bin {} is {} (0 = good, 1 = masked)", path.string(), row,
+                           r.targetid[i], b, int(m[b]));
       if (!std::isfinite(f[b]))
         return fmt::format("{}: /flux row {} (TARGETID {}) bin {} is {}", path.string(), row, r.targetid[i], b, f[b]);
       if (!(w[b] >= 0) || !std::isfinite(w[b]))

@@ -274,7 +274,12 @@ std::string object_name(hid_t obj) {
 
 void check_type_class(hid_t dataset, hid_t mem_type) {
   Handle ft(SPECVAE_HDF5_CHECK(H5Dget_type(dataset)));
-  const H5T_class_t have = H5Tget_class(ft), want = H5Tget_class(mem_type);
+  H5T_class_t have = H5Tget_class(ft);
+  const H5T_class_t want = H5Tget_class(mem_type);
+  if (have == H5T_ENUM) {  // h5py writes numpy booleans as an enum over an integer type
+    Handle base(SPECVAE_HDF5_CHECK(H5Tget_super(ft)));
+    have = H5Tget_class(base);
+  }
   if (have != want)
     throw InputError(fmt::format("{} holds {} values where {} values are expected", object_name(dataset),
                                  class_name(have), class_name(want)));

@@ -231,6 +231,8 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.code_version = r.string("code_version");
     const std::int64_t n = c.shape.n_params();
     c.params = r.floats("params", n, false);
+    for (std::size_t i = 0; i < c.params.size(); ++i)
+      if (!std::isfinite(c.params[i])) r.fail(fmt::format("params[{}] is {}: the weights are not finite", i, c.params[i]));
     c.scaling.offset = r.floats("input_offset", c.shape.n_input, true);
     // No offset and no scale: a model of raw inputs (scale 1). An offset needs its scale.
     if (H5Aexists(file, "input_scale") > 0) c.scaling.scale = static_cast<float>(r.real("input_scale"));

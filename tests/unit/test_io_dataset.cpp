@@ -1,10 +1,13 @@
 // The HDF5 dataset through the serial driver: round trip, attributes, refusal to overwrite,
 // atomicity, partial reads and clear errors for files that are not datasets.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include "../common/dataset_fixture.hpp"
 #include "specvae/core/error.hpp"
@@ -131,6 +134,59 @@ TEST(Dataset, ClearErrors) {
   fs::copy_file(path, cut, fs::copy_options::overwrite_existing);
   fs::resize_file(cut, fs::file_size(cut) / 3);
   EXPECT_THROW(read_dataset_rows(MPI_COMM_NULL, cut, 0, 4), InputError);
+}
+
+// A row that breaks what ingest guarantees (a dataset edited by hand or written by another
+// tool) is named with its dataset, row, TARGETID and bin.
+TEST(Dataset, RowsThatBreakTheSchemaAreNamed) {
+  const int bins = 5;
+  struct Case {
+    const char* name;
+    std::function<void(DatasetRows&)> edit;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"nan_flux", [](DatasetRows& r) { r.flux[2 * bins + 3] = NAN; }, "/flux row 2 (TARGETID 39633345008634467) bin 3 is nan"},
+      {"neg_ivar", [](DatasetRows& r) { r.ivar[1 * bins + 0] = -1; }, "/ivar row 1 (TARGETID 39633345008634466) bin 0 is -1"},
+      {"no_weight", [](DatasetRows& r) { std::fill_n(r.ivar.begin() + 3 * bins, bins, 0.0f); }, "/ivar row 3 (TARGETID 39633345008634468) is 0 in every bin"},
+      {"mask7", [](DatasetRows& r) { r.mask[0 * bins + 4] = 7; }, "/mask row 0 (TARGETID 39633345008634465) bin 4 is 7"},
+      {"split2", [](DatasetRows& r) { r.split[3] = 2; }, "/split row 3 (TARGETID 39633345008634468) is 2"},
+  };
+  for (const auto& c : cases) {
+    const fs::path path = scratch(std::string(c.name) + ".h5");
+    fs::remove(path);
+    DatasetRows rows = fixtures::test_rows(0, 4, bins);
+    c.edit(rows);
+    write_dataset(MPI_COMM_NULL, path, rows, fixtures::test_provenance(bins), false);
+    try {
+      read_dataset_rows(MPI_COMM_NULL, path, 0, 4);
+      ADD_FAILURE() << c.name << " was read";
+    } catch (const InputError& e) {
+      EXPECT_THAT(e.what(), HasSubstr(path.string() + ": " + c.message)) << c.name;
+    }
+  }
+  // A /wave of another length than the bins (it used to be read into a buffer of n_bins).
+  const fs::path wave = scratch("wave.h5");
+  fs::remove(wave);
+  write_dataset(MPI_COMM_NULL, wave, fixtures::test_rows(0, 4, bins), fixtures::test_provenance(bins), false);
+  {
+    const hid_t f = H5Fopen(wave.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "wave", H5P_DEFAULT);
+    const hsize_t n = 50;
+    const hid_t sp = H5Screate_simple(1, &n, nullptr);
+    const hid_t d = H5Dcreate2(f, "wave", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    std::vector<double> w(n, 4000.0);
+    H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, w.data());
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+  }
+  try {
+    read_dataset_info(MPI_COMM_NULL, wave);
+    ADD_FAILURE() << "a /wave of 50 values for 5 bins was read";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/wave has shape 50, expected [5]"));
+  }
 }
 
 TEST(DatasetWriter, ChunkedWritesEqualOneShotWrite) {

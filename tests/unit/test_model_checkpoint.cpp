@@ -2,6 +2,7 @@
 // atomically, and a damaged or foreign file is refused with a message naming it.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -124,6 +125,13 @@ TEST(Checkpoint, RefusesAnInconsistentTrainingState) {
   }
   msg = message();
   EXPECT_NE(msg.find("attribute 'latent_dim' is not an integer"), std::string::npos) << msg;
+  // Weights that are not finite (a diverged run saved by another tool) are not a checkpoint to
+  // resume or score from.
+  Checkpoint bad = c;
+  bad.params[17] = NAN;
+  save_checkpoint(dir / "c.h5", bad);
+  msg = message();
+  EXPECT_NE(msg.find("params[17] is nan"), std::string::npos) << msg;
   std::filesystem::remove_all(dir);
 }
 
