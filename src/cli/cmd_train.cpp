@@ -13,8 +13,9 @@ Command register_train(CLI::App& app, CommonOptions& common) {
   CLI::App* sub = app.add_subcommand("train", "train the VAE, data-parallel over MPI ranks");
   sub->add_option("--data", opts->data, "preprocessed dataset (HDF5, from `specvae ingest`)")->required();
   sub->add_option("--out", opts->out, "output folder: checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl")->required();
-  sub->add_flag("--resume", opts->resume, "continue from OUT/checkpoint-last.h5");
-  sub->add_flag("--overwrite", opts->overwrite, "start again in an OUT that holds a training run (its files are replaced)");
+  CLI::Option* resume = sub->add_flag("--resume", opts->resume, "continue from OUT/checkpoint-last.h5");
+  sub->add_flag("--overwrite", opts->overwrite, "start again in an OUT that holds a training run (its files are replaced)")
+      ->excludes(resume);
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
                    train::TrainOptions t;

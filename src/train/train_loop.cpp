@@ -115,8 +115,8 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
         throw InputError(fmt::format("checkpoint {} holds a {} model but the config asks for {}", path.string(),
                                      c.shape.describe(), shape_.describe()));
       if (c.adam_m.empty()) throw InputError(fmt::format("checkpoint {} has no optimiser state to resume from", path.string()));
-      if (!(c.state.learning_rate > 0) || !std::isfinite(c.state.learning_rate))
-        throw InputError(fmt::format("checkpoint {}: learning_rate {} is not a positive number", path.string(),
+      if (!(c.state.learning_rate >= 0) || !std::isfinite(c.state.learning_rate))
+        throw InputError(fmt::format("checkpoint {}: learning_rate {} is not a finite number >= 0", path.string(),
                                      c.state.learning_rate));
       if (c.state.seed != seed_)
         throw InputError(fmt::format("checkpoint {} was trained with train.seed = {}, the config says {}", path.string(),
@@ -196,9 +196,9 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     for (const auto& p : {last_path, best_path, metrics_path})
       if (std::filesystem::exists(p)) found.push_back(p.filename().string());
     if (!found.empty() && !options.overwrite)
-      throw InputError(fmt::format("{}: holds a training run already ({}); pass --resume to continue it or "
-                                   "--overwrite to start again",
-                                   options.out_dir.string(), fmt::join(found, ", ")));
+      throw InputError(fmt::format("{}: holds a training run already ({}); pass {}--overwrite to start again",
+                                   options.out_dir.string(), fmt::join(found, ", "),
+                                   std::filesystem::exists(last_path) ? "--resume to continue it or " : ""));
     comm_.barrier();  // every rank has looked before rank 0 removes them
     if (comm_.rank() == 0)
       for (const auto& p : {last_path, best_path, metrics_path}) std::filesystem::remove(p);

@@ -88,3 +88,9 @@ TEST(Cli, RunRefusesStagesOutOfOrderOrNone) {
   EXPECT_THAT(r.output, HasSubstr("run.stages is empty"));
   std::filesystem::remove_all(out);
 }
+
+TEST(Cli, TrainTakesResumeOrOverwriteNotBoth) {
+  Result r = run("train --data /nonexistent.h5 --out /tmp/specvae_cli_train --resume --overwrite");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("excludes"));
+}
