@@ -222,6 +222,21 @@ int run_pipeline(const Config& config) {
     std::printf("%s", report_summary.c_str());
     std::fflush(stdout);
   }
+  // Input files ingest skipped as bad (ingest.on_bad_file = skip) are missing from everything
+  // above: say so at the end, where it is read, also when ingest itself was skipped as complete.
+  if (comm.rank() == 0 && fs::exists(L.dataset)) {
+    const DatasetInfo info = read_dataset_info(MPI_COMM_NULL, L.dataset);
+    const auto it = info.string_attrs.find("skipped_files");
+    if (it != info.string_attrs.end() && !it->second.empty()) {
+      std::vector<std::string> files;
+      std::stringstream ss(it->second);
+      for (std::string f; std::getline(ss, f);)
+        if (!f.empty()) files.push_back(f);
+      log::warn("ingest skipped {} bad input files (ingest.on_bad_file = skip), so their spectra are in none of "
+                "these results: {}",
+                files.size(), fmt::join(files, ", "));
+    }
+  }
   comm.barrier();
   return 0;
 }
