@@ -70,6 +70,20 @@ std::string stage_key(const Config& config, const std::string& stage, const std:
   return fnv1a_hex(text);
 }
 
+// name, size and modification time of every FITS file of a survey folder, in name order.
+std::string survey_listing(const fs::path& dir) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".fits") continue;
+    const auto size = fs::file_size(e.path(), ec);
+    const auto mtime = fs::last_write_time(e.path(), ec).time_since_epoch().count();
+    lines.push_back(fmt::format("{}:{}:{}", e.path().filename().string(), size, mtime));
+  }
+  std::sort(lines.begin(), lines.end());
+  return fmt::format("{}", fmt::join(lines, ";"));
+}
+
 struct Layout {
   fs::path root, survey, truth, dataset, train, score, catalogue, learn, report;
   explicit Layout(const fs::path& r)
@@ -135,7 +149,10 @@ int run_pipeline(const Config& config) {
   bool did_learn = false;
   bool did_merge = false, upstream_ran = false;
   for (const std::string& stage : stages) {
-    const std::string key = stage_key(config, stage, stages);
+    std::string key = stage_key(config, stage, stages);
+    // ingest also depends on the survey's files as they are now (one replaced by hand after a
+    // run that skipped it as bad is ingested again).
+    if (stage == "ingest") key = fnv1a_hex(key + survey_listing(L.survey));
     // merge always runs: it takes seconds and prints the tables this command ends with.
     const bool done = stage != "merge" && !upstream_ran && read_marker(L.marker(stage)) == key && outputs_exist(stage, L);
     if (done) {
@@ -153,7 +170,9 @@ int run_pipeline(const Config& config) {
       // so does one asked for more epochs (the schedule does not depend on train.epochs).
       Config same_but_epochs = config;
       same_but_epochs.set_value("train.epochs", std::int64_t{1});
-      const std::string resume_key = stage_key(same_but_epochs, stage, stages);
+      // The dataset too: training on rows ingest has since rewritten differently starts over.
+      const std::string resume_key =
+          fnv1a_hex(stage_key(same_but_epochs, stage, stages) + read_dataset_info(comm.handle(), L.dataset).dataset_hash);
       const fs::path started = L.root / ".started-train";
       const bool resume = read_marker(started) == resume_key && fs::exists(L.train / "checkpoint-last.h5");
       if (!resume) {
