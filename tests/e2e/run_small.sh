@@ -8,7 +8,9 @@
 #  5. `specvae learn` re-ranks it from a labels file (unlabelled first, every row once);
 #  6. the run wrote report.html, and `specvae report` writes one whose labelling view follows
 #     learn's order; both open in a headless browser without a script error (when there is one);
-#  7. `specvae run` with a learn stage (learn.labels) re-ranks and its report follows learn.
+#  7. `specvae run` with a learn stage (learn.labels) re-ranks and its report follows learn;
+#  8. a survey file skipped as bad is reported at the end; once replaced, the next run ingests
+#     it again and trains from scratch (no resume on other rows).
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -123,4 +125,24 @@ grep -q "10 labelled" "$work/log7" || { echo "the learn stage did not run"; cat 
 grep -q '"source":"learn_scores.csv (active-learning order)"' "$work/a/report.html" || { echo "the run's report does not follow learn"; exit 1; }
 cmp -s "$work/a/learn/learn_scores.csv" "$work/learn_cli.csv" || { echo "the run's learn stage differs from specvae learn"; exit 1; }
 echo "run with learn ok"
+
+echo "== 8. a survey file skipped as bad, then replaced: ingest again, train from scratch"
+cp -r "$work/b/survey" "$work/survey_good"
+coadd=$(ls "$work/b/survey"/coadd-*.fits | sed -n 2p)
+truncate -s $(( $(stat -c %s "$coadd") / 2 )) "$coadd"
+run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" --set ingest.on_bad_file=skip \
+  > "$work/log8" 2>&1 || { cat "$work/log8"; exit 1; }
+grep -q "ingest skipped 1 bad input files" "$work/log8" || { echo "the skipped file was not reported"; cat "$work/log8"; exit 1; }
+cp "$work/survey_good/$(basename "$coadd")" "$coadd"
+run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" --set ingest.on_bad_file=skip \
+  > "$work/log9" 2>&1 || { cat "$work/log9"; exit 1; }
+grep -q "run: ingest done" "$work/log9" || { echo "the replaced file was not ingested"; cat "$work/log9"; exit 1; }
+if grep -q "resuming training" "$work/log9"; then echo "training resumed on another dataset"; cat "$work/log9"; exit 1; fi
+if grep -q "ingest skipped" "$work/log9"; then echo "a file is still reported skipped"; exit 1; fi
+"$python" - "$work/a/catalogue/catalogue.h5" "$work/b/catalogue/catalogue.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+assert a["targetid"].shape == b["targetid"].shape, (a["targetid"].shape, b["targetid"].shape)
+PY
+echo "skip and replace ok"
 echo "e2e ok"
