@@ -10,6 +10,7 @@
 #include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/dist/shard_plan.hpp"
+#include "specvae/io/hdf5.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
@@ -154,14 +155,31 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   s.latent_mu = rs.mu;
   s.latent_logvar = rs.logvar;
 
-  // Old shards (possibly from another rank count) go before any new one is written.
-  if (rank == 0) {
-    fs::create_directories(options.out_dir);
-    for (const fs::path& old : find_score_shards(options.out_dir)) fs::remove(old);
-  }
+  // The shards are one result: every rank writes its own under a staging name, and only when
+  // all have succeeded do the old shards (possibly from another rank count) go and the new
+  // ones take their names. A failure on any rank leaves the old set as it was.
+  if (rank == 0) fs::create_directories(options.out_dir);
   comm.barrier();
   summary.shard = score_shard_path(options.out_dir, rank);
-  write_score_shard(summary.shard, s);
+  const fs::path staged = h5::temp_path(summary.shard);
+  std::string failure;
+  try {
+    write_score_shard_file(staged, s);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (comm.allreduce_sum(failure.empty() ? 0.0 : 1.0) > 0) {
+    std::error_code ec;
+    fs::remove(staged, ec);
+    throw InputError(failure.empty() ? fmt::format("{}: another rank could not write its score shard (its message "
+                                                   "names it); the previous shards are kept",
+                                                   options.out_dir.string())
+                                     : failure + "; the previous shards are kept");
+  }
+  if (rank == 0)
+    for (const fs::path& old : find_score_shards(options.out_dir)) fs::remove(old);
+  comm.barrier();
+  fs::rename(staged, summary.shard);
   comm.barrier();
   log::info("scored {} spectra on {} ranks: model {:.2f} s ({:.0f} spectra/s, {} latent samples), LOF (k={}, {}) "
             "{:.2f} s on rank 0; shards in {}",

@@ -50,8 +50,13 @@ std::vector<fs::path> find_score_shards(const fs::path& dir) {
 }
 
 void write_score_shard(const fs::path& path, const ScoreShard& s) {
-  s.validate(path.string());
   const fs::path tmp = h5::temp_path(path);
+  write_score_shard_file(tmp, s);
+  h5::commit_rename(MPI_COMM_NULL, tmp, path);
+}
+
+void write_score_shard_file(const fs::path& tmp, const ScoreShard& s) {
+  s.validate(tmp.string());
   {
     h5::Handle f = h5::create_file(MPI_COMM_NULL, tmp);
     h5::write_attr(f, "schema", std::string("specvae score shard"));
@@ -84,7 +89,6 @@ void write_score_shard(const fs::path& path, const ScoreShard& s) {
     h5col::write(f, "latent_mu", s.latent_mu, static_cast<int>(s.latent));
     h5col::write(f, "latent_logvar", s.latent_logvar, static_cast<int>(s.latent));
   }
-  h5::commit_rename(MPI_COMM_NULL, tmp, path);
 }
 
 ScoreShard read_score_shard(const fs::path& path) {

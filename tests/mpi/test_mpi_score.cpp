@@ -187,3 +187,35 @@ TEST(MpiScore, ANonFiniteLatentMeanStopsEveryRankNamingTheSpectrum) {
   comm.barrier();
   if (r == 0) fs::remove_all(dir);
 }
+
+TEST(MpiScore, AShardOneRankCannotWriteKeepsThePreviousSet) {
+  // The last rank cannot write its shard (a folder sits where its file goes): every rank stops
+  // with an error, and the shards of the previous score are all still there, unchanged; no
+  // rank's new shard replaces its old one.
+  MpiCommunicator& comm = world();
+  const int P = comm.size(), r = comm.rank();
+  const fs::path dir = shared_dir("commit");
+  write_data_and_model(dir, 60, 32);
+  Config cfg = Config::defaults();
+  cfg.set("train.backend=cpu");
+  cfg.set("train.threads=1");
+  cfg.set("score.lof_k=10");
+  const score::ScoreOptions o{dir / "data.h5", dir / "model.h5", dir / "score"};
+  score::run_score(cfg, comm, o);
+  const auto before = fs::last_write_time(score::score_shard_path(o.out_dir, r));
+  const fs::path blocked = h5::temp_path(score::score_shard_path(o.out_dir, P - 1));
+  if (r == 0) fs::create_directories(blocked);
+  comm.barrier();
+  try {
+    score::run_score(cfg, comm, o);
+    ADD_FAILURE() << "a score whose last shard could not be written succeeded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the previous shards are kept"), std::string::npos) << e.what();
+  }
+  comm.barrier();
+  EXPECT_EQ(score::find_score_shards(o.out_dir).size(), static_cast<std::size_t>(P));
+  EXPECT_EQ(fs::last_write_time(score::score_shard_path(o.out_dir, r)), before);
+  if (r != P - 1) EXPECT_FALSE(fs::exists(h5::temp_path(score::score_shard_path(o.out_dir, r))));
+  comm.barrier();
+  if (r == 0) fs::remove_all(dir);
+}

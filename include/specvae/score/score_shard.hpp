@@ -37,6 +37,9 @@ std::vector<std::filesystem::path> find_score_shards(const std::filesystem::path
 
 // Serial HDF5 into "<path>.tmp", then renamed onto path.
 void write_score_shard(const std::filesystem::path& path, const ScoreShard& shard);
+// Serial HDF5 into exactly `file` (the caller renames it: run_score commits all ranks' shards
+// together).
+void write_score_shard_file(const std::filesystem::path& file, const ScoreShard& shard);
 // Throws InputError naming the file and what is missing or inconsistent.
 ScoreShard read_score_shard(const std::filesystem::path& path);
 
