@@ -110,10 +110,24 @@ void write_marker(Communicator& comm, const fs::path& p, const std::string& key)
   comm.barrier();
 }
 
+// True when the call does not throw an InputError (a file damaged since its marker was written).
+template <typename F>
+bool readable(F&& read) {
+  try {
+    read();
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
 bool outputs_exist(const std::string& stage, const Layout& L) {
   if (stage == "simulate") return fs::exists(L.truth);
-  if (stage == "ingest") return fs::exists(L.dataset);
-  if (stage == "train") return fs::exists(L.train / "checkpoint-last.h5");
+  // The files the later stages read are opened, not just found: a damaged one is made again.
+  if (stage == "ingest") return fs::exists(L.dataset) && readable([&] { read_dataset_info(MPI_COMM_NULL, L.dataset); });
+  if (stage == "train")
+    return fs::exists(L.train / "checkpoint-last.h5") &&
+           readable([&] { model::load_checkpoint(score::default_checkpoint(L.train)); });
   if (stage == "score") return !score::find_score_shards(L.score).empty();
   if (stage == "merge") return fs::exists(merge::catalogue_hdf5_path(L.catalogue));
   if (stage == "learn") return fs::exists(learn::learn_csv_path(L.learn));

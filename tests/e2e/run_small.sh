@@ -10,7 +10,8 @@
 #     learn's order; both open in a headless browser without a script error (when there is one);
 #  7. `specvae run` with a learn stage (learn.labels) re-ranks and its report follows learn;
 #  8. a survey file skipped as bad is reported at the end; once replaced, the next run ingests
-#     it again and trains from scratch (no resume on other rows).
+#     it again and trains from scratch (no resume on other rows);
+#  9. a dataset damaged after its stage completed is made again, not read.
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -145,4 +146,11 @@ a, b = (h5py.File(p, "r") for p in sys.argv[1:])
 assert a["targetid"].shape == b["targetid"].shape, (a["targetid"].shape, b["targetid"].shape)
 PY
 echo "skip and replace ok"
+
+echo "== 9. a damaged dataset under a complete marker is made again"
+truncate -s $(( $(stat -c %s "$work/b/dataset.h5") / 3 )) "$work/b/dataset.h5"
+run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" --set ingest.on_bad_file=skip \
+  > "$work/log10" 2>&1 || { cat "$work/log10"; exit 1; }
+grep -q "run: ingest done" "$work/log10" || { echo "the damaged dataset was not made again"; cat "$work/log10"; exit 1; }
+echo "damaged dataset ok"
 echo "e2e ok"
