@@ -188,7 +188,9 @@ int run_pipeline(const Config& config) {
       const std::string resume_key =
           fnv1a_hex(stage_key(same_but_epochs, stage, stages) + read_dataset_info(comm.handle(), L.dataset).dataset_hash);
       const fs::path started = L.root / ".started-train";
-      const bool resume = read_marker(started) == resume_key && fs::exists(L.train / "checkpoint-last.h5");
+      const fs::path last = L.train / "checkpoint-last.h5";
+      const bool resume = read_marker(started) == resume_key && fs::exists(last) &&
+                          readable([&] { model::load_checkpoint(last); });  // a damaged one: start over
       if (!resume) {
         if (comm.rank() == 0) fs::remove_all(L.train);
         write_marker(comm, started, resume_key);
