@@ -80,17 +80,14 @@ bool values_in_range(std::span<const float> flux, std::span<const float> ivar) {
 }
 
 // The largest |FLUX| and IVAR of spectrum i over its cameras, for a message.
-double max_abs_flux(const DesiSpectra& spectra, std::size_t i) {
-  double m = 0;
+std::pair<double, double> max_flux_and_ivar(const DesiSpectra& spectra, std::size_t i) {
+  double f = 0, w = 0;
   for (const auto& cam : spectra.cameras)
-    for (std::size_t k = 0, n = cam.nwave(); k < n; ++k) m = std::max(m, std::abs(double(cam.flux[i * n + k])));
-  return m;
-}
-double max_ivar(const DesiSpectra& spectra, std::size_t i) {
-  double m = 0;
-  for (const auto& cam : spectra.cameras)
-    for (std::size_t k = 0, n = cam.nwave(); k < n; ++k) m = std::max(m, double(cam.ivar[i * n + k]));
-  return m;
+    for (std::size_t k = 0, n = cam.nwave(); k < n; ++k) {
+      f = std::max(f, std::abs(double(cam.flux[i * n + k])));
+      w = std::max(w, double(cam.ivar[i * n + k]));
+    }
+  return {f, w};
 }
 
 // Reads and preprocesses one file slice in chunks, appending accepted rows.
@@ -152,13 +149,15 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
     // Values the reader accepts (finite) can still overflow float once shifted by (1 + z),
     // resampled or normalised: refuse the file with the row rather than write inf.
     for (std::size_t i = 0; i < m; ++i)
-      if (c_overflow[i])
+      if (c_overflow[i]) {
+        const auto [flux_max, ivar_max] = max_flux_and_ivar(spectra, i);
         throw InputError(fmt::format(
             "{}: row {} (TARGETID {}): FLUX or IVAR out of range once shifted to the rest frame and resampled "
             "(FLUX up to {:g}, IVAR up to {:g} in the file: 32-bit floats overflow, and no spectrum is that bright "
             "or that precise)",
             pair.coadd.string(), spectra.first_row + std::int64_t(i), spectra.fibermap[i].targetid,
-            max_abs_flux(spectra, i), max_ivar(spectra, i)));
+            flux_max, ivar_max));
+      }
     for (std::size_t i = 0; i < m; ++i) {
       if (c_why[i] != Reject::none) {
         rejected.add(c_why[i]);
