@@ -44,10 +44,35 @@ void BM_VaeGemms(benchmark::State& state, GemmLibrary lib) {
   state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(choose_gemm_library(lib == GemmLibrary::OneDnn ? "onednn" : "openblas").kernel);
 }
+
+// Scoring's forward GEMMs (encoder and decoder at M = score.batch_size = 4096 rows), the
+// plain split against the fixed tiles that make a row's scores independent of its pass.
+void BM_ScoreForward(benchmark::State& state, GemmLibrary lib, bool fixed_tiles) {
+  const int m = 4096, threads = static_cast<int>(state.range(0));
+  std::vector<float> x(static_cast<std::size_t>(m) * 1000, 0.5f), y(x.size(), 0.25f), w(1000 * 1000, 0.01f);
+  double flops = 0;
+  for (auto _ : state) {
+    for (auto [k, n] : layer_sizes()) {
+      if (fixed_tiles)
+        cpu_sgemm_fixed_tiles(lib, threads, false, true, m, n, k, 1.0f, x.data(), k, w.data(), k, 0.0f, y.data(), n);
+      else
+        cpu_sgemm(lib, threads, false, true, m, n, k, 1.0f, x.data(), k, w.data(), k, 0.0f, y.data(), n);
+      flops += 2.0 * m * n * k;
+    }
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(choose_gemm_library(lib == GemmLibrary::OneDnn ? "onednn" : "openblas").kernel);
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 }  // namespace
+
+BENCHMARK_CAPTURE(BM_ScoreForward, openblas_plain, GemmLibrary::OpenBlas, false)
+    ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ScoreForward, openblas_fixed_tiles, GemmLibrary::OpenBlas, true)
+    ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_CAPTURE(BM_VaeGemms, openblas, GemmLibrary::OpenBlas)
     ->ArgsProduct({{512, 256}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -8,9 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/specvae-out}
 shift || true
 
-"$here/jobs/install_deps.sh"
-cmake --preset default -S "$here" > /dev/null
-cmake --build "$here/build" --target specvae -j"$(nproc)"
+# The build folder `jobs/test.sh` made (jobs/build.sh): after the tests this only runs.
+build=$(bash "$here/jobs/build.sh" --target specvae | tail -n 1)
 
 # One OpenMP/BLAS thread per rank: the 2 ranks use the 2 cores.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -20,5 +19,5 @@ if mpiexec --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
   [[ $(id -u) -eq 0 ]] && mpi_flags+=(--allow-run-as-root)
 fi
 start=$(date +%s)
-mpirun -np 2 "${mpi_flags[@]}" "$here/build/src/specvae" run --set run.out_dir="$out" --set train.threads=1 "$@"
+mpirun -np 2 "${mpi_flags[@]}" "$build/src/specvae" run --set run.out_dir="$out" --set train.threads=1 "$@"
 echo "specvae run: $(( $(date +%s) - start )) s wall; outputs in $out (catalogue in $out/catalogue, report $out/report.html)"

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: install what is needed, configure (CUDA compiled), build, and
 # run every test (unit, MPI under mpiexec -np 2 and 3, e2e; GPU tests skip without a GPU).
+# The build folder is the one `jobs/run_default.sh` uses (jobs/build.sh), so running both
+# builds once.
 # Usage: bash jobs/test.sh [ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash jobs/install_deps.sh
-
-preset=ci
-if [[ ! -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null; then
-  echo "specvae: no CUDA toolkit found, building without CUDA"
-  preset=cpu
-fi
-jobs=$(nproc)
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$jobs"
-ctest --preset "$preset" -j "$jobs" "$@"
+build=$(bash jobs/build.sh | tail -n 1)
+ctest --test-dir "$build" --output-on-failure --timeout 900 -j "$(nproc)" "$@"

@@ -122,23 +122,33 @@ SPECVAE_ISA_CLONES double sum_squares_kernel(const float* x, std::size_t n, int 
 }  // namespace
 
 CpuBackend::CpuBackend(int threads, const std::string& gemm)
-    : threads_(threads > 0 ? threads : omp_get_max_threads()), gemm_(choose_gemm_library(gemm)) {}
+    : threads_(threads > 0 ? threads : omp_get_max_threads()),
+      gemm_(choose_gemm_library(gemm)),
+      batch_invariant_(gemm == "batch-invariant") {}
+
+void CpuBackend::sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                       const float* b, int ldb, float beta, float* c, int ldc) {
+  if (batch_invariant_)
+    cpu_sgemm_fixed_tiles(gemm_.library, threads_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    cpu_sgemm(gemm_.library, threads_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
 
 std::string CpuBackend::describe() const {
-  return fmt::format("cpu ({} threads; GEMM: {}, kernel {}{})", threads_, gemm_.name, gemm_.kernel,
-                     gemm_.slow_fallback ? ", a slow fallback" : "");
+  return fmt::format("cpu ({} threads; GEMM: {}, kernel {}{}{})", threads_, gemm_.name, gemm_.kernel,
+                     gemm_.slow_fallback ? ", a slow fallback" : "", batch_invariant_ ? ", fixed tiles" : "");
 }
 
 void CpuBackend::fill_zero(float* x, std::size_t n) { std::fill(x, x + n, 0.0f); }
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                       const float* b, int ldb, float beta, float* c, int ldc) {
-  cpu_sgemm(gemm_.library, threads_, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void CpuBackend::linear_forward(const float* x, int ldx, const float* w, const float* b, int m, int n, int k,
                                 Activation act, float* y) {
-  cpu_sgemm(gemm_.library, threads_, false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
+  sgemm(false, true, m, n, k, 1.0f, x, ldx, w, k, 0.0f, y, n);
   bias_activation_forward(y, b, m, n, act);
 }
 

@@ -22,7 +22,9 @@ void dropout_row_avx512(float* y, float* keep, int n, std::uint32_t c1, std::uin
 
 class CpuBackend final : public HostMemoryBackend {
  public:
-  // threads: OpenMP and BLAS threads (0 = OpenMP default); gemm: train.gemm.
+  // threads: OpenMP and BLAS threads (0 = OpenMP default); gemm: train.gemm, or
+  // "batch-invariant" for scoring: every GEMM in fixed tiles (cpu_gemm.hpp), so a row's
+  // results depend only on the number of rows in the pass and its place among them.
   explicit CpuBackend(int threads = 0, const std::string& gemm = "auto");
   std::string name() const override { return "cpu"; }
   std::string describe() const override;
@@ -56,8 +58,13 @@ class CpuBackend final : public HostMemoryBackend {
                            const AdamParams& p) override;
 
  private:
+  // C = op(A)·op(B) through the chosen library; in fixed tiles when batch_invariant_.
+  void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+             int ldb, float beta, float* c, int ldc);
+
   int threads_;
   GemmLibraryInfo gemm_;
+  bool batch_invariant_;  // gemm = "batch-invariant" (scoring): cpu_sgemm_fixed_tiles
 };
 
 }  // namespace specvae::model

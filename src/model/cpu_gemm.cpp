@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -76,6 +77,19 @@ GemmLibraryInfo choose_gemm_library(const std::string& choice) {
   if (choice == "openblas") return openblas_info();
   if (choice == "onednn") return onednn_info();
   SPECVAE_CHECK(choice == "auto" || choice == "batch-invariant", "train.gemm = {}", choice);
+  // SPECVAE_GEMM in the environment stands in for "auto" and for scoring's library: the test
+  // suite runs every GEMM-dependent test once per library this way, and a user can pin one
+  // for a whole job without editing its configuration.
+  if (const char* env = std::getenv("SPECVAE_GEMM"); env && *env) {
+    const std::string v = lower(env);
+    if (v == "openblas" || v == "onednn") {
+      GemmLibraryInfo info = v == "openblas" ? openblas_info() : onednn_info();
+      info.note = "chosen by SPECVAE_GEMM=" + v;
+      return info;
+    }
+    if (v != "auto")
+      throw ConfigError(fmt::format("SPECVAE_GEMM=\"{}\": expected openblas, onednn or auto", env));
+  }
   // On AVX-512 CPUs oneDNN (avx512_core kernels) is the faster of the two on the VAE's shapes:
   // 142 vs 134 GFLOP/s for one step's GEMMs on 1 thread, and 5–12% more training throughput
   // on 1 and 2 threads and 2 ranks (bench/RESULTS.md, train section; it also skips the
@@ -140,6 +154,43 @@ void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, 
       }
     }
   }
+}
+
+}  // namespace specvae::model
+
+namespace specvae::model {
+
+void cpu_sgemm_fixed_tiles(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m == 0 || n == 0) return;
+  if (lib == GemmLibrary::OpenBlas && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  const int row_tiles = (m + kFixedTileRows - 1) / kFixedTileRows, col_tiles = (n + kFixedTileCols - 1) / kFixedTileCols;
+  const int tiles = row_tiles * col_tiles;
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  // Each tile is one single-threaded call; which thread runs it changes nothing it computes.
+  int failed = static_cast<int>(dnnl_success);
+#pragma omp parallel for num_threads(std::max(1, std::min(threads, tiles))) schedule(dynamic, 1)
+  for (int t = 0; t < tiles; ++t) {
+    const int r0 = (t / col_tiles) * kFixedTileRows, c0 = (t % col_tiles) * kFixedTileCols;
+    const int rows = std::min(kFixedTileRows, m - r0), cols = std::min(kFixedTileCols, n - c0);
+    const float* a_blk = trans_a ? a + r0 : a + static_cast<std::ptrdiff_t>(r0) * lda;
+    const float* b_blk = trans_b ? b + static_cast<std::ptrdiff_t>(c0) * ldb : b + c0;
+    float* c_blk = c + static_cast<std::ptrdiff_t>(r0) * ldc + c0;
+    if (lib == GemmLibrary::OneDnn) {
+      // oneDNN threads by omp_get_max_threads(), which a team of one does not lower and which
+      // changes how it blocks a product: one thread per tile, set for this task only.
+      omp_set_num_threads(1);
+      const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', rows, cols, k, alpha, a_blk, lda,
+                                          b_blk, ldb, beta, c_blk, ldc);
+      if (st != dnnl_success) {
+#pragma omp atomic write
+        failed = static_cast<int>(st);
+      }
+    } else {
+      cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, k, alpha, a_blk, lda, b_blk, ldb, beta, c_blk, ldc);
+    }
+  }
+  SPECVAE_CHECK(failed == static_cast<int>(dnnl_success), "dnnl_sgemm({}x{}x{}) returned status {}", m, n, k, failed);
 }
 
 }  // namespace specvae::model

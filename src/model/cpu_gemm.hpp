@@ -21,9 +21,9 @@ struct GemmLibraryInfo {
 
 // "auto", "openblas" or "onednn" (train.gemm) → the library and what it reports. "auto" is the
 // faster library on this CPU. "batch-invariant" (scoring) is OpenBLAS unless its kernel is a
-// slow fallback: each output element of its SGEMM is the same bits whatever the number of rows
-// in the product, so a spectrum's scores do not depend on which spectra share its batch, and
-// the catalogue is the same for any rank count. oneDNN's blocking depends on the shape.
+// slow fallback, called through cpu_sgemm_fixed_tiles (below); the library alone promises no
+// invariance: OpenBLAS's Haswell/Zen kernels and oneDNN round an element differently when the
+// rows around it change.
 GemmLibraryInfo choose_gemm_library(const std::string& choice);
 GemmLibraryInfo gemm_library_info();  // auto
 
@@ -31,5 +31,15 @@ GemmLibraryInfo gemm_library_info();  // auto
 // team over blocks of C, each a single-threaded SGEMM; oneDNN: its own OpenMP threading).
 void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
+
+// The same product computed as a grid of fixed tiles (kFixedTileRows × kFixedTileCols of C,
+// the last row and column of tiles narrower), each a single-threaded SGEMM from its own copy
+// of the tile's rows of op(A) in an aligned buffer; threads take whole tiles. Element (i, j)
+// of C is then computed by the same call, of the same shape, at the same place in its tile,
+// from the same bytes, whatever the thread count and whatever the other rows hold: for a
+// fixed m it is the same bits on any BLAS kernel. Scoring relies on it with m = its batch.
+inline constexpr int kFixedTileRows = 256, kFixedTileCols = 256;
+void cpu_sgemm_fixed_tiles(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                           const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
 
 }  // namespace specvae::model

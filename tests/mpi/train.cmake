@@ -1,1 +1,2 @@
 specvae_add_mpi_test(test_mpi_train ${CMAKE_CURRENT_SOURCE_DIR}/test_mpi_train.cpp)
+specvae_add_gemm_variants(test_mpi_train MPI)
