@@ -73,6 +73,10 @@ BENCHMARK_CAPTURE(BM_ScoreForward, openblas_plain, GemmLibrary::OpenBlas, false)
     ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ScoreForward, openblas_fixed_tiles, GemmLibrary::OpenBlas, true)
     ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ScoreForward, onednn_plain, GemmLibrary::OneDnn, false)
+    ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ScoreForward, onednn_fixed_tiles, GemmLibrary::OneDnn, true)
+    ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_CAPTURE(BM_VaeGemms, openblas, GemmLibrary::OpenBlas)
     ->ArgsProduct({{512, 256}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);

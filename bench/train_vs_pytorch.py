@@ -8,6 +8,11 @@ training spectra/s, the ratio and the fraction of the measured SGEMM peak, twice
   default      each side as a user would run it (no environment set);
   same kernel  both on OpenBLAS's AVX-512 kernel (OPENBLAS_CORETYPE=SkylakeX in those
                commands only; specvae with train.gemm=openblas).
+With --paths avx2, the AVX2 path Perlmutter's AMD EPYC 7763 runs, on any x86-64 machine:
+  avx2 openblas  both sides on OpenBLAS's Haswell kernel (OPENBLAS_CORETYPE=Haswell) and
+                 PyTorch's AVX2 kernels (ATEN_CPU_CAPABILITY=avx2); specvae train.gemm=openblas;
+  avx2 onednn    the same, with oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, for PyTorch's
+                 bundled oneDNN too); specvae train.gemm=onednn.
 Method: epoch 1 is warm-up; the median of the remaining epochs' training throughput is
 reported. SGEMM peak: torch.mm 2048³ on the same threads and kernel, best of 5.
 
@@ -120,7 +125,10 @@ def torch_rate(data, threads, epochs, env):
 
 def specvae_rate(exe, data, threads, epochs, env, ranks, extra_sets):
     out = tempfile.mkdtemp(prefix="specvae_bench_")
-    cmd = [exe, "train", "--data", data, "--out", out, "--set", f"train.epochs={epochs}", "--set", f"train.threads={threads}"]
+    # The PyTorch side's recipe: dropout 0.2, exactly `epochs` epochs (specvae's defaults add steps
+    # on small data and drop dropout; neither belongs in a throughput comparison).
+    cmd = [exe, "train", "--data", data, "--out", out, "--set", f"train.epochs={epochs}", "--set", f"train.threads={threads}",
+           "--set", "train.min_steps=0", "--set", "model.dropout=0.2"]
     for s in extra_sets:
         cmd += ["--set", s]
     if ranks > 1:
@@ -142,6 +150,8 @@ def main():
     ap.add_argument("--specvae", required=True)
     ap.add_argument("--rows", type=int, default=8192)
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--paths", default="default", choices=["default", "avx2"],
+                    help="default: as users run it + OpenBLAS SkylakeX on both; avx2: the AVX2 kernels on both")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="specvae_bench_data_")
     data = os.path.join(tmp, "data.h5")
@@ -152,12 +162,19 @@ def main():
     print("| configuration | threads × ranks | PyTorch spectra/s | specvae spectra/s | ratio | SGEMM peak GFLOP/s | specvae % of peak | specvae GEMM |")
     print("|---|---|---|---|---|---|---|---|")
     skx = {"OPENBLAS_CORETYPE": "SkylakeX"}
-    for name, env, sets in (("default", {}, []), ("same kernel (OpenBLAS SkylakeX)", skx, ["train.gemm=openblas"])):
+    configs = (("default", {}, []), ("same kernel (OpenBLAS SkylakeX)", skx, ["train.gemm=openblas"]))
+    peak_env = skx
+    if args.paths == "avx2":
+        hsw = {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"}
+        configs = (("avx2 openblas (Haswell)", hsw, ["train.gemm=openblas"]),
+                   ("avx2 onednn (ONEDNN_MAX_CPU_ISA=AVX2)", {**hsw, "ONEDNN_MAX_CPU_ISA": "AVX2"}, ["train.gemm=onednn"]))
+        peak_env = hsw
+    for name, env, sets in configs:
         for threads, ranks in ((1, 1), (2, 1), (1, 2)):
             # Debian's OpenBLAS is the pthreads build: torch.set_num_threads does not bound its
             # threads, so the PyTorch side and the peak get OPENBLAS_NUM_THREADS = its threads.
             nt = {"OPENBLAS_NUM_THREADS": str(threads * ranks)}
-            peak = float(run([sys.executable, "-c", PEAK, str(threads * ranks)], {**skx, **nt}).strip())
+            peak = float(run([sys.executable, "-c", PEAK, str(threads * ranks)], {**peak_env, **nt}).strip())
             pt = torch_rate(data, threads * ranks, args.epochs, {**env, **nt})
             sv, gemm = specvae_rate(args.specvae, data, threads, args.epochs, env, ranks, sets)
             print(f"| {name} | {threads} × {ranks} | {pt:,.0f} | {sv:,.0f} | {sv / pt:.2f} | {peak:.0f} | "

@@ -181,7 +181,8 @@ int run_pipeline(const Config& config) {
       ingest::run_ingest(comm, config, {L.survey}, L.dataset, /*overwrite=*/true);
     } else if (stage == "train") {
       // A killed training run with the same data and settings continues where it stopped;
-      // so does one asked for more epochs (the schedule does not depend on train.epochs).
+      // so does one asked for more epochs (the plateau schedule does not depend on
+      // train.epochs; the cosine one stretches what is left of its curve over the new length).
       Config same_but_epochs = config;
       same_but_epochs.set_value("train.epochs", std::int64_t{1});
       // The dataset too: training on rows ingest has since rewritten differently starts over.

@@ -64,9 +64,14 @@ GemmLibraryInfo onednn_info() {
   info.kernel = dnnl_isa_name(isa);
   const bool avx512 = (static_cast<unsigned>(isa) & static_cast<unsigned>(dnnl_cpu_isa_avx512_core)) ==
                       static_cast<unsigned>(dnnl_cpu_isa_avx512_core);
+  const bool avx2 = (static_cast<unsigned>(isa) & static_cast<unsigned>(dnnl_cpu_isa_avx2)) ==
+                    static_cast<unsigned>(dnnl_cpu_isa_avx2);
   if (__builtin_cpu_supports("avx512f") && !avx512) {
     info.slow_fallback = true;
     info.note = fmt::format("this CPU has AVX-512 but oneDNN dispatches to {}", info.kernel);
+  } else if (__builtin_cpu_supports("avx2") && !avx2) {
+    info.slow_fallback = true;
+    info.note = fmt::format("this CPU has AVX2 but oneDNN dispatches to {}", info.kernel);
   }
   return info;
 }
@@ -90,16 +95,21 @@ GemmLibraryInfo choose_gemm_library(const std::string& choice) {
     if (v != "auto")
       throw ConfigError(fmt::format("SPECVAE_GEMM=\"{}\": expected openblas, onednn or auto", env));
   }
-  // On AVX-512 CPUs oneDNN (avx512_core kernels) is the faster of the two on the VAE's shapes:
-  // 142 vs 134 GFLOP/s for one step's GEMMs on 1 thread, and 5–12% more training throughput
-  // on 1 and 2 threads and 2 ranks (bench/RESULTS.md, train section; it also skips the
-  // separate clearing of C that OpenBLAS does for β = 0). Elsewhere (AVX2 CPUs, not measured)
-  // OpenBLAS stays the default unless its kernel is a generic fallback.
+  // oneDNN is the faster of the two on the VAE's shapes wherever it runs its own kernels:
+  // - AVX-512: 142 vs 134 GFLOP/s for one step's GEMMs on 1 thread, and 5–12% more training
+  //   throughput on 1 and 2 threads and 2 ranks (it also skips the separate clearing of C
+  //   that OpenBLAS does for β = 0);
+  // - AVX2 (Perlmutter's AMD EPYC 7763): oneDNN's avx2 kernels against OpenBLAS's Haswell
+  //   kernel, 2–11% more GEMM throughput on 2 threads and 2–9% more training throughput on
+  //   1 and 2 threads and 2 ranks, equal GEMM throughput on 1 thread
+  //   (bench/RESULTS.md, train section, "The AVX2 path").
+  // OpenBLAS stays the choice for scoring ("batch-invariant") unless its kernel is a generic
+  // fallback, and wherever oneDNN does not know the CPU.
   GemmLibraryInfo ob = openblas_info();
   GemmLibraryInfo dn = onednn_info();
-  const bool dn_avx512 = __builtin_cpu_supports("avx512f") && !dn.slow_fallback;
-  if (dn_avx512 && choice == "auto") {
-    dn.note = "chosen because it is the faster SGEMM on AVX-512 CPUs";
+  const bool dn_native = !dn.slow_fallback && (__builtin_cpu_supports("avx512f") || __builtin_cpu_supports("avx2"));
+  if (dn_native && choice == "auto") {
+    dn.note = "chosen because it is the faster SGEMM on AVX2 and AVX-512 CPUs";
     return dn;
   }
   if (!ob.slow_fallback) return ob;

@@ -2,9 +2,12 @@
 // divergence check, checkpoints (last and best) and per-epoch metrics as JSON lines, with a
 // progress line and ETA on rank 0. Resume restores weights, Adam moments, step and schedule,
 // and the counter-based RNG needs nothing else, so a resumed run repeats the same losses.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numbers>
 #include <fstream>
+#include <sstream>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -173,11 +176,29 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   state_.bad_epochs = static_cast<std::int64_t>(state[5]);
 }
 
+std::int64_t Trainer::planned_epochs() const {
+  const std::int64_t epochs = config_.get_int("train.epochs"), min_steps = config_.get_int("train.min_steps");
+  const std::int64_t nb = std::max<std::int64_t>(1, batches_per_epoch());
+  return std::max(epochs, (min_steps + nb - 1) / nb);
+}
+
+double Trainer::cosine_rate(std::int64_t step, std::int64_t total) const {
+  const double lr = config_.get_double("train.learning_rate"), floor = std::min(lr, config_.get_double("train.min_lr"));
+  const std::int64_t warmup = std::min(config_.get_int("train.warmup_steps"), std::max<std::int64_t>(total - 1, 0));
+  if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
+  const std::int64_t span = std::max<std::int64_t>(1, total - 1 - warmup);
+  const double t = std::clamp(static_cast<double>(step - warmup) / static_cast<double>(span), 0.0, 1.0);
+  return floor + 0.5 * (lr - floor) * (1.0 + std::cos(std::numbers::pi * t));
+}
+
+double Trainer::plateau_rate(double current) const {
+  return std::max(config_.get_double("train.min_lr"), current * config_.get_double("train.plateau_factor"));
+}
+
 std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
-  const std::int64_t epochs = config_.get_int("train.epochs");
-  const double factor = config_.get_double("train.plateau_factor");
+  const std::int64_t epochs = planned_epochs();
+  const bool cosine = config_.get_string("train.schedule") == "cosine";
   const std::int64_t patience = config_.get_int("train.plateau_patience");
-  const double min_lr = config_.get_double("train.min_lr");
   const std::int64_t every = config_.get_int("train.checkpoint_every");
   model::AdamParams adam;
   adam.beta1 = static_cast<float>(config_.get_double("train.adam_beta1"));
@@ -211,11 +232,16 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     log::info("resuming after epoch {} (step {}, lr {:g})", state_.epoch, state_.step, state_.learning_rate);
   }
   log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}: {} optimiser steps an epoch, {} "
-            "in {} epochs; backend {}",
+            "in {} epochs{}; {} schedule; backend {}",
             shape_.describe(), n_train_, n_val_, comm_.size(), batch_size_, batches_per_epoch(),
-            batches_per_epoch() * epochs, epochs, be_->describe());
+            batches_per_epoch() * epochs, epochs,
+            epochs > config_.get_int("train.epochs")
+                ? fmt::format(" (train.epochs = {} raised to reach train.min_steps = {})", config_.get_int("train.epochs"),
+                              config_.get_int("train.min_steps"))
+                : std::string(),
+            config_.get_string("train.schedule"), be_->describe());
   if (options.resume && state_.epoch >= epochs)
-    log::info("{} is after epoch {} and train.epochs = {}: nothing left to train (raise train.epochs to go on)",
+    log::info("{} is after epoch {} of {}: nothing left to train (raise train.epochs or train.min_steps to go on)",
               last_path.string(), state_.epoch, epochs);
   if (n_val_ == 0)
     log::warn("the dataset has no validation rows (/split == 1): the learning-rate schedule and checkpoint-best.h5 "
@@ -243,6 +269,11 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     e.learning_rate = state_.learning_rate;
     adam.lr = static_cast<float>(state_.learning_rate);
     for (std::int64_t b = 0; b < nb; ++b) {
+      if (cosine) {
+        state_.learning_rate = cosine_rate(state_.step, nb * epochs);
+        adam.lr = static_cast<float>(state_.learning_rate);
+        if (b == 0) e.learning_rate = state_.learning_rate;
+      }
       const StepLoss sl = train_step(epoch, b, adam, last_path);
       sums[0] += sl.loss_sum;
       sums[1] += sl.recon_sum;
@@ -285,8 +316,8 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       state_.best_epoch = e.epoch;
       state_.bad_epochs = 0;
       e.best = true;
-    } else if (++state_.bad_epochs >= patience) {
-      state_.learning_rate = std::max(min_lr, state_.learning_rate * factor);
+    } else if (++state_.bad_epochs >= patience && !cosine) {
+      state_.learning_rate = plateau_rate(state_.learning_rate);
       state_.bad_epochs = 0;
       log::info("validation loss has not improved for {} epochs: learning rate now {:g}", patience, state_.learning_rate);
     }
@@ -307,8 +338,79 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
               e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, monitored_text, e.val_mse,
               e.learning_rate, e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
     history.push_back(e);
+    if (options.stop_after_epoch > 0 && e.epoch >= options.stop_after_epoch && e.epoch < epochs) {
+      if (options.write_outputs && e.epoch % every != 0) save(options, last_path);
+      return history;  // stopped early: no verdict
+    }
+  }
+  if (!history.empty() && comm_.rank() == 0) {
+    // Every epoch's line of this run (a resumed run's earlier ones from metrics.jsonl).
+    std::vector<std::pair<double, double>> curve;  // (monitored loss, validation weighted MSE)
+    if (options.write_outputs) {
+      std::istringstream lines(metrics_text);
+      for (std::string line; std::getline(lines, line);) {
+        if (line.empty()) continue;
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded()) continue;
+        const auto get = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
+        curve.emplace_back(std::isfinite(get("val_loss_monitored")) ? get("val_loss_monitored") : get("train_loss"),
+                           get("val_mse"));
+      }
+    } else {
+      for (const EpochMetrics& m : history) curve.emplace_back(n_val_ > 0 ? m.val_loss_monitored : m.train_loss, m.val_mse);
+    }
+    const Convergence c = judge_convergence(curve);
+    if (c.converged)
+      log::info("training converged: {}", c.reason);
+    else
+      log::warn("training did not converge: {}", c.reason);
+    if (options.write_outputs) {
+      nlohmann::json j;
+      j["converged"] = c.converged;
+      j["reason"] = c.reason;
+      j["epochs"] = state_.epoch;
+      j["steps"] = state_.step;
+      j["best_epoch"] = state_.best_epoch;
+      j["best_monitored_loss"] = number(state_.best_val_loss);
+      j["final_val_mse"] = number(curve.back().second);
+      j["final_lr"] = state_.learning_rate;
+      j["schedule"] = config_.get_string("train.schedule");
+      write_text_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
+    }
   }
   return history;
+}
+
+Convergence judge_convergence(const std::vector<std::pair<double, double>>& curve) {
+  Convergence c;
+  const std::size_t n = curve.size();
+  if (n < 5) {
+    c.reason = fmt::format("only {} epochs, too few to judge (raise train.min_steps)", n);
+    return c;
+  }
+  // The best monitored loss in the first 80% of the epochs against the best of all of them:
+  // a run still improving by more than 1% over its last fifth has not settled.
+  const std::size_t head = std::max<std::size_t>(1, (n * 4) / 5);
+  double best_head = INFINITY, best_all = INFINITY;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(curve[i].first)) continue;
+    if (i < head) best_head = std::min(best_head, curve[i].first);
+    best_all = std::min(best_all, curve[i].first);
+  }
+  const double gain = (best_head - best_all) / std::max(std::abs(best_head), 1e-12);
+  const double mse = curve.back().second;
+  const std::string mse_text =
+      std::isfinite(mse) ? fmt::format("; validation weighted MSE {:.3g} (≈ 1 is a fit to the noise)", mse) : std::string();
+  if (!(gain <= 0.01)) {
+    c.reason = fmt::format("the validation loss still fell {:.1f}% over the last {} of {} epochs{}: train longer "
+                           "(raise train.min_steps or train.epochs)",
+                           100 * gain, n - head, n, mse_text);
+    return c;
+  }
+  c.converged = true;
+  c.reason = fmt::format("the validation loss changed by {:.2f}% over the last {} of {} epochs{}", 100 * gain, n - head, n,
+                         mse_text);
+  return c;
 }
 
 }  // namespace specvae::train

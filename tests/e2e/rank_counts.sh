@@ -11,7 +11,7 @@ specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
 rm -rf "$work"; mkdir -p "$work"
 common=(--set simulate.n_spectra=900 --set simulate.spectra_per_file=300 --set train.batch_size=128
         --set train.epochs=1 --set train.threads=1 --set score.recon_samples=3 --set score.batch_size=160
-        --set merge.top_fraction=0.05 --set merge.top_n_csv=10)
+        --set merge.top_fraction=0.05 --set merge.top_n_csv=10 --set train.min_steps=0)
 "$mpiexec" -np 2 "$@" "$specvae" run --set run.out_dir="$work/run" "${common[@]}" \
   --set 'run.stages=["simulate","ingest","train"]' > "$work/log_run" 2>&1 || { cat "$work/log_run"; exit 1; }
 for np in 1 2 3; do

@@ -18,7 +18,8 @@ specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
 rm -rf "$work"; mkdir -p "$work"
 common=(--set simulate.n_spectra=600 --set simulate.spectra_per_file=200 --set train.batch_size=64
         --set "model.encoder_layers=[64,32]" --set "model.decoder_layers=[32,64]" --set train.threads=1
-        --set score.recon_samples=4 --set merge.top_fraction=0.05 --set merge.top_n_csv=10)
+        --set score.recon_samples=4 --set merge.top_fraction=0.05 --set merge.top_n_csv=10
+        --set train.min_steps=0 --set train.schedule=plateau)  # plateau: extending 1 → 2 epochs resumes exactly
 run() { "$mpiexec" -np 2 "$@"; }
 
 echo "== 1. one epoch"

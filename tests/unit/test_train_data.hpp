@@ -49,6 +49,8 @@ inline Config small_train_config(int epochs) {
   c.set("train.threads=1");
   c.set("train.plateau_patience=2");
   c.set("train.epochs=" + std::to_string(epochs));
+  c.set("train.min_steps=0");   // exactly `epochs`
+  c.set("model.dropout=0.2");   // the dropout paths stay exercised
   return c;
 }
 

@@ -2,6 +2,7 @@
 // the 1-rank gradient to float rounding; training is deterministic for a seed and rank
 // count; a resumed run repeats the uninterrupted run's losses bit for bit; a NaN stops
 // training with the step named and the last good checkpoint intact.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -221,12 +222,15 @@ TEST(Training, ResumedRunRepeatsUninterruptedLossesBitForBit) {
   train::TrainOptions full;
   full.out_dir = dir_full;
   std::vector<float> p_full, p_resumed;
+  // Killed after epoch 2 (the cosine schedule's default), then resumed with the same config.
   const auto uninterrupted = train_on(2, small_train_config(5), full, &p_full);
   train::TrainOptions first;
   first.out_dir = dir_split;
-  train_on(2, small_train_config(2), first);
+  first.stop_after_epoch = 2;
+  train_on(2, small_train_config(5), first);
   train::TrainOptions resume = first;
   resume.resume = true;
+  resume.stop_after_epoch = 0;
   const auto resumed = train_on(2, small_train_config(5), resume, &p_resumed);
   ASSERT_EQ(uninterrupted.size(), 5u);
   ASSERT_EQ(resumed.size(), 3u);
@@ -355,4 +359,99 @@ TEST(Training, RanksOnDifferentBackendsAreRefusedOnEveryRank) {
     EXPECT_NE(std::string(e.what()).find("different backends"), std::string::npos) << e.what();
   }
   EXPECT_EQ(refused.load(), 3);
+}
+
+// The learning rate never goes below train.min_lr once warmed up: the cosine schedule step by
+// step, and the plateau schedule over a run whose loss stops improving at once (learning rate
+// 0 keeps the weights, so every epoch after the first is a plateau).
+TEST(Schedule, NeverBelowTheFloor) {
+  Config config = small_train_config(40);
+  config.set("train.min_lr=2e-4");
+  config.set("train.warmup_steps=5");
+  run_in_process(1, [&](Communicator& comm) {
+    train::Trainer trainer(config, comm, synthetic_rows(0, kRows, 16), nullptr);
+    const std::int64_t total = trainer.batches_per_epoch() * trainer.planned_epochs();
+    EXPECT_NEAR(trainer.cosine_rate(total - 1, total), 2e-4, 1e-12);
+    EXPECT_NEAR(trainer.cosine_rate(5, total), 1e-3, 1e-9);
+    double last = 1;
+    for (std::int64_t s = 5; s < total; ++s) {
+      const double lr = trainer.cosine_rate(s, total);
+      EXPECT_GE(lr, 2e-4) << "step " << s;
+      EXPECT_LE(lr, last + 1e-15) << "step " << s;  // falls monotonically after the warm-up
+      last = lr;
+    }
+    for (std::int64_t s = 0; s < 5; ++s) EXPECT_LT(trainer.cosine_rate(s, total), trainer.cosine_rate(s + 1, total));
+  });
+  config.set("train.schedule=plateau");
+  run_in_process(1, [&](Communicator& comm) {
+    train::Trainer trainer(config, comm, synthetic_rows(0, kRows, 16), nullptr);
+    double lr = 1e-3;
+    for (int cut = 0; cut < 10; ++cut) {
+      lr = trainer.plateau_rate(lr);
+      EXPECT_GE(lr, 2e-4) << "cut " << cut;
+    }
+    EXPECT_DOUBLE_EQ(lr, 2e-4);  // it reaches the floor and stays there
+  });
+  // A whole plateau run on the same rule: every epoch at or above the floor.
+  config.set("train.plateau_patience=1");
+  config.set("train.learning_rate=3e-4");
+  train::TrainOptions opts;
+  opts.write_outputs = false;
+  for (const auto& m : train_on(1, config, opts)) EXPECT_GE(m.learning_rate, 2e-4) << "epoch " << m.epoch;
+}
+
+// train.min_steps raises train.epochs on a small survey, and 0 leaves it as it is.
+TEST(Schedule, MinStepsRaisesTheEpochs) {
+  Config config = small_train_config(2);
+  run_in_process(1, [&](Communicator& comm) {
+    train::Trainer t0(config, comm, synthetic_rows(0, kRows, 16), nullptr);
+    EXPECT_EQ(t0.planned_epochs(), 2);
+    Config more = config;
+    more.set("train.min_steps=25");
+    train::Trainer t1(more, comm, synthetic_rows(0, kRows, 16), nullptr);
+    const std::int64_t nb = t1.batches_per_epoch();  // 98 training rows, batch 40: 3
+    EXPECT_EQ(t1.planned_epochs(), (25 + nb - 1) / nb);
+  });
+}
+
+TEST(Schedule, ConvergenceVerdict) {
+  std::vector<std::pair<double, double>> falling, flat;
+  for (int e = 0; e < 20; ++e) {
+    falling.emplace_back(100.0 - 2.0 * e, 3.0);
+    flat.emplace_back(e < 10 ? 100.0 - 5.0 * e : 50.0 + 0.01 * (e % 3), 1.2);
+  }
+  const train::Convergence a = train::judge_convergence(falling), b = train::judge_convergence(flat);
+  EXPECT_FALSE(a.converged);
+  EXPECT_THAT(a.reason, ::testing::HasSubstr("train longer"));
+  EXPECT_TRUE(b.converged) << b.reason;
+  EXPECT_FALSE(train::judge_convergence({{1.0, 1.0}, {0.9, 1.0}}).converged);
+}
+
+// The plateau schedule does not depend on train.epochs: a 2-epoch run extended to 5 repeats
+// the 5-epoch run's last 3 epochs bit for bit (`specvae run` resumes such an extension).
+TEST(Training, PlateauRunExtendedToMoreEpochsRepeatsTheLongerRun) {
+  const auto dir_full = temp_dir("plateau_full"), dir_split = temp_dir("plateau_split");
+  const auto cfg = [](int epochs) {
+    Config c = small_train_config(epochs);
+    c.set("train.schedule=plateau");
+    return c;
+  };
+  train::TrainOptions full;
+  full.out_dir = dir_full;
+  std::vector<float> p_full, p_resumed;
+  const auto uninterrupted = train_on(2, cfg(5), full, &p_full);
+  train::TrainOptions first;
+  first.out_dir = dir_split;
+  train_on(2, cfg(2), first);
+  train::TrainOptions resume = first;
+  resume.resume = true;
+  const auto resumed = train_on(2, cfg(5), resume, &p_resumed);
+  ASSERT_EQ(resumed.size(), 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(resumed[e].train_loss, uninterrupted[e + 2].train_loss) << "epoch " << resumed[e].epoch;
+    EXPECT_EQ(resumed[e].learning_rate, uninterrupted[e + 2].learning_rate);
+  }
+  EXPECT_EQ(p_resumed, p_full);
+  std::filesystem::remove_all(dir_full);
+  std::filesystem::remove_all(dir_split);
 }

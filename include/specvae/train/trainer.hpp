@@ -54,12 +54,21 @@ struct EpochMetrics {
   std::string to_json() const;
 };
 
+// Whether a run settled: its monitored validation loss (per epoch, with the validation
+// weighted MSE beside it) improved by at most 1% over the last fifth of the epochs.
+struct Convergence {
+  bool converged = false;
+  std::string reason;  // one sentence for the log and train_summary.json
+};
+Convergence judge_convergence(const std::vector<std::pair<double, double>>& curve);
+
 struct TrainOptions {
   std::filesystem::path out_dir;  // checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl
   bool resume = false;            // continue from out_dir/checkpoint-last.h5
   bool overwrite = false;         // start again in an out_dir that holds a training run
   std::string dataset_hash;       // recorded in checkpoints
   bool write_outputs = true;      // false: no files (tests of the arithmetic)
+  std::int64_t stop_after_epoch = 0;  // > 0: end this invocation after that epoch (checkpointed), as a kill would
 };
 
 struct StepLoss {
@@ -87,8 +96,17 @@ class Trainer {
   std::vector<float> gradient() const;
   std::vector<float> parameters() const;
 
-  // Trains to train.epochs (from the last checkpoint when options.resume).
+  // Trains to planned_epochs() (from the last checkpoint when options.resume).
   std::vector<EpochMetrics> run(const TrainOptions& options);
+
+  // train.epochs, raised so that the run takes at least train.min_steps optimiser steps.
+  std::int64_t planned_epochs() const;
+  // The cosine schedule's learning rate for optimiser step `step` (0-based) of `total`:
+  // linear warm-up over train.warmup_steps, then from train.learning_rate down to
+  // train.min_lr at the last step. Never below train.min_lr after the warm-up.
+  double cosine_rate(std::int64_t step, std::int64_t total) const;
+  // The plateau schedule's cut: current × train.plateau_factor, never below train.min_lr.
+  double plateau_rate(double current) const;
 
   std::int64_t global_train_rows() const { return n_train_; }
   std::int64_t global_val_rows() const { return n_val_; }
