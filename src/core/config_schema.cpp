@@ -105,6 +105,8 @@ std::vector<ConfigKey> build_schema() {
       {"score.lof_k", T::Int, std::int64_t{20}, 1, 4096, {}, "LOF neighbours (scikit-learn n_neighbors)"},
       {"score.knn", T::String, std::string("auto"), 0, 0, {"auto", "kdtree", "faiss", "bruteforce", "cuda"}, "kNN method for LOF (auto: cuda on a GPU rank when it fits the GPU's memory, else kdtree; kdtree is exact; bruteforce, faiss and cuda rank in float and rows they cannot resolve are searched again with the k-d tree: see score/knn.hpp)"},
       {"score.batch_size", T::Int, std::int64_t{4096}, 1, 1e8, {}, "spectra per scoring batch"},
+      {"score.pca_components", T::Int, std::int64_t{10}, 1, 1000, {}, "eigenspectra of the PCA yardstick (pca_mse): the weighted MSE of each spectrum's projection on the training spectra's mean and first k eigenspectra"},
+      {"score.pca_sample", T::Int, std::int64_t{20000}, 2, 1e8, {}, "rows of the dataset (evenly spaced; the training ones among them) the PCA yardstick is fitted on"},
       {"score.seed", T::Int, std::int64_t{2}, 0, 9.2e18, {}, "seed for the reconstruction-probability samples"},
 
       // --- merge --------------------------------------------------------------------------

@@ -104,6 +104,15 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
     }
     std::remove_reference_t<decltype(src)>().swap(src);
   };
+  // The yardstick: the same in every shard (each rank fitted it from the same sample).
+  c.pca_k = shards.front().pca_k;
+  c.pca_sample_rows = shards.front().pca_sample_rows;
+  c.pca_mean = shards.front().pca_mean;
+  c.pca_evecs = shards.front().pca_evecs;
+  for (std::size_t k = 1; k < shards.size(); ++k)
+    if (shards[k].pca_k != c.pca_k || shards[k].pca_mean != c.pca_mean || shards[k].pca_evecs != c.pca_evecs)
+      throw InputError(fmt::format("{}: its PCA yardstick differs from that of {} (shards of different score runs?)",
+                                   paths[k].string(), paths[0].string()));
   for (score::ScoreShard& s : shards) {
     cat(c.targetid, s.targetid, 1);
     cat(c.ra, s.ra, 1);
@@ -115,6 +124,7 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
     cat(c.score[0], s.mse, 1);
     cat(c.score[1], s.recon_logprob, 1);
     cat(c.score[2], s.nof, 1);
+    cat(c.score[kPcaScore], s.pca_mse, 1);
     cat(c.latent_mu, s.latent_mu, c.latent);
     cat(c.latent_logvar, s.latent_logvar, c.latent);
   }
@@ -187,8 +197,9 @@ void rank_catalogue(Catalogue& c, double top_fraction) {
                                                c.flag[s], c.threshold[s]);
         nan > 0)
       log::warn("merge: {} of {} rows have no {} (NaN): ranked last, never flagged", nan, c.n, kScores[s].name);
+    if (!kScores[s].in_combined) continue;
     for (std::int64_t i = 0; i < c.n; ++i)
-      c.combined[i] += (1.0 - static_cast<double>(c.rank[s][i] - 1) / static_cast<double>(c.n)) / kNumScores;
+      c.combined[i] += (1.0 - static_cast<double>(c.rank[s][i] - 1) / static_cast<double>(c.n)) / kNumCombined;
   }
   rank_and_flag(c.combined, true, c.n_flagged, c.rank_combined, c.flag_combined, c.threshold_combined);
 }

@@ -17,7 +17,7 @@ namespace specvae::merge {
 std::vector<ClassSummary> class_summaries(const Catalogue& cat, const std::map<std::int64_t, std::string>* normal_only) {
   std::map<std::string, ClassSummary> by;
   std::map<std::string, double> sum_all;
-  std::map<std::string, std::vector<double>> val;
+  std::map<std::string, std::vector<double>> val, val_pca;
   for (std::int64_t i = 0; i < cat.n; ++i) {
     if (normal_only) {
       const auto it = normal_only->find(cat.targetid[i]);
@@ -32,19 +32,22 @@ std::vector<ClassSummary> class_summaries(const Catalogue& cat, const std::map<s
     if (cat.split[i] == 1) {
       ++s.n_val;
       val[s.spectype].push_back(cat.score[0][i]);
+      if (!cat.score[kPcaScore].empty()) val_pca[s.spectype].push_back(cat.score[kPcaScore][i]);
     }
   }
+  const auto mean_median = [](std::vector<double>& v, double& mean, double& median) {
+    mean = median = std::nan("");
+    if (v.empty()) return;
+    mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    std::sort(v.begin(), v.end());
+    const std::size_t h = v.size() / 2;
+    median = v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+  };
   std::vector<ClassSummary> out;
   for (auto& [name, s] : by) {
     s.mean_mse_all = sum_all[name] / static_cast<double>(s.n_all);
-    std::vector<double>& v = val[name];
-    s.mean_mse_val = s.median_mse_val = std::nan("");
-    if (!v.empty()) {
-      s.mean_mse_val = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-      std::sort(v.begin(), v.end());
-      const std::size_t h = v.size() / 2;
-      s.median_mse_val = v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
-    }
+    mean_median(val[name], s.mean_mse_val, s.median_mse_val);
+    mean_median(val_pca[name], s.mean_pca_val, s.median_pca_val);
     out.push_back(s);
   }
   return out;
@@ -138,21 +141,29 @@ std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map
   }
   weird[kNumScores] = cat.combined;
   std::vector<DetectionRow> out;
-  for (const auto& [kind, count] : n_truth) {
+  const std::string kAll = "all anomalies";
+  std::int64_t n_anomalies = 0;
+  for (const auto& [kind, count] : n_truth)
+    if (kind != "normal") n_anomalies += count;
+  std::vector<std::pair<std::string, std::int64_t>> kinds(n_truth.begin(), n_truth.end());
+  if (n_anomalies > 0) kinds.emplace_back(kAll, n_anomalies);
+  const auto flag_of = [&](int s, std::int64_t i) { return s < kNumScores ? cat.flag[s][i] : cat.flag_combined[i]; };
+  for (const auto& [kind, count] : kinds) {
     if (kind == "normal") continue;
     DetectionRow row;
     row.kind = kind;
     row.n_truth = count;
     std::vector<double> sub[kNumScores + 1];
     std::vector<std::uint8_t> label;
-    std::int64_t flagged[kNumScores + 1] = {};
+    std::int64_t flagged[kNumScores + 1] = {}, flagged_known[kNumScores + 1] = {};
     for (std::int64_t i = 0; i < cat.n; ++i) {
-      const bool pos = kind_of[i] == kind, neg = kind_of[i] == "normal";
-      if (pos) {
-        ++row.n_catalogue;
-        for (int s = 0; s < kNumScores; ++s) flagged[s] += cat.flag[s][i];
-        flagged[kNumScores] += cat.flag_combined[i];
+      const bool known = !kind_of[i].empty();
+      const bool pos = kind == kAll ? known && kind_of[i] != "normal" : kind_of[i] == kind, neg = kind_of[i] == "normal";
+      for (int s = 0; s <= kNumScores; ++s) {
+        flagged_known[s] += known && flag_of(s, i);
+        flagged[s] += pos && flag_of(s, i);
       }
+      if (pos) ++row.n_catalogue;
       if (!pos && !neg) continue;
       label.push_back(pos);
       for (int s = 0; s <= kNumScores; ++s) sub[s].push_back(weird[s][i]);
@@ -160,6 +171,8 @@ std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map
     for (int s = 0; s <= kNumScores; ++s) {
       row.recall[s] = row.n_catalogue > 0 ? static_cast<double>(flagged[s]) / static_cast<double>(row.n_catalogue)
                                           : std::nan("");
+      row.precision[s] = flagged_known[s] > 0 ? static_cast<double>(flagged[s]) / static_cast<double>(flagged_known[s])
+                                              : std::nan("");
       row.auc[s] = roc_auc(sub[s], label);
     }
     out.push_back(row);
@@ -168,23 +181,47 @@ std::vector<DetectionRow> detection_quality(const Catalogue& cat, const std::map
 }
 
 std::string format_class_table(const std::vector<ClassSummary>& rows) {
-  std::string s = fmt::format("{:<8} {:>9} {:>9} {:>14} {:>14} {:>14}\n", "class", "n", "n_val", "mean_mse_val",
-                              "median_mse_val", "mean_mse_all");
+  std::string s = fmt::format("{:<8} {:>9} {:>9} {:>14} {:>14} {:>14} {:>14} {:>14}\n", "class", "n", "n_val",
+                              "mean_mse_val", "median_mse_val", "mean_mse_all", "mean_pca_val", "median_pca_val");
   for (const auto& r : rows)
-    s += fmt::format("{:<8} {:>9} {:>9} {:>14.5g} {:>14.5g} {:>14.5g}\n", r.spectype, r.n_all, r.n_val, r.mean_mse_val,
-                     r.median_mse_val, r.mean_mse_all);
+    s += fmt::format("{:<8} {:>9} {:>9} {:>14.5g} {:>14.5g} {:>14.5g} {:>14.5g} {:>14.5g}\n", r.spectype, r.n_all,
+                     r.n_val, r.mean_mse_val, r.median_mse_val, r.mean_mse_all, r.mean_pca_val, r.median_pca_val);
+  return s;
+}
+
+std::string detection_score_name(int s) { return s < kNumScores ? kScores[s].name : "combined"; }
+
+std::string format_yardstick_table(const std::vector<DetectionRow>& rows, double top_fraction) {
+  const auto all = std::find_if(rows.begin(), rows.end(), [](const DetectionRow& r) { return r.kind == "all anomalies"; });
+  if (all == rows.end()) return {};
+  std::string s = fmt::format("all anomalies ({} in the catalogue) vs normal spectra, against the PCA yardstick (pca_mse):\n",
+                              all->n_catalogue);
+  s += fmt::format("{:<14} {:>7} {:>14} {:>11}\n", "score", "AUC", fmt::format("precision@{:g}%", 100 * top_fraction),
+                   fmt::format("recall@{:g}%", 100 * top_fraction));
+  for (int k = 0; k <= kNumScores; ++k)
+    s += fmt::format("{:<14} {:>7.3f} {:>14.3f} {:>11.3f}\n", detection_score_name(k), all->auc[k], all->precision[k],
+                     all->recall[k]);
+  int best = -1;
+  for (int k = 0; k <= kNumScores; ++k)
+    if (k != kPcaScore && (best < 0 || all->auc[k] > all->auc[best])) best = k;
+  const bool beats = all->auc[best] >= all->auc[kPcaScore] && all->precision[best] >= all->precision[kPcaScore];
+  s += fmt::format("best VAE score by AUC: {} ({:.3f} vs {:.3f}; precision {:.3f} vs {:.3f}): {}\n",
+                   detection_score_name(best), all->auc[best], all->auc[kPcaScore], all->precision[best],
+                   all->precision[kPcaScore], beats ? "beats the PCA yardstick" : "does NOT beat the PCA yardstick");
   return s;
 }
 
 std::string format_detection_table(const std::vector<DetectionRow>& rows, double top_fraction) {
   std::string s = fmt::format("recall in the top {:g}% by each score, and ROC AUC vs normal spectra\n",
                               100 * top_fraction);
-  s += fmt::format("{:<22} {:>6} {:>6} | {:>7} {:>7} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>8}\n", "anomaly", "truth",
-                   "in_cat", "R_mse", "R_logp", "R_nof", "R_comb", "A_mse", "A_logp", "A_nof", "A_comb");
+  s += fmt::format("{:<22} {:>6} {:>6} | {:>7} {:>7} {:>7} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>6} {:>8}\n", "anomaly",
+                   "truth", "in_cat", "R_mse", "R_logp", "R_nof", "R_pca", "R_comb", "A_mse", "A_logp", "A_nof", "A_pca",
+                   "A_comb");
   for (const auto& r : rows)
-    s += fmt::format("{:<22} {:>6} {:>6} | {:>7.3f} {:>7.3f} {:>7.3f} {:>8.3f} | {:>6.3f} {:>6.3f} {:>6.3f} {:>8.3f}\n",
-                     r.kind, r.n_truth, r.n_catalogue, r.recall[0], r.recall[1], r.recall[2], r.recall[3], r.auc[0],
-                     r.auc[1], r.auc[2], r.auc[3]);
+    s += fmt::format(
+        "{:<22} {:>6} {:>6} | {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f} {:>8.3f} | {:>6.3f} {:>6.3f} {:>6.3f} {:>6.3f} {:>8.3f}\n",
+        r.kind, r.n_truth, r.n_catalogue, r.recall[0], r.recall[1], r.recall[2], r.recall[3], r.recall[4], r.auc[0],
+        r.auc[1], r.auc[2], r.auc[3], r.auc[4]);
   return s;
 }
 

@@ -25,6 +25,11 @@ Catalogue read_header(const fs::path& path, h5::Handle& f) {
   if (!h5::has_attr(f, "schema") || h5::read_attr_string(f, "schema") != "specvae catalogue")
     throw InputError(fmt::format("{}: not a specvae catalogue (no 'schema' = 'specvae catalogue' attribute)", path.string()));
   const auto str = [&](const char* name) { return h5::has_attr(f, name) ? h5::read_attr_string(f, name) : std::string(); };
+  if (!h5::has_attr(f, "schema_version") || h5::read_attr_int(f, "schema_version") != kCatalogueSchemaVersion)
+    throw InputError(fmt::format("{}: catalogue schema version {} (this build reads {}: run `specvae score` and "
+                                 "`specvae merge` again)",
+                                 path.string(), h5::has_attr(f, "schema_version") ? h5::read_attr_int(f, "schema_version") : 0,
+                                 kCatalogueSchemaVersion));
   Catalogue c;
   c.n = h5::read_attr_int(f, "n_rows");
   c.latent = static_cast<int>(h5::read_attr_int(f, "latent_dim"));
@@ -44,6 +49,11 @@ Catalogue read_header(const fs::path& path, h5::Handle& f) {
   c.n_flagged = h5::read_attr_int(f, "n_flagged");
   for (int s = 0; s < kNumScores; ++s) c.threshold[s] = h5::read_attr_double(f, fmt::format("threshold_{}", kScores[s].name));
   c.threshold_combined = h5::read_attr_double(f, "threshold_combined");
+  c.pca_k = h5::read_attr_int(f, "pca_components");
+  c.pca_sample_rows = h5::read_attr_int(f, "pca_sample_rows");
+  const auto bins = static_cast<std::int64_t>(h5::dims(h5::open_dataset(f, "pca_mean", path)).at(0));
+  c.pca_mean = h5col::read<double>(f, "pca_mean", bins, 0, path);
+  c.pca_evecs = h5col::read<double>(f, "pca_eigenspectra", c.pca_k, static_cast<int>(bins), path);
   return c;
 }
 

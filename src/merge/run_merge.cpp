@@ -59,7 +59,8 @@ MergeResult run_merge(const Config& config, const MergeOptions& o) {
   r.report += "weighted MSE by SPECTYPE (validation rows):\n" + format_class_table(r.classes);
   if (!r.classes_normal.empty())
     r.report += "the same, injected anomalies left out (truth table):\n" + format_class_table(r.classes_normal);
-  if (!r.detection.empty()) r.report += format_detection_table(r.detection, top_fraction);
+  if (!r.detection.empty())
+    r.report += format_detection_table(r.detection, top_fraction) + format_yardstick_table(r.detection, top_fraction);
   r.report += fmt::format("catalogue: {}\n           {}\n           {}\n", r.hdf5.string(), r.fits.string(),
                           r.csv.string());
   return r;

@@ -14,7 +14,7 @@ void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::i
   {
     std::ofstream os(tmp);
     if (!os) throw InputError(fmt::format("{}: cannot write", tmp.string()));
-    os << "by,rank,targetid,ra,dec,z,spectype,snr,split,mse,recon_logprob,nof,combined\n";
+    os << "by,rank,targetid,ra,dec,z,spectype,snr,split,mse,recon_logprob,nof,pca_mse,combined\n";
     const std::int64_t m = std::min(top_n, c.n);
     const auto emit = [&](const char* by, const std::vector<std::int64_t>& rank) {
       std::vector<std::int64_t> at(m, -1);
@@ -22,9 +22,9 @@ void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::i
         if (rank[i] <= m) at[rank[i] - 1] = i;
       for (std::int64_t r = 0; r < m; ++r) {
         const std::int64_t i = at[r];
-        os << fmt::format("{},{},{},{:.8f},{:.8f},{:.6f},{},{:.4f},{},{:.9g},{:.9g},{:.9g},{:.6f}\n", by, r + 1,
+        os << fmt::format("{},{},{},{:.8f},{:.8f},{:.6f},{},{:.4f},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f}\n", by, r + 1,
                           c.targetid[i], c.ra[i], c.dec[i], c.z[i], c.spectype[i], c.snr[i], int(c.split[i]),
-                          c.score[0][i], c.score[1][i], c.score[2][i], c.combined[i]);
+                          c.score[0][i], c.score[1][i], c.score[2][i], c.score[kPcaScore][i], c.combined[i]);
       }
     };
     for (int s = 0; s < kNumScores; ++s) emit(kScores[s].name, c.rank[s]);

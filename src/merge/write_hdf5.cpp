@@ -16,7 +16,7 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
   {
     h5::Handle f = h5::create_file(MPI_COMM_NULL, tmp);
     h5::write_attr(f, "schema", std::string("specvae catalogue"));
-    h5::write_attr(f, "schema_version", std::int64_t{1});
+    h5::write_attr(f, "schema_version", std::int64_t{kCatalogueSchemaVersion});
     h5::write_attr(f, "n_rows", c.n);
     h5::write_attr(f, "latent_dim", std::int64_t{c.latent});
     h5::write_attr(f, "dataset_hash", c.dataset_hash);
@@ -36,6 +36,13 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
                    std::string("mean over mse, recon_logprob and nof of the anomaly percentile 1 - (rank - 1)/n"));
     for (int s = 0; s < kNumScores; ++s) h5::write_attr(f, fmt::format("threshold_{}", kScores[s].name), c.threshold[s]);
     h5::write_attr(f, "threshold_combined", c.threshold_combined);
+    h5::write_attr(f, "pca_components", c.pca_k);
+    h5::write_attr(f, "pca_sample_rows", c.pca_sample_rows);
+    h5::write_attr(f, "pca_definition",
+                   std::string("pca_mse = (1/M) sum w (x - xhat)^2, xhat = pca_mean + sum_k ((x - pca_mean) . e_k) e_k, "
+                               "e_k the rows of pca_eigenspectra (training spectra, /split 0), w = ivar with masked bins 0"));
+    h5col::write(f, "pca_mean", c.pca_mean);
+    h5col::write(f, "pca_eigenspectra", c.pca_evecs, static_cast<int>(c.pca_mean.size()));
     for (const ClassSummary& k : classes) {
       h5::write_attr(f, "n_" + k.spectype, k.n_all);
       h5::write_attr(f, "mean_mse_val_" + k.spectype, k.mean_mse_val);
@@ -50,12 +57,16 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
     if (!classes_normal.empty()) h5::write_attr(f, "class_table_truth_normal", format_class_table(classes_normal));
     if (!detection.empty()) {
       h5::write_attr(f, "detection_table", format_detection_table(detection, c.top_fraction));
-      const char* names[kNumScores + 1] = {"mse", "recon_logprob", "nof", "combined"};
+      h5::write_attr(f, "yardstick_table", format_yardstick_table(detection, c.top_fraction));
       for (const DetectionRow& d : detection) {
-        h5::write_attr(f, "truth_n_" + d.kind, d.n_catalogue);
+        std::string kind = d.kind;
+        for (char& ch : kind) ch = ch == ' ' ? '_' : ch;
+        h5::write_attr(f, "truth_n_" + kind, d.n_catalogue);
         for (int s = 0; s <= kNumScores; ++s) {
-          h5::write_attr(f, fmt::format("recall_{}_{}", d.kind, names[s]), d.recall[s]);
-          h5::write_attr(f, fmt::format("auc_{}_{}", d.kind, names[s]), d.auc[s]);
+          const std::string name = detection_score_name(s);
+          h5::write_attr(f, fmt::format("recall_{}_{}", kind, name), d.recall[s]);
+          h5::write_attr(f, fmt::format("precision_{}_{}", kind, name), d.precision[s]);
+          h5::write_attr(f, fmt::format("auc_{}_{}", kind, name), d.auc[s]);
         }
       }
     }

@@ -12,6 +12,7 @@
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/score/lof.hpp"
+#include "specvae/score/pca_yardstick.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
 #if SPECVAE_HAVE_CUDA
@@ -100,6 +101,13 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
                                    options.dataset.string()));
   }
 
+  // The PCA yardstick on the same rows (collective; every rank fits the same model).
+  t0 = Clock::now();
+  const PcaYardstick pca = fit_pca_yardstick(comm, rows, info.rows, static_cast<int>(config.get_int("score.pca_components")),
+                                             config.get_int("score.pca_sample"));
+  std::vector<double> yard = pca_mse(pca, rows);
+  summary.pca_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
   // A GPU is used for the kNN when this rank has one and the model ran on it (train.backend).
   const int gpu = backend->name() == "cuda" ? init_distributed(nullptr, nullptr).gpu_device : -1;
   KnnMethod method =
@@ -152,6 +160,11 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   s.mse = rs.mse;
   s.recon_logprob = rs.recon_logprob;
   s.nof = lof.nof;
+  s.pca_mse = std::move(yard);
+  s.pca_k = pca.k;
+  s.pca_sample_rows = pca.sample_rows;
+  s.pca_mean = pca.mean;
+  s.pca_evecs = pca.evecs;
   s.latent_mu = rs.mu;
   s.latent_logvar = rs.logvar;
 
@@ -182,10 +195,10 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   fs::rename(staged, summary.shard);
   comm.barrier();
   log::info("scored {} spectra on {} ranks: model {:.2f} s ({:.0f} spectra/s, {} latent samples), LOF (k={}, {}) "
-            "{:.2f} s on rank 0; shards in {}",
+            "{:.2f} s, PCA yardstick ({} eigenspectra of {} training spectra) {:.2f} s on rank 0; shards in {}",
             info.rows, comm.size(), summary.model_seconds,
             static_cast<double>(rows.count) / std::max(summary.model_seconds, 1e-9), s.recon_samples, lof.k,
-            s.knn_method, summary.lof_seconds, options.out_dir.string());
+            s.knn_method, summary.lof_seconds, pca.k, pca.sample_rows, summary.pca_seconds, options.out_dir.string());
   return summary;
 }
 

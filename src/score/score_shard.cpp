@@ -30,6 +30,8 @@ void ScoreShard::validate(const std::string& origin) const {
   bad("mse", mse.size(), n);
   bad("recon_logprob", recon_logprob.size(), n);
   bad("nof", nof.size(), n);
+  bad("pca_mse", pca_mse.size(), n);
+  bad("pca_eigenspectra", pca_evecs.size(), static_cast<std::size_t>(pca_k) * pca_mean.size());
   bad("latent_mu", latent_mu.size(), n * latent);
   bad("latent_logvar", latent_logvar.size(), n * latent);
 }
@@ -86,6 +88,11 @@ void write_score_shard_file(const fs::path& tmp, const ScoreShard& s) {
     h5col::write(f, "mse", s.mse);
     h5col::write(f, "recon_logprob", s.recon_logprob);
     h5col::write(f, "nof", s.nof);
+    h5col::write(f, "pca_mse", s.pca_mse);
+    h5::write_attr(f, "pca_components", s.pca_k);
+    h5::write_attr(f, "pca_sample_rows", s.pca_sample_rows);
+    h5col::write(f, "pca_mean", s.pca_mean);
+    h5col::write(f, "pca_eigenspectra", s.pca_evecs, static_cast<int>(s.pca_mean.size()));
     h5col::write(f, "latent_mu", s.latent_mu, static_cast<int>(s.latent));
     h5col::write(f, "latent_logvar", s.latent_logvar, static_cast<int>(s.latent));
   }
@@ -136,6 +143,15 @@ ScoreShard read_score_shard(const fs::path& path) {
   s.mse = h5col::read<double>(f, "mse", n, 0, path);
   s.recon_logprob = h5col::read<double>(f, "recon_logprob", n, 0, path);
   s.nof = h5col::read<double>(f, "nof", n, 0, path);
+  s.pca_mse = h5col::read<double>(f, "pca_mse", n, 0, path);
+  need("pca_components");
+  s.pca_k = h5::read_attr_int(f, "pca_components");
+  s.pca_sample_rows = h5::has_attr(f, "pca_sample_rows") ? h5::read_attr_int(f, "pca_sample_rows") : 0;
+  const std::int64_t bins = static_cast<std::int64_t>(h5::dims(h5::open_dataset(f, "pca_mean", path)).at(0));
+  if (s.pca_k < 1 || bins < 1)
+    throw InputError(fmt::format("{}: PCA yardstick of {} components over {} bins", path.string(), s.pca_k, bins));
+  s.pca_mean = h5col::read<double>(f, "pca_mean", bins, 0, path);
+  s.pca_evecs = h5col::read<double>(f, "pca_eigenspectra", s.pca_k, static_cast<int>(bins), path);
   s.latent_mu = h5col::read<float>(f, "latent_mu", n, L, path);
   s.latent_logvar = h5col::read<float>(f, "latent_logvar", n, L, path);
   return s;

@@ -345,7 +345,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   }
   if (!history.empty() && comm_.rank() == 0) {
     // Every epoch's line of this run (a resumed run's earlier ones from metrics.jsonl).
-    std::vector<std::pair<double, double>> curve;  // (monitored loss, validation weighted MSE)
+    std::vector<EpochPoint> curve;
     if (options.write_outputs) {
       std::istringstream lines(metrics_text);
       for (std::string line; std::getline(lines, line);) {
@@ -353,11 +353,12 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded()) continue;
         const auto get = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
-        curve.emplace_back(std::isfinite(get("val_loss_monitored")) ? get("val_loss_monitored") : get("train_loss"),
-                           get("val_mse"));
+        curve.push_back({std::isfinite(get("val_loss_monitored")) ? get("val_loss_monitored") : get("train_loss"),
+                         get("val_mse"), get("lr")});
       }
     } else {
-      for (const EpochMetrics& m : history) curve.emplace_back(n_val_ > 0 ? m.val_loss_monitored : m.train_loss, m.val_mse);
+      for (const EpochMetrics& m : history)
+        curve.push_back({n_val_ > 0 ? m.val_loss_monitored : m.train_loss, m.val_mse, m.learning_rate});
     }
     const Convergence c = judge_convergence(curve);
     if (c.converged)
@@ -372,7 +373,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       j["steps"] = state_.step;
       j["best_epoch"] = state_.best_epoch;
       j["best_monitored_loss"] = number(state_.best_val_loss);
-      j["final_val_mse"] = number(curve.back().second);
+      j["final_val_mse"] = number(curve.back().val_mse);
       j["final_lr"] = state_.learning_rate;
       j["schedule"] = config_.get_string("train.schedule");
       write_text_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
@@ -381,34 +382,43 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   return history;
 }
 
-Convergence judge_convergence(const std::vector<std::pair<double, double>>& curve) {
+Convergence judge_convergence(const std::vector<EpochPoint>& curve) {
   Convergence c;
   const std::size_t n = curve.size();
   if (n < 5) {
     c.reason = fmt::format("only {} epochs, too few to judge (raise train.min_steps)", n);
     return c;
   }
-  // The best monitored loss in the first 80% of the epochs against the best of all of them:
-  // a run still improving by more than 1% over its last fifth has not settled.
+  // The best monitored loss in the first 80% of the epochs against the best of all of them.
   const std::size_t head = std::max<std::size_t>(1, (n * 4) / 5);
   double best_head = INFINITY, best_all = INFINITY;
   for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(curve[i].first)) continue;
-    if (i < head) best_head = std::min(best_head, curve[i].first);
-    best_all = std::min(best_all, curve[i].first);
+    if (!std::isfinite(curve[i].loss)) continue;
+    if (i < head) best_head = std::min(best_head, curve[i].loss);
+    best_all = std::min(best_all, curve[i].loss);
   }
   const double gain = (best_head - best_all) / std::max(std::abs(best_head), 1e-12);
-  const double mse = curve.back().second;
+  const double mse = curve.back().val_mse;
   const std::string mse_text =
       std::isfinite(mse) ? fmt::format("; validation weighted MSE {:.3g} (≈ 1 is a fit to the noise)", mse) : std::string();
-  if (!(gain <= 0.01)) {
+  // The first epoch whose learning rate is below 1e-6 (after any warm-up).
+  std::size_t dead = n;
+  for (std::size_t i = n / 10; i < n && dead == n; ++i)
+    if (curve[i].lr < 1e-6) dead = i;
+  if (dead < n / 2) {
+    c.reason = fmt::format("the learning rate was cut to {:.2g} by epoch {} of {}: the model stopped learning rather "
+                           "than converged{} (use train.schedule = \"cosine\", or raise train.min_lr)",
+                           curve[dead].lr, dead + 1, n, mse_text);
+    return c;
+  }
+  if (!(gain <= 0.02)) {
     c.reason = fmt::format("the validation loss still fell {:.1f}% over the last {} of {} epochs{}: train longer "
                            "(raise train.min_steps or train.epochs)",
                            100 * gain, n - head, n, mse_text);
     return c;
   }
   c.converged = true;
-  c.reason = fmt::format("the validation loss changed by {:.2f}% over the last {} of {} epochs{}", 100 * gain, n - head, n,
+  c.reason = fmt::format("the validation loss fell {:.2f}% over the last {} of {} epochs{}", 100 * gain, n - head, n,
                          mse_text);
   return c;
 }

@@ -52,7 +52,7 @@ with h5py.File(f"{a}/dataset.h5") as d:
 with h5py.File(f"{a}/catalogue/catalogue.h5") as ca, h5py.File(f"{b}/catalogue/catalogue.h5") as cb:
     assert ca.attrs["n_rows"] == n and ca["mse"].shape == (n,), (ca.attrs["n_rows"], n)
     assert (ca["targetid"][:] == tid).all()
-    for col in ["mse", "recon_logprob", "nof", "combined", "rank_nof", "latent_mu"]:
+    for col in ["mse", "recon_logprob", "nof", "pca_mse", "combined", "rank_nof", "latent_mu"]:
         assert np.array_equal(ca[col][:], cb[col][:]), f"resumed and fresh runs differ in {col}"
     assert np.isfinite(ca["mse"][:]).all() and np.isfinite(ca["nof"][:]).all()
     assert sorted(ca["rank_mse"][:]) == list(range(1, n + 1))
@@ -62,8 +62,10 @@ with h5py.File(f"{a}/catalogue/catalogue.h5") as ca, h5py.File(f"{b}/catalogue/c
     t = Table.read(f"{a}/catalogue/catalogue.fits", hdu="CATALOG")
     assert len(t) == n and (np.asarray(t["TARGETID"]) == tid).all()
     assert np.array_equal(np.asarray(t["NOF"]), ca["nof"][:])
+    assert np.array_equal(np.asarray(t["PCA_MSE"]), ca["pca_mse"][:]) and np.isfinite(ca["pca_mse"][:]).all()
+    assert "yardstick_table" in ca.attrs and ca["pca_eigenspectra"].shape == (ca.attrs["pca_components"], 1000)
 lines = open(f"{a}/catalogue/top_outliers.csv").read().splitlines()
-assert lines[0].startswith("by,rank,targetid") and len(lines) == 1 + 4 * min(10, n), len(lines)
+assert lines[0].startswith("by,rank,targetid") and len(lines) == 1 + 5 * min(10, n), len(lines)
 print(f"catalogue ok: {n} rows")
 # Labels for step 5: the 10 most anomalous by NOF, the first 5 marked interesting.
 order = np.argsort(np.asarray(h5py.File(f"{a}/catalogue/catalogue.h5")["rank_nof"][:]))

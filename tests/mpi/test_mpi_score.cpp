@@ -99,14 +99,45 @@ TEST(MpiScore, CatalogueIsIdenticalForOneAndManyRanks) {
     EXPECT_EQ(score::find_score_shards(dir / "score_many").size(), static_cast<std::size_t>(P));
     const auto a = merge::run_merge(cfg, {dir / "score_many", {}, dir / "cat_many", {}});
     const auto b = merge::run_merge(cfg, {dir / "score_one", {}, dir / "cat_one", {}});
-    for (const char* name : {"mse", "recon_logprob", "nof", "combined"})
+    for (const char* name : {"mse", "recon_logprob", "nof", "pca_mse", "combined"})
       EXPECT_EQ(column<double>(a.hdf5, name, N), column<double>(b.hdf5, name, N)) << name;
-    for (const char* name : {"targetid", "rank_mse", "rank_recon_logprob", "rank_nof", "rank_combined"})
+    for (const char* name : {"targetid", "rank_mse", "rank_recon_logprob", "rank_nof", "rank_pca_mse", "rank_combined"})
       EXPECT_EQ(column<std::int64_t>(a.hdf5, name, N), column<std::int64_t>(b.hdf5, name, N)) << name;
     EXPECT_EQ(column<float>(a.hdf5, "latent_mu", N, 3), column<float>(b.hdf5, "latent_mu", N, 3));
     // The odd spectra (row % 17 == 5) lead the MSE ranking.
     const auto rank = column<std::int64_t>(a.hdf5, "rank_mse", N);
     EXPECT_LE(rank[5], 6);
+
+    // pca_mse is what the stored yardstick gives, computed here directly from the dataset:
+    // x̂ = mean + Σ_k ((x − mean)·e_k) e_k, (1/M) Σ w (x − x̂)², w = ivar, 0 where masked;
+    // the eigenspectra are orthonormal.
+    h5::Handle f = h5::open_file(MPI_COMM_NULL, a.hdf5);
+    const std::int64_t K = h5::read_attr_int(f, "pca_components");
+    EXPECT_EQ(K, cfg.get_int("score.pca_components") < M ? cfg.get_int("score.pca_components") : M);
+    const auto mean = h5col::read<double>(f, "pca_mean", M, 0, a.hdf5);
+    const auto ev = h5col::read<double>(f, "pca_eigenspectra", K, M, a.hdf5);
+    for (std::int64_t p = 0; p < K; ++p)
+      for (std::int64_t q = 0; q < K; ++q) {
+        double dot = 0;
+        for (int j = 0; j < M; ++j) dot += ev[p * M + j] * ev[q * M + j];
+        EXPECT_NEAR(dot, p == q ? 1.0 : 0.0, 1e-9) << p << "," << q;
+      }
+    const DatasetRows all = score_test::small_rows(0, N, M);
+    const auto got = column<double>(a.hdf5, "pca_mse", N);
+    for (std::int64_t i = 0; i < N; ++i) {
+      std::vector<double> res(M);
+      for (int j = 0; j < M; ++j) res[j] = all.flux[i * M + j] - mean[j];
+      const std::vector<double> d = res;
+      for (std::int64_t k = 0; k < K; ++k) {
+        double c = 0;
+        for (int j = 0; j < M; ++j) c += d[j] * ev[k * M + j];
+        for (int j = 0; j < M; ++j) res[j] -= c * ev[k * M + j];
+      }
+      double want = 0;
+      for (int j = 0; j < M; ++j) want += (all.mask[i * M + j] ? 0.0 : all.ivar[i * M + j]) * res[j] * res[j];
+      want /= M;
+      EXPECT_NEAR(got[i], want, 1e-9 * want + 1e-12) << "row " << i;
+    }
   }
   comm.barrier();
   if (r == 0) fs::remove_all(dir);

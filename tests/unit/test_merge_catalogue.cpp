@@ -62,11 +62,16 @@ score::ScoreShard make_shard(std::int64_t begin, std::int64_t count, std::int64_
     s.mse.push_back(1.0 + key);
     s.recon_logprob.push_back(-10.0 * key);  // lower = weirder: same order as mse
     s.nof.push_back(-1.0 - 0.01 * static_cast<double>((i * 11) % n_total));
+    s.pca_mse.push_back(2.0 + static_cast<double>((i * 13) % n_total));
     for (int j = 0; j < latent; ++j) {
       s.latent_mu.push_back(static_cast<float>(i + j));
       s.latent_logvar.push_back(-static_cast<float>(j));
     }
   }
+  s.pca_k = 2;
+  s.pca_sample_rows = 7;
+  s.pca_mean = {0.1, 0.2, 0.3, 0.4};
+  s.pca_evecs = {1, 0, 0, 0, 0, 1, 0, 0};
   return s;
 }
 
@@ -176,7 +181,7 @@ TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
   EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "threshold_mse"), 1.0 + 95.0);  // the 5th largest key is 95
   EXPECT_DOUBLE_EQ(h5::read_attr_double(f, "top_fraction"), 0.05);
 
-  // The CSV: a header and 7 rows for each of 4 scores; its first mse row is rank 1.
+  // The CSV: a header and 7 rows for each of 5 scores (pca_mse too); its first mse row is rank 1.
   std::ifstream csv(r.csv);
   std::string line;
   int lines = 0;
@@ -186,7 +191,7 @@ TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
   while (std::getline(csv, line)) {
     if (lines++ == 0) first = line;
   }
-  EXPECT_EQ(lines, 28);
+  EXPECT_EQ(lines, 35);
   // Row i with 37 i mod 100 = 99 is i = 27 (37·27 = 999): targetid 1027.
   EXPECT_EQ(first.rfind("mse,1,1027,", 0), 0u) << first;
 }
@@ -299,9 +304,22 @@ TEST(MergeQuality, DetectionRecallAndAuc) {
   Config cfg = Config::defaults();
   cfg.set("merge.top_fraction=0.03");
   const merge::MergeResult r = merge::run_merge(cfg, {d, {}, d / "out", d / "truth.csv"});
-  ASSERT_EQ(r.detection.size(), 2u);
+  ASSERT_EQ(r.detection.size(), 3u);
   const merge::DetectionRow& hidden = r.detection[0];
   const merge::DetectionRow& weird = r.detection[1];
+  // The last row takes every anomaly together: 5 in the catalogue; the top 3 by mse are the 3
+  // weird ones, so precision 1 and recall 3/5; pca_mse (key 13 i mod N) puts other rows there.
+  const merge::DetectionRow& any = r.detection[2];
+  EXPECT_EQ(any.kind, "all anomalies");
+  EXPECT_EQ(any.n_truth, 6);
+  EXPECT_EQ(any.n_catalogue, 5);
+  EXPECT_DOUBLE_EQ(any.precision[0], 1.0);
+  EXPECT_DOUBLE_EQ(any.recall[0], 0.6);
+  EXPECT_DOUBLE_EQ(weird.precision[0], 1.0);
+  EXPECT_NE(r.report.find("all anomalies (5 in the catalogue) vs normal spectra, against the PCA yardstick"),
+            std::string::npos)
+      << r.report;
+  EXPECT_NE(r.report.find("beats the PCA yardstick"), std::string::npos);
   EXPECT_EQ(weird.kind, "weird");
   EXPECT_EQ(weird.n_truth, 4);
   EXPECT_EQ(weird.n_catalogue, 3);

@@ -26,7 +26,9 @@
 #include "specvae/model/backend.hpp"
 #include "specvae/model/vae.hpp"
 #include "specvae/report/report.hpp"
+#include "specvae/dist/communicator.hpp"
 #include "specvae/score/lof.hpp"
+#include "specvae/score/pca_yardstick.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
 #include "test_score_fixture.hpp"
@@ -125,6 +127,14 @@ SmallRun make_run(const std::string& name, std::int64_t n = 120, int bins = 48) 
   s.nof = lof.nof;
   s.latent_mu = rs.mu;
   s.latent_logvar = rs.logvar;
+  run_in_process(1, [&](Communicator& comm) {
+    const score::PcaYardstick pca = score::fit_pca_yardstick(comm, r.rows, n, 3, 1000);
+    s.pca_mse = score::pca_mse(pca, r.rows);
+    s.pca_k = pca.k;
+    s.pca_sample_rows = pca.sample_rows;
+    s.pca_mean = pca.mean;
+    s.pca_evecs = pca.evecs;
+  });
   fs::create_directories(r.dir / "score");
   score::write_score_shard(score::score_shard_path(r.dir / "score", 0), s);
 

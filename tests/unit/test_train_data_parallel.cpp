@@ -415,16 +415,21 @@ TEST(Schedule, MinStepsRaisesTheEpochs) {
 }
 
 TEST(Schedule, ConvergenceVerdict) {
-  std::vector<std::pair<double, double>> falling, flat;
+  std::vector<train::EpochPoint> falling, flat, stalled;
   for (int e = 0; e < 20; ++e) {
-    falling.emplace_back(100.0 - 2.0 * e, 3.0);
-    flat.emplace_back(e < 10 ? 100.0 - 5.0 * e : 50.0 + 0.01 * (e % 3), 1.2);
+    falling.push_back({100.0 - 2.0 * e, 3.0, 1e-3});
+    flat.push_back({e < 10 ? 100.0 - 5.0 * e : 50.0 + 0.01 * (e % 3), 1.2, 1e-3 * (20 - e) / 20});
+    // The plateau schedule on a small survey: the rate cut to nothing by epoch 6, the loss flat after.
+    stalled.push_back({e < 6 ? 100.0 - 5.0 * e : 75.0, 11.0, e < 6 ? 1e-3 : 1e-10});
   }
-  const train::Convergence a = train::judge_convergence(falling), b = train::judge_convergence(flat);
+  const train::Convergence a = train::judge_convergence(falling), b = train::judge_convergence(flat),
+                           c = train::judge_convergence(stalled);
   EXPECT_FALSE(a.converged);
   EXPECT_THAT(a.reason, ::testing::HasSubstr("train longer"));
   EXPECT_TRUE(b.converged) << b.reason;
-  EXPECT_FALSE(train::judge_convergence({{1.0, 1.0}, {0.9, 1.0}}).converged);
+  EXPECT_FALSE(c.converged);
+  EXPECT_THAT(c.reason, ::testing::HasSubstr("stopped learning"));
+  EXPECT_FALSE(train::judge_convergence({{1.0, 1.0, 1e-3}, {0.9, 1.0, 1e-3}}).converged);
 }
 
 // The plateau schedule does not depend on train.epochs: a 2-epoch run extended to 5 repeats

@@ -14,12 +14,19 @@
 namespace specvae::merge {
 
 // The per-spectrum scores, in catalogue column order, and which direction is anomalous.
+// pca_mse is the PCA yardstick (score/pca_yardstick.hpp): ranked, flagged and in the detection
+// table like the VAE's scores, but not part of `combined`.
 struct ScoreSpec {
   const char* name;
   bool higher_is_weirder;
+  bool in_combined;
 };
-inline constexpr std::array<ScoreSpec, 3> kScores = {{{"mse", true}, {"recon_logprob", false}, {"nof", false}}};
-inline constexpr int kNumScores = 3;
+inline constexpr std::array<ScoreSpec, 4> kScores = {
+    {{"mse", true, true}, {"recon_logprob", false, true}, {"nof", false, true}, {"pca_mse", true, false}}};
+inline constexpr int kNumScores = 4;
+inline constexpr int kPcaScore = 3;     // index of pca_mse
+inline constexpr int kNumCombined = 3;  // scores in `combined`
+inline constexpr int kCatalogueSchemaVersion = 2;  // 2: pca_mse and the PCA yardstick
 
 struct Catalogue {
   std::int64_t n = 0;
@@ -33,13 +40,16 @@ struct Catalogue {
   std::vector<std::string> spectype_names;
   std::vector<float> snr;
   std::vector<std::uint8_t> split;
-  std::array<std::vector<double>, kNumScores> score;  // mse, recon_logprob, nof
+  std::array<std::vector<double>, kNumScores> score;  // mse, recon_logprob, nof, pca_mse
   std::vector<float> latent_mu, latent_logvar;         // [n × latent]
   // Derived by rank_catalogue():
   std::array<std::vector<std::int64_t>, kNumScores> rank;  // 1 = most anomalous
   std::array<std::vector<std::uint8_t>, kNumScores> flag;  // in the top fraction
   std::array<double, kNumScores> threshold{};              // score of the last flagged row
-  // combined = mean over the three scores of the anomaly percentile 1 − (rank − 1)/n
+  // The PCA yardstick the pca_mse column was computed with.
+  std::int64_t pca_k = 0, pca_sample_rows = 0;
+  std::vector<double> pca_mean, pca_evecs;  // [n_bins], [pca_k × n_bins]
+  // combined = mean over the VAE's three scores of the anomaly percentile 1 − (rank − 1)/n
   // (1 = most anomalous by that score); ranked and flagged like the others.
   std::vector<double> combined;
   std::vector<std::int64_t> rank_combined;

@@ -44,7 +44,7 @@ struct ScoreSummary {
   std::int64_t rows_total = 0, rows_local = 0;
   std::filesystem::path shard;
   std::string dataset_hash, model_hash;
-  double model_seconds = 0, lof_seconds = 0;  // this rank
+  double model_seconds = 0, lof_seconds = 0, pca_seconds = 0;  // this rank
 };
 
 // Collective over comm (every rank, also one without rows). Existing score shards in out_dir

@@ -10,7 +10,7 @@
 
 namespace specvae::score {
 
-inline constexpr int kScoreShardSchemaVersion = 1;
+inline constexpr int kScoreShardSchemaVersion = 2;  // 2: pca_mse and the yardstick
 
 struct ScoreShard {
   // --- provenance (root attributes) ---
@@ -24,7 +24,11 @@ struct ScoreShard {
   std::vector<float> snr;
   std::vector<std::uint8_t> split;
   std::vector<double> mse, recon_logprob, nof;
+  std::vector<double> pca_mse;                  // the PCA yardstick's weighted MSE (pca_yardstick.hpp)
   std::vector<float> latent_mu, latent_logvar;  // [row_count × latent]
+  // The yardstick itself (the same in every shard of a run): k, its mean and eigenspectra.
+  std::int64_t pca_k = 0, pca_sample_rows = 0;
+  std::vector<double> pca_mean, pca_evecs;      // [n_bins], [pca_k × n_bins]
 
   // Throws InputError when a column's length does not match row_count (names `origin`).
   void validate(const std::string& origin) const;

@@ -54,13 +54,19 @@ struct EpochMetrics {
   std::string to_json() const;
 };
 
-// Whether a run settled: its monitored validation loss (per epoch, with the validation
-// weighted MSE beside it) improved by at most 1% over the last fifth of the epochs.
+// Whether a run settled, from its epochs' monitored validation loss, validation weighted MSE
+// and learning rate: not when the loss still fell by more than 2% over the last fifth of the
+// epochs (train longer), nor when the learning rate was cut below 1e-6 in the first half of the
+// run (the model stopped learning rather than converged: the paper's plateau schedule on a
+// small survey); otherwise it did.
+struct EpochPoint {
+  double loss = 0, val_mse = 0, lr = 0;
+};
 struct Convergence {
   bool converged = false;
   std::string reason;  // one sentence for the log and train_summary.json
 };
-Convergence judge_convergence(const std::vector<std::pair<double, double>>& curve);
+Convergence judge_convergence(const std::vector<EpochPoint>& curve);
 
 struct TrainOptions {
   std::filesystem::path out_dir;  // checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl
