@@ -35,6 +35,8 @@ def main():
     p.add_argument("run_dir")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json")
+    p.add_argument("--combos", action="store_true",
+                   help="also rank-based combinations: mean anomaly percentile of other sets of scores")
     a = p.parse_args()
     with h5py.File(f"{a.run_dir}/dataset.h5", "r") as f:
         x = f["flux"][:].astype(np.float64)
@@ -60,6 +62,12 @@ def main():
         vae_mse = c["mse"][:]
         csplit = c["split"][:]
     scores["pca_mse"] = pca_mse[idx]
+    if a.combos:
+        n = len(ctid)
+        pct = {k: 1.0 - (np.argsort(np.argsort(-v, kind="stable"), kind="stable")) / n for k, v in scores.items()}
+        for combo in (("mse", "nof"), ("mse", "pca_mse"), ("mse", "nof", "pca_mse"), ("mse", "recon_logprob", "nof", "pca_mse")):
+            scores["mean pct(" + "+".join(combo) + ")"] = sum(pct[k] for k in combo) / len(combo)
+        scores["max pct(mse, nof)"] = np.maximum(pct["mse"], pct["nof"])
     anomaly = np.array([truth[t][0] != "normal" for t in ctid])
     cls = np.array([truth[t][1] for t in ctid])
     out = {"rows": int(len(ctid)), "anomalies": int(anomaly.sum()), "k": a.k, "scores": {}}

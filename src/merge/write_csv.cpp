@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/csv.hpp"
 #include "specvae/merge/writers.hpp"
 
 namespace specvae::merge {
@@ -23,7 +24,7 @@ void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::i
       for (std::int64_t r = 0; r < m; ++r) {
         const std::int64_t i = at[r];
         os << fmt::format("{},{},{},{:.8f},{:.8f},{:.6f},{},{:.4f},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f}\n", by, r + 1,
-                          c.targetid[i], c.ra[i], c.dec[i], c.z[i], c.spectype[i], c.snr[i], int(c.split[i]),
+                          c.targetid[i], c.ra[i], c.dec[i], c.z[i], csv::field(c.spectype[i]), c.snr[i], int(c.split[i]),
                           c.score[0][i], c.score[1][i], c.score[2][i], c.score[kPcaScore][i], c.combined[i]);
       }
     };

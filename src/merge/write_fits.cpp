@@ -50,7 +50,7 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   std::filesystem::remove(tmp);
   fitsfile* f = nullptr;
   int status = 0;
-  fits_create_file(&f, tmp.c_str(), &status);
+  fits_create_diskfile(&f, tmp.c_str(), &status);  // the name as it is: "(" or "[" in it are literal
   if (status) throw InputError(fmt::format("{}: cannot create FITS file ({})", tmp.string(), detail::fits_error_string(status)));
   const std::string L = std::to_string(c.latent);
   std::vector<Column> cols = {{"TARGETID", "K", ""}, {"RA", "D", "deg"},  {"DEC", "D", "deg"}, {"Z", "D", ""},

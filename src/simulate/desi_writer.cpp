@@ -23,9 +23,11 @@ class FitsFile {
     tmp_ = final_;
     tmp_ += ".tmp";
     int status = 0;
-    std::string name = "!";  // "!" makes CFITSIO overwrite a stale temp file
-    name += tmp_.string();
-    fits_create_file(&f_, name.c_str(), &status);
+    // A stale temp file of a killed run goes first; fits_create_diskfile takes the name as it
+    // is (no extended file-name syntax), so "(", "[", "+" or "-" in a folder name are literal.
+    std::error_code gone;
+    std::filesystem::remove(tmp_, gone);
+    fits_create_diskfile(&f_, tmp_.c_str(), &status);
     check(status, "create");
   }
   ~FitsFile() {

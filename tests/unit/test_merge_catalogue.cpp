@@ -196,6 +196,17 @@ TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
   EXPECT_EQ(first.rfind("mse,1,1027,", 0), 0u) << first;
 }
 
+// An output folder CFITSIO would read as its extended file-name syntax is taken literally.
+TEST(MergeCatalogue, WritesIntoAFolderWithBracketsAndParentheses) {
+  const fs::path d = fresh_dir("odd");
+  write_shards(d, {make_shard(0, 20, 20)});
+  const fs::path out = d / "run (copy) [1]+-x";
+  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, out, {}});
+  EXPECT_EQ(r.fits, out / "catalogue.fits");
+  EXPECT_TRUE(fs::exists(out / "catalogue.fits"));
+  EXPECT_FALSE(fs::exists(out / "catalogue.fits.tmp"));
+}
+
 TEST(MergeCatalogue, FitsTableReadsInAstropy) {
   const std::int64_t N = 30;
   const fs::path d = fresh_dir("fits");

@@ -224,3 +224,15 @@ TEST_F(SimulatedSurvey, AstropySeesTheHdusAndDtypesOfRealDesiFiles) {
 }
 
 }  // namespace
+
+// A folder name CFITSIO would read as its extended file-name syntax ("(", "[", "+", "-") is
+// taken literally: the survey is written and read back there.
+TEST(SimulateOverwrite, WritesIntoAFolderWithBracketsAndParentheses) {
+  TempDir dir;
+  const std::filesystem::path odd = dir.path() / "run (copy) [1]+-x";
+  std::filesystem::create_directories(odd);
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), odd, comm, false); });
+  const SurveySpec small = SurveySpec::from_config(small_survey(12, 10));
+  ASSERT_TRUE(std::filesystem::exists(coadd_path(odd, small, 1)));
+  EXPECT_EQ(count_desi_spectra(coadd_path(odd, small, 1)), 2);
+}
