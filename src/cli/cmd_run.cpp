@@ -174,6 +174,18 @@ int run_pipeline(const Config& config) {
       continue;
     }
     upstream_ran = true;
+    // The stage is about to write: its marker and those of the stages after it go first, so a
+    // run killed from here on (or run with other settings) leaves nothing claiming that their
+    // outputs are those of the settings an earlier marker recorded.
+    if (comm.rank() == 0) {
+      bool later = false;
+      for (const std::string& s : stages) {
+        later = later || s == stage;
+        std::error_code ec;
+        if (later) fs::remove(L.marker(s), ec);
+      }
+    }
+    comm.barrier();
     const auto t0 = std::chrono::steady_clock::now();
     if (stage == "simulate") {
       sim::simulate_survey(config, L.survey, comm, /*overwrite=*/true);

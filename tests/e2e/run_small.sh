@@ -156,4 +156,21 @@ run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${comm
   > "$work/log10" 2>&1 || { cat "$work/log10"; exit 1; }
 grep -q "run: ingest done" "$work/log10" || { echo "the damaged dataset was not made again"; cat "$work/log10"; exit 1; }
 echo "damaged dataset ok"
+
+echo "== 10. a run with other settings killed mid-train leaves no marker claiming the old model"
+"$mpiexec" -np 2 "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" \
+  --set ingest.on_bad_file=skip --set train.min_steps=100000 --set train.learning_rate=3e-4 > "$work/log11" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log11" && break; sleep 0.1; done
+grep -q "epoch 2/" "$work/log11" || { echo "the long run did not start training"; cat "$work/log11"; exit 1; }
+kill -9 "$launcher" 2>/dev/null || true
+pkill -9 -f "run.out_dir=$work/b" 2>/dev/null || true
+wait "$launcher" 2>/dev/null || true
+sleep 1
+run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" --set ingest.on_bad_file=skip \
+  > "$work/log12" 2>&1 || { cat "$work/log12"; exit 1; }
+if grep -q "train is complete" "$work/log12"; then echo "train was skipped after a killed run with other settings"; cat "$work/log12"; exit 1; fi
+grep -q "run: train done" "$work/log12" || { echo "train did not run again"; cat "$work/log12"; exit 1; }
+grep -q "ingest is complete" "$work/log12" || { echo "ingest (untouched by the killed run) was redone"; cat "$work/log12"; exit 1; }
+echo "killed run ok"
 echo "e2e ok"
