@@ -205,7 +205,13 @@ int run_pipeline(const Config& config) {
       const bool resume = read_marker(started) == resume_key && fs::exists(last) &&
                           readable([&] { model::load_checkpoint(last); });  // a damaged one: start over
       if (!resume) {
-        if (comm.rank() == 0) fs::remove_all(L.train);
+        // Only the files training writes go (a folder of the user's own under train/ stays).
+        if (comm.rank() == 0)
+          for (const char* f : {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "train_summary.json"}) {
+            std::error_code ec;
+            fs::remove(L.train / f, ec);
+            fs::remove(L.train / (std::string(f) + ".tmp"), ec);
+          }
         write_marker(comm, started, resume_key);
       }
       if (resume) log::info("run: resuming training from {}", (L.train / "checkpoint-last.h5").string());

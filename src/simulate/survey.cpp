@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <chrono>
+#include <algorithm>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -152,6 +154,31 @@ GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::
   return g;
 }
 
+namespace {
+
+// <dir>/.specvae-simulate: the names of the FITS files simulate wrote there, one a line.
+std::filesystem::path manifest_path(const std::filesystem::path& dir) { return dir / ".specvae-simulate"; }
+
+std::set<std::string> read_manifest(const std::filesystem::path& dir) {
+  std::set<std::string> out;
+  std::ifstream in(manifest_path(dir));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line.find('/') == std::string::npos) out.insert(line);
+  return out;
+}
+
+void write_manifest(const std::filesystem::path& dir, const std::set<std::string>& names) {
+  const std::filesystem::path path = manifest_path(dir), tmp = path.string() + ".tmp";
+  {
+    std::ofstream os(tmp, std::ios::trunc);
+    for (const std::string& n : names) os << n << "\n";
+    if (!os.flush()) throw InputError(fmt::format("{}: cannot write", tmp.string()));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
 SimulateSummary simulate_survey(const Config& config, const std::filesystem::path& out_dir, Communicator& comm,
                                 bool overwrite) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -160,24 +187,56 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
   summary.n_spectra = spec.n_spectra;
   summary.n_files = spec.n_groups();
   const std::filesystem::path truth = out_dir / "truth.csv";
+  // What this survey will write: every group's coadd and redrock file.
+  std::set<std::string> planned;
+  for (std::int64_t g = 0; g < spec.n_groups(); ++g) {
+    planned.insert(coadd_path(out_dir, spec, g).filename().string());
+    planned.insert(redrock_path(out_dir, spec, g).filename().string());
+  }
+  std::string failure;
   if (comm.rank() == 0) {
-    std::filesystem::create_directories(out_dir);
-    if (!overwrite && (std::filesystem::exists(truth) || std::filesystem::exists(coadd_path(out_dir, spec, 0))))
-      throw InputError(fmt::format("{}: a simulated survey is already there (use --overwrite to replace it)", out_dir.string()));
-    if (overwrite) {  // files of a larger earlier survey would otherwise be read with this one
-      for (const char* kind : {"coadd", "redrock"}) {
-        const std::string prefix = fmt::format("{}-{}-{}-", kind, spec.survey, spec.program);
-        for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
-          const std::string name = e.path().filename().string();
-          if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 5 || name.substr(name.size() - 5) != ".fits") continue;
-          const std::string number = name.substr(prefix.size(), name.size() - 5 - prefix.size());
-          if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
-          if (std::stoll(number) >= spec.n_groups()) std::filesystem::remove(e.path());
-        }
+    try {
+      std::filesystem::create_directories(out_dir);
+      // simulate touches only FITS files its manifest says it wrote: a folder holding others (a
+      // user's real DESI files, named as simulated ones are) is refused, overwrite or not.
+      const std::set<std::string> mine = read_manifest(out_dir);
+      std::vector<std::string> foreign;
+      for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() > 5 && name.substr(name.size() - 5) == ".fits" && !mine.count(name)) foreign.push_back(name);
       }
+      std::sort(foreign.begin(), foreign.end());
+      if (!foreign.empty())
+        throw InputError(fmt::format(
+            "{}: holds {} FITS file(s) specvae simulate did not write ({}{}); simulate writes only into a folder of its "
+            "own and never replaces files it did not write: move them elsewhere (and give them to ingest, or to run as "
+            "run.input)",
+            out_dir.string(), foreign.size(), fmt::join(foreign.begin(), foreign.begin() + std::min<std::size_t>(3, foreign.size()), ", "),
+            foreign.size() > 3 ? ", ..." : ""));
+      if (!overwrite && (std::filesystem::exists(truth) || std::filesystem::exists(coadd_path(out_dir, spec, 0))))
+        throw InputError(fmt::format("{}: a simulated survey is already there (use --overwrite to replace it)", out_dir.string()));
+      // Files of a larger earlier survey (its own, by the manifest) would be read with this one.
+      for (const std::string& name : mine)
+        if (!planned.count(name)) std::filesystem::remove(out_dir / name);
+      // The manifest names what is about to be written before any of it is, so a killed run's
+      // files stay this tool's.
+      std::set<std::string> both = planned;
+      both.insert(mine.begin(), mine.end());
+      for (auto it = both.begin(); it != both.end();)
+        it = std::filesystem::exists(out_dir / *it) || planned.count(*it) ? std::next(it) : both.erase(it);
+      write_manifest(out_dir, both);
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
   }
-  comm.barrier();
+  // Every rank stops with rank 0's reason.
+  {
+    std::int64_t len = static_cast<std::int64_t>(failure.size());
+    comm.broadcast(std::span<std::int64_t>(&len, 1), 0);
+    failure.resize(static_cast<std::size_t>(len));
+    if (len > 0) comm.broadcast_bytes(failure.data(), failure.size(), 0);
+    if (len > 0) throw InputError(failure);
+  }
   const Instrument inst = make_instrument(spec.exptime);
   log::info("simulate: {} spectra in {} files of {} on {} ranks x {} threads, seed {}", spec.n_spectra, spec.n_groups(),
             spec.spectra_per_file, comm.size(), omp_get_max_threads(), spec.seed);
@@ -218,6 +277,7 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
     }
     std::filesystem::rename(tmp, truth);
     for (std::int64_t g = 0; g < spec.n_groups(); ++g) std::filesystem::remove(truth_part_path(out_dir, g));
+    write_manifest(out_dir, planned);
   }
   comm.barrier();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -3,7 +3,9 @@
 // truth.csv against the files, atomic writes, refusal to overwrite, and an astropy check that
 // HDU names and column dtypes match a real DESI coadd/redrock pair.
 #include <fitsio.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -235,4 +237,42 @@ TEST(SimulateOverwrite, WritesIntoAFolderWithBracketsAndParentheses) {
   const SurveySpec small = SurveySpec::from_config(small_survey(12, 10));
   ASSERT_TRUE(std::filesystem::exists(coadd_path(odd, small, 1)));
   EXPECT_EQ(count_desi_spectra(coadd_path(odd, small, 1)), 2);
+}
+
+// A user's real DESI pair in the folder (named as DESI names healpix files, which simulate's
+// own names resemble): simulate refuses the folder, with --overwrite too, and leaves the files
+// byte for byte as they were. Before, overwrite deleted every coadd/redrock-<survey>-<program>-N
+// with N beyond its groups, and wrote its own beside the rest.
+TEST(SimulateOverwrite, NeverTouchesFitsFilesItDidNotWrite) {
+  TempDir dir;
+  const SurveySpec spec = SurveySpec::from_config(small_survey(12, 10));
+  const std::filesystem::path real = dir.path() / fmt::format("coadd-{}-{}-26065.fits", spec.survey, spec.program);
+  const std::filesystem::path real_rr = dir.path() / fmt::format("redrock-{}-{}-26065.fits", spec.survey, spec.program);
+  const std::filesystem::path shipped = std::filesystem::path(SPECVAE_TEST_DATA_DIR) / "desi" / "coadd-4-80613-thru20210324.fits";
+  if (std::filesystem::exists(shipped)) {
+    std::filesystem::copy_file(shipped, real);
+  } else {
+    std::ofstream(real) << "SIMPLE  =                    T";
+  }
+  std::ofstream(real_rr) << "a redrock file";
+  const auto size = std::filesystem::file_size(real);
+  for (const bool overwrite : {false, true}) {
+    try {
+      run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), dir.path(), comm, overwrite); });
+      FAIL() << "simulate wrote into a folder holding files it did not write";
+    } catch (const InputError& e) {
+      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("did not write"));
+      EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("26065"));
+    }
+    ASSERT_TRUE(std::filesystem::exists(real));
+    ASSERT_TRUE(std::filesystem::exists(real_rr));
+    EXPECT_EQ(std::filesystem::file_size(real), size);
+    EXPECT_FALSE(std::filesystem::exists(coadd_path(dir.path(), spec, 0)));  // nothing written beside them
+  }
+  // Its own survey it does replace, and a killed one's files stay its own (the manifest names
+  // them before they are written).
+  TempDir own;
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(30, 10), own.path(), comm, false); });
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), own.path(), comm, true); });
+  EXPECT_TRUE(std::filesystem::exists(own.path() / ".specvae-simulate"));
 }
