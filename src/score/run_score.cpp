@@ -66,6 +66,8 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   std::shared_ptr<model::Backend> backend = model::make_backend(
       config.get_string("train.backend"), static_cast<int>(config.get_int("train.threads")), "batch-invariant",
       /*tf32=*/false, config.get_string("train.cuda_epilogue") == "cublaslt");
+  log::info("score: {} rows on this rank, passes of {} rows; backend {}", rows.count, config.get_int("score.batch_size"),
+            backend->describe());
   model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
   auto t0 = Clock::now();
   const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),

@@ -198,6 +198,7 @@ double Trainer::plateau_rate(double current) const {
 std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   const std::int64_t epochs = planned_epochs();
   const bool cosine = config_.get_string("train.schedule") == "cosine";
+  const bool plateau = config_.get_string("train.schedule") == "plateau";
   const std::int64_t patience = config_.get_int("train.plateau_patience");
   const std::int64_t every = config_.get_int("train.checkpoint_every");
   model::AdamParams adam;
@@ -316,7 +317,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       state_.best_epoch = e.epoch;
       state_.bad_epochs = 0;
       e.best = true;
-    } else if (++state_.bad_epochs >= patience && !cosine) {
+    } else if (++state_.bad_epochs >= patience && plateau) {
       state_.learning_rate = plateau_rate(state_.learning_rate);
       state_.bad_epochs = 0;
       log::info("validation loss has not improved for {} epochs: learning rate now {:g}", patience, state_.learning_rate);
@@ -407,7 +408,7 @@ Convergence judge_convergence(const std::vector<EpochPoint>& curve) {
     if (curve[i].lr < 1e-6) dead = i;
   if (dead < n / 2) {
     c.reason = fmt::format("the learning rate was cut to {:.2g} by epoch {} of {}: the model stopped learning rather "
-                           "than converged{} (use train.schedule = \"cosine\", or raise train.min_lr)",
+                           "than converged{} (use train.schedule = \"constant\" or \"cosine\", or raise train.min_lr)",
                            curve[dead].lr, dead + 1, n, mse_text);
     return c;
   }

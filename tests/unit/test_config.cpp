@@ -42,7 +42,7 @@ TEST(Config, PaperProfileIsThePapersRecipeAndDefaultsDifferOnlyWhereDocumented) 
   std::vector<std::string> differ;
   for (const auto& [key, value] : d.values())
     if (paper.values().at(key) != value) differ.push_back(key);
-  EXPECT_THAT(differ, ::testing::UnorderedElementsAre("model.dropout", "model.standardize",
+  EXPECT_THAT(differ, ::testing::UnorderedElementsAre("model.dropout", "model.standardize", "train.learning_rate",
                                                       "train.schedule", "train.min_lr", "train.min_steps"));
 }
 

@@ -222,7 +222,7 @@ TEST(Training, ResumedRunRepeatsUninterruptedLossesBitForBit) {
   train::TrainOptions full;
   full.out_dir = dir_full;
   std::vector<float> p_full, p_resumed;
-  // Killed after epoch 2 (the cosine schedule's default), then resumed with the same config.
+  // Killed after epoch 2, then resumed with the same config (for the cosine schedule too).
   const auto uninterrupted = train_on(2, small_train_config(5), full, &p_full);
   train::TrainOptions first;
   first.out_dir = dir_split;
@@ -366,6 +366,7 @@ TEST(Training, RanksOnDifferentBackendsAreRefusedOnEveryRank) {
 // 0 keeps the weights, so every epoch after the first is a plateau).
 TEST(Schedule, NeverBelowTheFloor) {
   Config config = small_train_config(40);
+  config.set("train.learning_rate=1e-3");
   config.set("train.min_lr=2e-4");
   config.set("train.warmup_steps=5");
   run_in_process(1, [&](Communicator& comm) {
@@ -456,6 +457,36 @@ TEST(Training, PlateauRunExtendedToMoreEpochsRepeatsTheLongerRun) {
     EXPECT_EQ(resumed[e].train_loss, uninterrupted[e + 2].train_loss) << "epoch " << resumed[e].epoch;
     EXPECT_EQ(resumed[e].learning_rate, uninterrupted[e + 2].learning_rate);
   }
+  EXPECT_EQ(p_resumed, p_full);
+  std::filesystem::remove_all(dir_full);
+  std::filesystem::remove_all(dir_split);
+}
+
+// The cosine schedule depends on the step alone: a run killed after epoch 2 and resumed with
+// the same config ends on the uninterrupted run's weights, learning rates equal epoch by epoch.
+TEST(Training, CosineRunKilledAndResumedRepeatsTheUninterruptedRun) {
+  const auto dir_full = temp_dir("cos_full"), dir_split = temp_dir("cos_split");
+  Config cfg = small_train_config(5);
+  cfg.set("train.schedule=cosine");
+  cfg.set("train.warmup_steps=4");
+  train::TrainOptions full;
+  full.out_dir = dir_full;
+  std::vector<float> p_full, p_resumed;
+  const auto uninterrupted = train_on(2, cfg, full, &p_full);
+  train::TrainOptions first;
+  first.out_dir = dir_split;
+  first.stop_after_epoch = 2;
+  train_on(2, cfg, first);
+  train::TrainOptions resume = first;
+  resume.resume = true;
+  resume.stop_after_epoch = 0;
+  const auto resumed = train_on(2, cfg, resume, &p_resumed);
+  ASSERT_EQ(resumed.size(), 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(resumed[e].train_loss, uninterrupted[e + 2].train_loss) << "epoch " << resumed[e].epoch;
+    EXPECT_EQ(resumed[e].learning_rate, uninterrupted[e + 2].learning_rate);
+  }
+  EXPECT_LT(uninterrupted.back().learning_rate, uninterrupted[1].learning_rate);  // it does decay
   EXPECT_EQ(p_resumed, p_full);
   std::filesystem::remove_all(dir_full);
   std::filesystem::remove_all(dir_split);
