@@ -402,14 +402,18 @@ Convergence judge_convergence(const std::vector<EpochPoint>& curve) {
   const double mse = curve.back().val_mse;
   const std::string mse_text =
       std::isfinite(mse) ? fmt::format("; validation weighted MSE {:.3g} (≈ 1 is a fit to the noise)", mse) : std::string();
-  // The first epoch whose learning rate is below 1e-6 (after any warm-up).
-  std::size_t dead = n;
-  for (std::size_t i = n / 10; i < n && dead == n; ++i)
-    if (curve[i].lr < 1e-6) dead = i;
-  if (dead < n / 2) {
-    c.reason = fmt::format("the learning rate was cut to {:.2g} by epoch {} of {}: the model stopped learning rather "
-                           "than converged{} (use train.schedule = \"constant\" or \"cosine\", or raise train.min_lr)",
-                           curve[dead].lr, dead + 1, n, mse_text);
+  // A learning rate cut to under 1/1000 of its peak (the paper's plateau schedule: 1e-3 to 1e-7
+  // within 20 epochs of a small survey) stops the model whether or not it fits: a flat loss
+  // then says nothing. The first epoch below that is named.
+  double peak = 0;
+  for (const EpochPoint& p : curve) peak = std::max(peak, p.lr);
+  if (peak > 0 && curve.back().lr < 1e-3 * peak) {
+    std::size_t dead = 0;
+    while (dead < n && curve[dead].lr >= 1e-3 * peak) ++dead;
+    c.reason = fmt::format("the learning rate was cut from {:.2g} to {:.2g} by epoch {} of {}: the model stopped "
+                           "learning, whether or not it fits{} (use train.schedule = \"constant\" or \"cosine\", or "
+                           "raise train.min_lr)",
+                           peak, curve[dead].lr, dead + 1, n, mse_text);
     return c;
   }
   if (!(gain <= 0.02)) {

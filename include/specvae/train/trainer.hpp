@@ -56,9 +56,9 @@ struct EpochMetrics {
 
 // Whether a run settled, from its epochs' monitored validation loss, validation weighted MSE
 // and learning rate: not when the loss still fell by more than 2% over the last fifth of the
-// epochs (train longer), nor when the learning rate was cut below 1e-6 in the first half of the
-// run (the model stopped learning rather than converged: the paper's plateau schedule on a
-// small survey); otherwise it did.
+// epochs (train longer), nor when the learning rate ended below 1/1000 of its peak (the model
+// was stopped by its schedule whether or not it fits: the paper's plateau schedule on a small
+// survey); otherwise it did.
 struct EpochPoint {
   double loss = 0, val_mse = 0, lr = 0;
 };
