@@ -11,7 +11,9 @@
 #  7. `specvae run` with a learn stage (learn.labels) re-ranks and its report follows learn;
 #  8. a survey file skipped as bad is reported at the end; once replaced, the next run ingests
 #     it again and trains from scratch (no resume on other rows);
-#  9. a dataset damaged after its stage completed is made again, not read.
+#  9. a dataset damaged after its stage completed is made again, not read;
+# 10. a run with other settings killed mid-train leaves no marker that skips training next
+#     time, and while it runs a second run into its folder is refused with the holder named.
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -157,12 +159,19 @@ run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${comm
 grep -q "run: ingest done" "$work/log10" || { echo "the damaged dataset was not made again"; cat "$work/log10"; exit 1; }
 echo "damaged dataset ok"
 
-echo "== 10. a run with other settings killed mid-train leaves no marker claiming the old model"
+echo "== 10. a run with other settings killed mid-train leaves no marker claiming the old model; while it"
+echo "       runs, a second run into its folder is refused; once killed, its lock is gone"
 "$mpiexec" -np 2 "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" \
   --set ingest.on_bad_file=skip --set train.min_steps=100000 --set train.learning_rate=3e-4 > "$work/log11" 2>&1 &
 launcher=$!
 for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log11" && break; sleep 0.1; done
 grep -q "epoch 2/" "$work/log11" || { echo "the long run did not start training"; cat "$work/log11"; exit 1; }
+# A second run into the same folder meanwhile is refused, naming the holder.
+if run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" > "$work/log11b" 2>&1; then
+  echo "a second run wrote the folder of a running one"; cat "$work/log11b"; exit 1
+fi
+grep -q "another specvae run is writing this folder (host .*, pid [0-9]*" "$work/log11b" \
+  || { echo "the refusal does not name the holder"; cat "$work/log11b"; exit 1; }
 kill -9 "$launcher" 2>/dev/null || true
 pkill -9 -f "run.out_dir=$work/b" 2>/dev/null || true
 wait "$launcher" 2>/dev/null || true
