@@ -217,13 +217,8 @@ int run_pipeline(const Config& config) {
       failure = e.what();
     }
   }
-  {  // every rank stops with rank 0's reason
-    std::int64_t len = static_cast<std::int64_t>(failure.size());
-    comm.broadcast(std::span<std::int64_t>(&len, 1), 0);
-    failure.resize(static_cast<std::size_t>(len));
-    if (len > 0) comm.broadcast_bytes(failure.data(), failure.size(), 0);
-    if (len > 0) throw InputError(failure);
-  }
+  // Every rank stops with rank 0's reason.
+  if (failure = comm.broadcast_string(failure); !failure.empty()) throw InputError(failure);
   log::info("specvae run: stages {} into {} on {} ranks", fmt::join(stages, ", "), L.root.string(), comm.size());
 
   merge::MergeResult merged;

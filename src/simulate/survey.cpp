@@ -230,13 +230,7 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
     }
   }
   // Every rank stops with rank 0's reason.
-  {
-    std::int64_t len = static_cast<std::int64_t>(failure.size());
-    comm.broadcast(std::span<std::int64_t>(&len, 1), 0);
-    failure.resize(static_cast<std::size_t>(len));
-    if (len > 0) comm.broadcast_bytes(failure.data(), failure.size(), 0);
-    if (len > 0) throw InputError(failure);
-  }
+  if (failure = comm.broadcast_string(failure); !failure.empty()) throw InputError(failure);
   const Instrument inst = make_instrument(spec.exptime);
   log::info("simulate: {} spectra in {} files of {} on {} ranks x {} threads, seed {}", spec.n_spectra, spec.n_groups(),
             spec.spectra_per_file, comm.size(), omp_get_max_threads(), spec.seed);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <mpi.h>
@@ -73,6 +74,15 @@ class Communicator {
 
   template <typename T>
   void broadcast(std::span<T> data, int root) { broadcast_bytes(data.data(), data.size_bytes(), root); }
+
+  // Rank 0's text, on every rank (the others pass anything).
+  std::string broadcast_string(std::string text) {
+    std::int64_t len = static_cast<std::int64_t>(text.size());
+    broadcast(std::span<std::int64_t>(&len, 1), 0);
+    text.resize(static_cast<std::size_t>(len));
+    if (len > 0) broadcast_bytes(text.data(), text.size(), 0);
+    return text;
+  }
 };
 
 // MPI implementation over a communicator it does not own (MPI_COMM_WORLD by default).
