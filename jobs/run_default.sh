@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: the default configuration end to end on this machine — 20,000 simulated
-# spectra, the paper's model and training settings, 2 MPI ranks — ending with where the
-# catalogue is, the detection-quality table and the HTML report.
-# Usage: jobs/run_default.sh [OUT_DIR] [extra `specvae run` options, e.g. --set train.epochs=5]
+# spectra, the paper's model with specvae's training defaults, 2 MPI ranks — ending with where
+# the catalogue is, the detection-quality tables (with the PCA yardstick) and the HTML report.
+# Usage: jobs/run_default.sh [OUT_DIR] [extra `specvae run` options, e.g. -c configs/paper.toml]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/specvae-out}

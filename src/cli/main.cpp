@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   cli::CommonOptions common;
-  app.add_option("-c,--config", common.config_path, "TOML configuration file (defaults: the paper's values)")
+  app.add_option("-c,--config", common.config_path, "TOML configuration file over specvae's defaults (configs/paper.toml: the paper's recipe)")
       ->check(CLI::ExistingFile);
   app.add_option("--set", common.sets, "override one key: section.key=value (repeatable)");
   app.add_option("--log-level", common.log_level, "trace, debug, info, warn, error or off");

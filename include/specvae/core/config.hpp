@@ -35,7 +35,7 @@ const ConfigKey* find_config_key(std::string_view name);
 
 class Config {
  public:
-  // The paper's defaults.
+  // specvae's defaults: the paper's, but for the training keys README.md names (configs/paper.toml).
   static Config defaults();
   // Defaults overlaid with a TOML file; throws ConfigError naming the file and key.
   static Config from_file(const std::filesystem::path& path);
