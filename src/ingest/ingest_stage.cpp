@@ -13,6 +13,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/progress.hpp"
 #include "specvae/ingest/ingest.hpp"
 #include "specvae/ingest/pca_infill.hpp"
 #include "specvae/ingest/selection.hpp"
@@ -289,6 +290,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   std::int64_t my_input = 0;
   for (const auto& sl : slices) my_input += sl.count;
   std::vector<RejectCounts> rejected(nfiles);
+  Progress progress("ingest: read", "spectra", my_input);  // this rank's share
   for (const auto& sl : slices) {
     try {
       process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file], flush);
@@ -298,6 +300,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
       bad[sl.file] = 1;
       flush();  // rows of the bad file already accepted are dropped below, with their file
     }
+    progress.advance(sl.count);
   }
   const double t_read = seconds_since(t0);
 

@@ -70,9 +70,10 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
             backend->describe());
   model::Vae vae(ckpt.shape, std::move(ckpt.params), backend, std::move(ckpt.scaling));
   auto t0 = Clock::now();
+  Progress progress("score: model passes over", "spectra", rows.count);  // this rank's rows
   const RowScores rs = score_rows(vae, rows, static_cast<int>(config.get_int("score.recon_samples")),
                                   static_cast<std::uint64_t>(config.get_int("score.seed")),
-                                  config.get_int("score.batch_size"));
+                                  config.get_int("score.batch_size"), &progress);
   summary.model_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
   // A non-finite latent mean (a diverged or foreign checkpoint, or a dataset not written by

@@ -13,7 +13,7 @@
 namespace specvae::score {
 
 RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples, std::uint64_t seed,
-                     std::int64_t batch_size) {
+                     std::int64_t batch_size, Progress* progress) {
   const int M = vae.shape().n_input, L = vae.shape().latent;
   if (rows.n_bins != M && rows.count > 0)
     throw InputError(fmt::format("dataset has {} bins per spectrum, the model expects {}", rows.n_bins, M));
@@ -93,6 +93,7 @@ RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples
       for (int l = 0; l < recon_samples; ++l) s += std::exp(lp[l] - top);
       out.recon_logprob[i0 + p - off] = top + std::log(s) - std::log(static_cast<double>(recon_samples));
     }
+    if (progress) progress->advance(m);
   }
   return out;
 }

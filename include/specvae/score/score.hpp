@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "specvae/core/config.hpp"
+#include "specvae/core/progress.hpp"
 #include "specvae/dist/communicator.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/model/vae.hpp"
@@ -24,8 +25,9 @@ struct RowScores {
 
 // Scores rows (flux, ivar, mask of `rows`) with the model. The samples z_l = μ + σ·ε use
 // ε keyed by (seed, l, global row), so results do not depend on batching or rank count.
+// `progress`, when given, is advanced by the rows of each pass.
 RowScores score_rows(model::Vae& vae, const DatasetRows& rows, int recon_samples, std::uint64_t seed,
-                     std::int64_t batch_size);
+                     std::int64_t batch_size, Progress* progress = nullptr);
 
 // model hash = FNV-1a of (checkpoint config hash, shape, parameter bytes): two shards scored
 // with the same weights agree, whatever file the weights were read from.
