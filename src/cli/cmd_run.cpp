@@ -77,15 +77,28 @@ std::string stage_key(const Config& config, const std::string& stage, const std:
   return fnv1a_hex(text);
 }
 
-// name, size and modification time of every FITS file of a survey folder, in name order.
-std::string survey_listing(const fs::path& dir) {
+// Path, size and modification time of every FITS or list file of the inputs (folders searched
+// recursively), in name order: ingest is redone when any of them changes.
+std::string survey_listing(const std::vector<fs::path>& inputs) {
   std::vector<std::string> lines;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() != ".fits") continue;
-    const auto size = fs::file_size(e.path(), ec);
-    const auto mtime = fs::last_write_time(e.path(), ec).time_since_epoch().count();
-    lines.push_back(fmt::format("{}:{}:{}", e.path().filename().string(), size, mtime));
+  const auto add = [&](const fs::path& p) {
+    const std::string ext = p.extension().string();
+    if (ext != ".fits" && ext != ".txt" && ext != ".lst" && ext != ".list") return;
+    const auto size = fs::file_size(p, ec);
+    const auto mtime = fs::last_write_time(p, ec).time_since_epoch().count();
+    lines.push_back(fmt::format("{}:{}:{}", p.string(), size, mtime));
+  };
+  for (const fs::path& in : inputs) {
+    if (fs::is_directory(in, ec)) {
+      for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec)) add(it->path());
+      }
+    } else {
+      add(in);
+    }
   }
   std::sort(lines.begin(), lines.end());
   return fmt::format("{}", fmt::join(lines, ";"));
@@ -185,7 +198,16 @@ int run_pipeline(const Config& config) {
   auto& ctx = init_distributed(nullptr, nullptr);
   MpiCommunicator& comm = *ctx.world;
   const Layout L(config.get_string("run.out_dir"));
-  const std::vector<std::string> stages = config.get_string_list("run.stages");
+  std::vector<std::string> stages = config.get_string_list("run.stages");
+  // A real survey (run.input): no simulate stage, and nothing under <out_dir>/survey is read.
+  std::vector<fs::path> inputs;
+  for (const std::string& p : config.get_string_list("run.input")) inputs.emplace_back(p);
+  const fs::path zcatalog = config.get_string("run.zcatalog");
+  const bool real = !inputs.empty();
+  if (!real && !zcatalog.empty()) throw ConfigError("run.zcatalog is set but run.input is not: name the survey's files");
+  if (real && std::erase(stages, std::string("simulate")) > 0)
+    log::info("run: run.input names a survey, so there is no simulate stage");
+  if (!real) inputs = {L.survey};
   // Each stage reads what the ones before it wrote: the list must follow the pipeline's order.
   static const std::vector<std::string> kOrder = {"simulate", "ingest", "train", "score", "merge", "learn", "report"};
   if (stages.empty()) throw ConfigError("run.stages is empty: name the stages to run, e.g. [\"merge\", \"report\"]");
@@ -229,7 +251,7 @@ int run_pipeline(const Config& config) {
     std::string key = stage_key(config, stage, stages);
     // ingest also depends on the survey's files as they are now (one replaced by hand after a
     // run that skipped it as bad is ingested again).
-    if (stage == "ingest") key = fnv1a_hex(key + survey_listing(L.survey));
+    if (stage == "ingest") key = fnv1a_hex(key + survey_listing(inputs) + (zcatalog.empty() ? "" : survey_listing({zcatalog})));
     // merge always runs: it takes seconds and prints the tables this command ends with.
     const bool done = stage != "merge" && !upstream_ran && read_marker(L.marker(stage)) == key && outputs_exist(stage, L);
     if (done) {
@@ -253,7 +275,7 @@ int run_pipeline(const Config& config) {
     if (stage == "simulate") {
       sim::simulate_survey(config, L.survey, comm, /*overwrite=*/true);
     } else if (stage == "ingest") {
-      ingest::run_ingest(comm, config, {L.survey}, L.dataset, /*overwrite=*/true);
+      ingest::run_ingest(comm, config, inputs, L.dataset, /*overwrite=*/true, zcatalog);
     } else if (stage == "train") {
       // A killed training run with the same data and settings continues where it stopped;
       // so does one asked for more epochs (the plateau schedule does not depend on
@@ -289,7 +311,7 @@ int run_pipeline(const Config& config) {
         merge::MergeOptions o;
         o.shard_dir = L.score;
         o.out_dir = L.catalogue;
-        if (fs::exists(L.truth)) o.truth = L.truth;
+        if (!real && fs::exists(L.truth)) o.truth = L.truth;
         merged = merge::run_merge(config, o);
         did_merge = true;
       }
@@ -313,7 +335,7 @@ int run_pipeline(const Config& config) {
         o.catalogue = L.catalogue;
         o.dataset = L.dataset;
         o.checkpoint = score::default_checkpoint(L.train);
-        if (fs::exists(L.truth)) o.truth = L.truth;
+        if (!real && fs::exists(L.truth)) o.truth = L.truth;
         // The labelling view follows this run's active learning when it had a learn stage.
         if (did_learn) o.learn_scores = learn::learn_csv_path(L.learn);
         o.out = L.report;

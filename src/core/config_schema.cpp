@@ -19,6 +19,8 @@ std::vector<ConfigKey> build_schema() {
       // --- run: the whole chain -------------------------------------------------------------
       {"run.out_dir", T::String, std::string("specvae-out"), 0, 0, {}, "folder for every stage's outputs"},
       {"run.seed", T::Int, std::int64_t{20250617}, 0, 9.2e18, {}, "master seed (stages add their own)"},
+      {"run.input", T::StringList, SL{}, 0, 0, {}, "a real survey: folders (searched recursively for coadd-*.fits beside their redrock-*.fits, as in DESI's healpix and tiles trees), coadd or redrock files, or text files (.txt, .lst, .list) naming them one a line; when set, run has no simulate stage and never reads or writes <out_dir>/survey"},
+      {"run.zcatalog", T::String, std::string(""), 0, 0, {}, "with run.input: a redshift catalogue (zcatalog FITS) to take the redshifts from instead of the redrock files"},
       {"run.stages", T::StringList, SL{"simulate", "ingest", "train", "score", "merge", "report"}, 0, 0,
        {"simulate", "ingest", "train", "score", "merge", "learn", "report"}, "stages `specvae run` runs, in order"},
 

@@ -1,5 +1,6 @@
 // Finding the coadd/redrock pairs of a survey and splitting their rows over ranks.
 #include <algorithm>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -26,15 +27,39 @@ std::vector<InputPair> find_input_pairs(const std::vector<fs::path>& inputs, con
   if (use_zcat && !fs::is_regular_file(zcatalog))
     throw InputError(fmt::format("{}: no such redshift catalogue", zcatalog.string()));
   std::set<fs::path> coadds;
+  // A text file (.txt, .lst, .list) names inputs, one a line (blank lines and # comments skipped;
+  // relative paths are relative to the list's folder).
+  std::vector<fs::path> expanded;
   for (const auto& in : inputs) {
+    const std::string ext = in.extension().string();
+    std::error_code ec;
+    if (fs::is_regular_file(in, ec) && (ext == ".txt" || ext == ".lst" || ext == ".list")) {
+      std::ifstream list(in);
+      if (!list) throw InputError(fmt::format("{}: cannot read the list of inputs", in.string()));
+      for (std::string line; std::getline(list, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.empty() || line.front() == '#') continue;
+        const fs::path p(line);
+        expanded.push_back(p.is_absolute() ? p : in.parent_path() / p);
+      }
+    } else {
+      expanded.push_back(in);
+    }
+  }
+  for (const auto& in : expanded) {
     std::error_code ec;
     if (fs::is_directory(in, ec)) {
+      // DESI's trees (healpix/<survey>/<program>/<group>/<pixel>/, tiles/...) hold each coadd
+      // beside its redrock file some levels down: every coadd-*.fits below the folder.
       std::size_t before = coadds.size();
-      for (const auto& entry : fs::directory_iterator(in)) {
-        const std::string name = entry.path().filename().string();
-        if (entry.is_regular_file() && has_prefix_suffix(name, "coadd-")) coadds.insert(fs::absolute(entry.path()));
+      for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) throw InputError(fmt::format("{}: cannot list: {}", in.string(), ec.message()));
+        const std::string name = it->path().filename().string();
+        if (it->is_regular_file() && has_prefix_suffix(name, "coadd-")) coadds.insert(fs::absolute(it->path()));
       }
-      if (coadds.size() == before) throw InputError(fmt::format("{}: no coadd-*.fits file in this folder", in.string()));
+      if (coadds.size() == before)
+        throw InputError(fmt::format("{}: no coadd-*.fits file in this folder or below", in.string()));
     } else if (fs::is_regular_file(in, ec)) {
       const std::string name = in.filename().string();
       if (has_prefix_suffix(name, "coadd-")) {

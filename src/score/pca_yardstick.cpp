@@ -4,10 +4,12 @@
 #include "specvae/score/pca_yardstick.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/log.hpp"
 #include "specvae/ingest/pca_infill.hpp"
 
 namespace specvae::score {
@@ -36,10 +38,15 @@ PcaYardstick fit_pca_yardstick(Communicator& comm, const DatasetRows& local, std
   PcaYardstick out;
   out.n_bins = n_bins;
   out.sample_rows = n_bins > 0 ? static_cast<std::int64_t>(all.size()) / n_bins : 0;
-  if (out.sample_rows < 2)
-    throw InputError(fmt::format("the PCA yardstick needs training spectra (/split 0); the dataset's sample of {} "
-                                 "rows has {}",
-                                 S, out.sample_rows));
+  if (out.sample_rows < 2) {
+    // Too few training spectra for eigenspectra (a survey of a handful of spectra): no
+    // yardstick, pca_mse is NaN (merge ranks it last and says so).
+    log::warn("score: {} training spectra among the {} sampled rows: too few for the PCA yardstick; pca_mse is NaN",
+              out.sample_rows, S);
+    out.k = 0;
+    out.mean.assign(static_cast<std::size_t>(n_bins), 0.0);
+    return out;
+  }
   const std::vector<std::uint8_t> no_mask(all.size(), 0);
   const int n_ev = static_cast<int>(std::min<std::int64_t>(k, std::min<std::int64_t>(out.sample_rows - 1, n_bins)));
   const ingest::PcaModel m = ingest::fit_iterative_pca(all, no_mask, out.sample_rows, n_bins, n_ev, /*n_iter=*/1);
@@ -51,6 +58,7 @@ PcaYardstick fit_pca_yardstick(Communicator& comm, const DatasetRows& local, std
 
 std::vector<double> pca_mse(const PcaYardstick& pca, const DatasetRows& rows) {
   const int M = pca.n_bins, K = pca.k;
+  if (K == 0) return std::vector<double>(static_cast<std::size_t>(rows.count), std::nan(""));
   if (rows.count > 0 && rows.n_bins != M)
     throw InputError(fmt::format("dataset has {} bins per spectrum, the PCA yardstick {}", rows.n_bins, M));
   std::vector<double> out(static_cast<std::size_t>(rows.count));

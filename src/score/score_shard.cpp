@@ -148,7 +148,7 @@ ScoreShard read_score_shard(const fs::path& path) {
   s.pca_k = h5::read_attr_int(f, "pca_components");
   s.pca_sample_rows = h5::has_attr(f, "pca_sample_rows") ? h5::read_attr_int(f, "pca_sample_rows") : 0;
   const std::int64_t bins = static_cast<std::int64_t>(h5::dims(h5::open_dataset(f, "pca_mean", path)).at(0));
-  if (s.pca_k < 1 || bins < 1)
+  if (s.pca_k < 0 || bins < 1)
     throw InputError(fmt::format("{}: PCA yardstick of {} components over {} bins", path.string(), s.pca_k, bins));
   s.pca_mean = h5col::read<double>(f, "pca_mean", bins, 0, path);
   s.pca_evecs = h5col::read<double>(f, "pca_eigenspectra", s.pca_k, static_cast<int>(bins), path);

@@ -196,6 +196,23 @@ TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
   EXPECT_EQ(first.rfind("mse,1,1027,", 0), 0u) << first;
 }
 
+// A survey too small for the PCA yardstick (fewer than 2 training spectra): no eigenspectra,
+// pca_mse NaN, ranked last and never flagged; the catalogue is still written and read back.
+TEST(MergeCatalogue, NoYardstickOnATinySurvey) {
+  const fs::path d = fresh_dir("noyard");
+  score::ScoreShard s = make_shard(0, 5, 5);
+  s.pca_k = 0;
+  s.pca_evecs.clear();
+  s.pca_mse.assign(5, std::nan(""));
+  write_shards(d, {s});
+  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, d / "out", {}});
+  const merge::Catalogue c = merge::read_catalogue(r.hdf5);
+  EXPECT_EQ(c.pca_k, 0);
+  EXPECT_TRUE(c.pca_evecs.empty());
+  for (std::int64_t i = 0; i < 5; ++i) EXPECT_TRUE(std::isnan(c.score[merge::kPcaScore][i]));
+  EXPECT_EQ(std::count(c.flag[merge::kPcaScore].begin(), c.flag[merge::kPcaScore].end(), 1), 0);
+}
+
 // An output folder CFITSIO would read as its extended file-name syntax is taken literally.
 TEST(MergeCatalogue, WritesIntoAFolderWithBracketsAndParentheses) {
   const fs::path d = fresh_dir("odd");

@@ -8,6 +8,8 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/rng.hpp"
 #include "specvae/gpu/resources.hpp"
+#include "specvae/dist/communicator.hpp"
+#include "specvae/score/pca_yardstick.hpp"
 #include "specvae/score/score.hpp"
 #include "test_score_fixture.hpp"
 
@@ -179,4 +181,21 @@ TEST(ScoreRows, CudaScoresDoNotDependOnTheBatchTheyLandIn) {
   if (gpu_device_count() == 0) GTEST_SKIP() << "no GPU: " << gpu_unavailable_reason();
   model::Vae vae = make_vae(64, "cuda");
   expect_batch_invariant(vae);
+}
+
+// The PCA yardstick needs two training spectra: with one, it is empty and pca_mse is NaN (no
+// error: a survey of a handful of real spectra still scores); with enough, pca_mse is finite.
+TEST(PcaYardstick, EmptyWithFewerThanTwoTrainingSpectra) {
+  DatasetRows rows = score_test::small_rows(0, 6, 16);
+  std::fill(rows.split.begin(), rows.split.end(), std::uint8_t{1});
+  rows.split[2] = 0;
+  run_in_process(1, [&](Communicator& comm) {
+    const score::PcaYardstick none = score::fit_pca_yardstick(comm, rows, 6, 3, 100);
+    EXPECT_EQ(none.k, 0);
+    for (double v : score::pca_mse(none, rows)) EXPECT_TRUE(std::isnan(v));
+    std::fill(rows.split.begin(), rows.split.end(), std::uint8_t{0});
+    const score::PcaYardstick some = score::fit_pca_yardstick(comm, rows, 6, 3, 100);
+    EXPECT_EQ(some.k, 3);
+    for (double v : score::pca_mse(some, rows)) EXPECT_TRUE(std::isfinite(v));
+  });
 }

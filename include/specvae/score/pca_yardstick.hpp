@@ -14,7 +14,8 @@
 namespace specvae::score {
 
 struct PcaYardstick {
-  int k = 0;                    // eigenspectra kept (fewer than asked for on very small samples)
+  int k = 0;                    // eigenspectra kept (fewer than asked for on very small samples;
+                                // 0 with fewer than 2 training spectra: pca_mse is then NaN)
   int n_bins = 0;
   std::int64_t sample_rows = 0;  // training spectra it was fitted on
   std::vector<double> mean;      // [n_bins]
