@@ -166,9 +166,6 @@ void cpu_sgemm(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, 
   }
 }
 
-}  // namespace specvae::model
-
-namespace specvae::model {
 
 void cpu_sgemm_fixed_tiles(GemmLibrary lib, int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                            const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {

@@ -3,10 +3,10 @@
 // truth.csv assembled by rank 0 from per-group parts in group order.
 #include <omp.h>
 
-#include <chrono>
 #include <algorithm>
-#include <set>
+#include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
