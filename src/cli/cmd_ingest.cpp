@@ -25,6 +25,7 @@ Command register_ingest(CLI::App& app, CommonOptions& common) {
                   "take redshifts from this catalogue (zpix/zall ZCATALOG HDU) instead of redrock files");
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto lock = lock_outputs(opts->out, OutputKind::kFile, "ingest");
                    auto& ctx = init_distributed(nullptr, nullptr);
                    std::vector<std::filesystem::path> inputs(opts->inputs.begin(), opts->inputs.end());
                    ingest::run_ingest(*ctx.world, config, inputs, opts->out, opts->overwrite, opts->zcatalog);

@@ -20,6 +20,7 @@ Command register_learn(CLI::App& app, CommonOptions& common) {
   sub->add_option("--out", opts->out, "output folder: learn_scores.csv")->required();
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto lock = lock_outputs(opts->out, OutputKind::kFolder, "learn");
                    auto& ctx = init_distributed(nullptr, nullptr);
                    if (ctx.world_rank == 0) {
                      learn::LearnOptions o;

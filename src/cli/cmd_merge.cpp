@@ -20,6 +20,7 @@ Command register_merge(CLI::App& app, CommonOptions& common) {
   sub->add_option("--truth", opts->truth, "truth.csv of a simulated survey: adds the detection-quality table");
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto lock = lock_outputs(opts->out, OutputKind::kFolder, "merge");
                    auto& ctx = init_distributed(nullptr, nullptr);
                    if (ctx.world_rank == 0) {
                      merge::MergeOptions o;

@@ -23,6 +23,8 @@ Command register_report(CLI::App& app, CommonOptions& common) {
   sub->add_option("--labels", opts->labels, "labels CSV (targetid,label) to start the labelling view from");
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto kind = std::filesystem::is_directory(opts->out) ? OutputKind::kFolder : OutputKind::kFile;
+                   const auto lock = lock_outputs(opts->out, kind, "report");
                    auto& ctx = init_distributed(nullptr, nullptr);
                    if (ctx.world_rank == 0) {
                      report::ReportOptions o;

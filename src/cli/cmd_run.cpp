@@ -22,7 +22,9 @@
 
 #include "specvae/cli/cli.hpp"
 #include "specvae/core/error.hpp"
+#include "specvae/core/folder_lock.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/ingest/ingest.hpp"
 #include "specvae/learn/learn.hpp"
@@ -123,9 +125,7 @@ std::string read_marker(const fs::path& p) {
 // Rank 0 writes, atomically; every rank waits.
 void write_marker(Communicator& comm, const fs::path& p, const std::string& key) {
   if (comm.rank() == 0) {
-    const fs::path tmp = p.string() + ".tmp";
-    { std::ofstream(tmp) << key << "\n"; }
-    fs::rename(tmp, p);
+    write_file_atomically(p, key + "\n");
   }
   comm.barrier();
 }
@@ -155,45 +155,6 @@ bool outputs_exist(const std::string& stage, const Layout& L) {
   return false;
 }
 
-// An exclusive flock on a file in the output folder, with "host pid start-time" in it for
-// whoever finds it held. Released when destroyed or when the process ends.
-class RunLock {
- public:
-  RunLock() = default;
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-  ~RunLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void acquire(const fs::path& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd_ < 0) throw InputError(fmt::format("{}: cannot open the run's lock file: {}", path.string(), std::strerror(errno)));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      std::string holder(256, '\0');
-      const ssize_t got = ::pread(fd_, holder.data(), holder.size(), 0);
-      holder.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
-      while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
-      ::close(fd_);
-      fd_ = -1;
-      if (err == EWOULDBLOCK)
-        throw InputError(fmt::format("{}: another specvae run is writing this folder ({}); wait for it to end, or give "
-                                     "this one another run.out_dir",
-                                     path.parent_path().string(), holder.empty() ? "holder unknown" : holder));
-      throw InputError(fmt::format("{}: cannot lock: {}", path.string(), std::strerror(err)));
-    }
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    const std::string me = fmt::format("host {}, pid {}, since {:%Y-%m-%d %H:%M:%S} UTC\n", host, ::getpid(),
-                                       fmt::gmtime(std::time(nullptr)));
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size()))
-      log::warn("{}: could not record this run in the lock file", path.string());
-  }
-
- private:
-  int fd_ = -1;
-};
-
 int run_pipeline(const Config& config) {
   auto& ctx = init_distributed(nullptr, nullptr);
   MpiCommunicator& comm = *ctx.world;
@@ -220,21 +181,14 @@ int run_pipeline(const Config& config) {
   // One run at a time in a folder: rank 0 holds an flock on <out_dir>/.specvae-run.lock for the
   // whole run (the kernel releases it when the process ends, killed or not); a second run is
   // refused with the holder's host and pid. Then config.toml, written whole or not at all.
-  RunLock lock;
+  FolderLock lock;
   std::string failure;
   if (comm.rank() == 0) {
     try {
       fs::create_directories(L.root);
-      lock.acquire(L.root / ".specvae-run.lock");
-      const fs::path tmp = L.root / fmt::format("config.toml.tmp.{}", ::getpid());
-      std::error_code ec;
-      fs::remove(tmp, ec);  // a link planted at the name goes, its target untouched
-      {
-        std::ofstream os(tmp, std::ios::trunc);
-        os << "# specvae run configuration, hash " << config.hash() << "\n" << config.to_toml();
-        if (!os.flush()) throw InputError(fmt::format("{}: cannot write the run's configuration (disk full?)", tmp.string()));
-      }
-      fs::rename(tmp, L.root / "config.toml");
+      lock.acquire(L.root / ".specvae-run.lock", "run");
+      write_file_atomically(L.root / "config.toml",
+                            fmt::format("# specvae run configuration, hash {}\n{}", config.hash(), config.to_toml()));
     } catch (const std::exception& e) {
       failure = e.what();
     }
@@ -295,7 +249,6 @@ int run_pipeline(const Config& config) {
           for (const char* f : {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "train_summary.json"}) {
             std::error_code ec;
             fs::remove(L.train / f, ec);
-            fs::remove(L.train / (std::string(f) + ".tmp"), ec);
           }
         write_marker(comm, started, resume_key);
       }

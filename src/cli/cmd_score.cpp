@@ -19,6 +19,7 @@ Command register_score(CLI::App& app, CommonOptions& common) {
   sub->add_option("--out", opts->out, "output folder for score-shard-<rank>.h5")->required();
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto lock = lock_outputs(opts->out, OutputKind::kFolder, "score");
                    score::ScoreOptions o;
                    o.dataset = opts->data;
                    o.checkpoint = std::filesystem::is_directory(opts->model) ? score::default_checkpoint(opts->model)

@@ -23,6 +23,7 @@ Command register_simulate(CLI::App& app, CommonOptions& common) {
   sub->add_flag("--overwrite", opt->overwrite, "replace a survey already in --out");
   return Command{sub, [&common, opt] {
                    Config config = common.resolve();
+                   const auto lock = lock_outputs(opt->out, OutputKind::kFolder, "simulate");
                    if (opt->n >= 0) config.set_value("simulate.n_spectra", opt->n);
                    if (opt->seed >= 0) config.set_value("simulate.seed", opt->seed);
                    auto& ctx = init_distributed(nullptr, nullptr);

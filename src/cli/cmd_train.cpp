@@ -18,6 +18,7 @@ Command register_train(CLI::App& app, CommonOptions& common) {
       ->excludes(resume);
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
+                   const auto lock = lock_outputs(opts->out, OutputKind::kFolder, "train");
                    train::TrainOptions t;
                    t.out_dir = opts->out;
                    t.resume = opts->resume;

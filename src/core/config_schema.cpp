@@ -136,6 +136,7 @@ std::vector<ConfigKey> build_schema() {
       // --- runtime ------------------------------------------------------------------------
       {"runtime.log_level", T::String, std::string("info"), 0, 0, {"trace", "debug", "info", "warn", "error", "off"}, "log level"},
       {"runtime.log_all_ranks", T::Bool, false, 0, 0, {}, "every rank logs (default: rank 0 only)"},
+      {"runtime.memory_check", T::Bool, true, 0, 0, {}, "refuse a train or score that will not fit in the node's memory"},
       {"runtime.cuda_debug_sync", T::Bool, false, 0, 0, {}, "synchronise and check after every CUDA launch"},
   };
   return k;

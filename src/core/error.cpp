@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-
+#include <string>
 
 namespace specvae {
 namespace {
@@ -24,6 +24,15 @@ void fail_check(std::string_view what, std::string_view detail, std::source_loca
   std::fflush(stderr);
   if (AbortHandler h = g_abort.load()) h(2);
   std::abort();
+}
+
+void inject_fault(std::string_view point) {
+  const char* env = std::getenv("SPECVAE_FAULT");
+  if (env == nullptr || *env == '\0') return;
+  const std::string_view want(env);
+  const bool hit = want == point || (want.size() > point.size() && want.starts_with(point) && want[point.size()] == '@' &&
+                                     std::to_string(g_rank.load()) == want.substr(point.size() + 1));
+  if (hit) throw InputError(fmt::format("fault injected at {} (SPECVAE_FAULT)", point));
 }
 
 }  // namespace specvae

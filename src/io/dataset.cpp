@@ -161,10 +161,10 @@ struct DatasetWriter::Impl {
 DatasetWriter::DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool overwrite) : impl_(std::make_unique<Impl>()) {
   impl_->comm = comm;
   impl_->path = std::move(path);
-  impl_->tmp = h5::temp_path(impl_->path);
   std::int64_t exists = comm_rank(comm) == 0 && std::filesystem::exists(impl_->path) ? 1 : 0;
   if (allreduce_i64(comm, exists) > 0 && !overwrite)
     throw InputError(fmt::format("{}: the output exists; pass --overwrite to replace it", impl_->path.string()));
+  impl_->tmp = h5::temp_path(comm, impl_->path);
 }
 
 DatasetWriter::~DatasetWriter() {
@@ -172,12 +172,11 @@ DatasetWriter::~DatasetWriter() {
   // Close our handles first (the datasets before the file); the unfinished temporary file is
   // removed by rank 0.
   auto& m = *impl_;
-  const bool opened = m.flux.get() >= 0;
   for (h5::Handle* h : {&m.st, &m.dec, &m.ra, &m.split, &m.snr, &m.spectype, &m.z, &m.targetid, &m.mask, &m.ivar,
                         &m.flux})
     *h = h5::Handle();
   m.file = h5::Handle();
-  if (opened && comm_rank(m.comm) == 0) {
+  if (!m.tmp.empty() && comm_rank(m.comm) == 0) {
     std::error_code ec;
     std::filesystem::remove(impl_->tmp, ec);
   }

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 
 namespace specvae::h5 {
 
@@ -293,8 +294,26 @@ void read_rows(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin,
   SPECVAE_HDF5_CHECK(H5Dread(dataset, mem_type, ms, fs, dxpl, count ? data : &dummy));
 }
 
-std::filesystem::path temp_path(const std::filesystem::path& path) {
-  return std::filesystem::path(path.string() + ".tmp");
+std::filesystem::path temp_path(MPI_Comm comm, const std::filesystem::path& path) {
+  if (!use_mpio(comm)) return reserve_temp_name(path);
+  int rank = 0;
+  SPECVAE_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  std::string name, error;
+  if (rank == 0) {
+    try {
+      name = reserve_temp_name(path).string();
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+  }
+  // Rank 0's name or its error, to every rank.
+  std::string msg = error.empty() ? "N" + name : "E" + error;
+  long long n = static_cast<long long>(msg.size());
+  SPECVAE_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
+  msg.resize(static_cast<std::size_t>(n));
+  SPECVAE_MPI_CHECK(MPI_Bcast(msg.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+  if (msg[0] == 'E') throw InputError(msg.substr(1));
+  return std::filesystem::path(msg.substr(1));
 }
 
 void commit_rename(MPI_Comm comm, const std::filesystem::path& tmp, const std::filesystem::path& path) {

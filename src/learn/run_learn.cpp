@@ -10,6 +10,7 @@
 #include "specvae/core/csv.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/score/h5_columns.hpp"
@@ -138,7 +139,8 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
   fs::create_directories(o.out_dir);
   r.csv = learn_csv_path(o.out_dir);
   r.rows = n;
-  const fs::path tmp = r.csv.string() + ".tmp";
+  StagedFile staged(r.csv);
+  const fs::path& tmp = staged.temp();
   {
     std::ofstream os(tmp);
     if (!os) throw InputError(fmt::format("{}: cannot write", tmp.string()));
@@ -148,9 +150,9 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
       os << fmt::format("{},{},{},{:.9g},{:.9g},{:.9g},{:.9g}\n", k + 1, targetid[i], labels[i], S[i],
                         nr.predicted_user_score[i], nr.trained_score[i], raw[i]);
     }
-    if (!os.flush()) throw InputError(fmt::format("{}: write failed", tmp.string()));
+    if (!os.flush()) throw InputError(fmt::format("{}: write failed (disk full?); {} is unchanged", tmp.string(), r.csv.string()));
   }
-  fs::rename(tmp, r.csv);
+  staged.commit();
   r.report = fmt::format(
       "learn: {} objects, {} labelled; score '{}' mapped to 0-5; random forest ({} trees) on the {}-d latent means; "
       "alpha {}\nre-ranked list (unlabelled first, by trained_score): {}\n",

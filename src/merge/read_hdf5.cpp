@@ -2,6 +2,7 @@
 // after it (report). Serial.
 #include <fmt/format.h>
 
+#include "specvae/core/commit.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/catalogue.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 // Opens catalogue.h5 and reads its provenance and thresholds (n = the file's rows).
 Catalogue read_header(const fs::path& path, h5::Handle& f) {
+  finish_interrupted_commit(path.parent_path().empty() ? fs::path(".") : path.parent_path(), "catalogue");
   if (!fs::exists(path)) throw InputError(fmt::format("{}: no such catalogue (run `specvae merge` first)", path.string()));
   f = h5::open_file(MPI_COMM_NULL, path);
   if (!h5::has_attr(f, "schema") || h5::read_attr_string(f, "schema") != "specvae catalogue")

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "specvae/core/commit.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/merge/writers.hpp"
@@ -38,19 +39,18 @@ MergeResult run_merge(const Config& config, const MergeOptions& o) {
   r.hdf5 = catalogue_hdf5_path(o.out_dir);
   r.fits = catalogue_fits_path(o.out_dir);
   r.csv = top_csv_path(o.out_dir);
-  // The three files describe one catalogue: each is written under a staging name and they
-  // replace the old ones together, once all three are complete. A failure leaves the old set.
-  const auto staged = [](const fs::path& p) { return fs::path(p.string() + ".new"); };
-  try {
-    write_catalogue_hdf5(staged(r.hdf5), cat, r.classes, r.classes_normal, r.detection);
-    write_catalogue_fits(staged(r.fits), cat);
-    write_top_csv(staged(r.csv), cat, config.get_int("merge.top_n_csv"));
-  } catch (...) {
-    std::error_code ec;
-    for (const auto& p : {r.hdf5, r.fits, r.csv}) fs::remove(staged(p), ec);
-    throw;
+  // The three files describe one catalogue: they are written into a staging folder and
+  // replace the old ones together, as one journaled commit that a kill cannot leave half done
+  // (the next merge, learn or report finishes it). A failure leaves the old set.
+  finish_interrupted_commit(o.out_dir, "catalogue");
+  {
+    StagingDir staging(o.out_dir, "catalogue");
+    write_catalogue_hdf5(staging.path() / r.hdf5.filename(), cat, r.classes, r.classes_normal, r.detection);
+    write_catalogue_fits(staging.path() / r.fits.filename(), cat);
+    write_top_csv(staging.path() / r.csv.filename(), cat, config.get_int("merge.top_n_csv"));
+    inject_fault("merge.commit");
+    staging.commit({});
   }
-  for (const auto& p : {r.hdf5, r.fits, r.csv}) fs::rename(staged(p), p);
 
   r.report = fmt::format("catalogue of {} spectra from {} shards (dataset {}, model {})\n", cat.n, cat.n_shards,
                          cat.dataset_hash, cat.model_hash);

@@ -4,14 +4,16 @@
 
 #include <fmt/format.h>
 
-#include "specvae/core/error.hpp"
 #include "specvae/core/csv.hpp"
+#include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/merge/writers.hpp"
 
 namespace specvae::merge {
 
 void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::int64_t top_n) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  StagedFile staged(path);
+  const std::filesystem::path& tmp = staged.temp();
   {
     std::ofstream os(tmp);
     if (!os) throw InputError(fmt::format("{}: cannot write", tmp.string()));
@@ -30,9 +32,9 @@ void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::i
     };
     for (int s = 0; s < kNumScores; ++s) emit(kScores[s].name, c.rank[s]);
     emit("combined", c.rank_combined);
-    if (!os.flush()) throw InputError(fmt::format("{}: write failed", tmp.string()));
+    if (!os.flush()) throw InputError(fmt::format("{}: write failed (disk full?); {} is unchanged", tmp.string(), path.string()));
   }
-  std::filesystem::rename(tmp, path);
+  staged.commit();
 }
 
 }  // namespace specvae::merge

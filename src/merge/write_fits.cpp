@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/merge/writers.hpp"
 
 namespace specvae::merge {
@@ -25,13 +26,13 @@ void key_double(fitsfile* f, const char* key, double v, const char* comment) {
   // finite score to take it from).
   if (std::isfinite(v)) fits_update_key(f, TDOUBLE, key, &v, comment, &status);
   else fits_update_key_null(f, key, comment, &status);
-  SPECVAE_FITS_CHECK(status);
+  if (status) throw InputError(fmt::format("cannot write the FITS key {} ({})", key, detail::fits_error_string(status)));
 }
 
 void key_string(fitsfile* f, const char* key, const std::string& v, const char* comment) {
   int status = 0;
   fits_update_key(f, TSTRING, key, const_cast<char*>(v.c_str()), comment, &status);
-  SPECVAE_FITS_CHECK(status);
+  if (status) throw InputError(fmt::format("cannot write the FITS key {} ({})", key, detail::fits_error_string(status)));
 }
 
 }  // namespace
@@ -46,12 +47,30 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   for (int s = 0; s < kNumScores; ++s)
     SPECVAE_CHECK(c.score[s].size() == un && c.rank[s].size() == un && c.flag[s].size() == un,
                   "catalogue score columns do not all have {} rows", c.n);
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  // A temporary name of our own (core/staged_file.hpp), freed at once for CFITSIO, which
+  // creates only new files.
+  const std::filesystem::path tmp = reserve_temp_name(path);
   std::filesystem::remove(tmp);
-  fitsfile* f = nullptr;
+  struct Unfinished {  // closes and removes the temporary file on every way out but the commit
+    fitsfile* f = nullptr;
+    std::filesystem::path tmp;
+    ~Unfinished() {
+      int st = 0;
+      if (f != nullptr) fits_close_file(f, &st);
+      std::error_code ec;
+      if (!tmp.empty()) std::filesystem::remove(tmp, ec);
+    }
+  } unfinished{nullptr, tmp};
   int status = 0;
-  fits_create_diskfile(&f, tmp.c_str(), &status);  // the name as it is: "(" or "[" in it are literal
-  if (status) throw InputError(fmt::format("{}: cannot create FITS file ({})", tmp.string(), detail::fits_error_string(status)));
+  // A failed write (a full disk, a quota) is the user's to fix: say which file and why.
+  const auto check_status = [&] {
+    if (status)
+      throw InputError(fmt::format("{}: cannot write the FITS catalogue ({}); {} is unchanged", tmp.string(),
+                                   detail::fits_error_string(status), path.string()));
+  };
+  fits_create_diskfile(&unfinished.f, tmp.c_str(), &status);  // the name as it is: "(" or "[" in it are literal
+  check_status();
+  fitsfile* f = unfinished.f;
   const std::string L = std::to_string(c.latent);
   std::vector<Column> cols = {{"TARGETID", "K", ""}, {"RA", "D", "deg"},  {"DEC", "D", "deg"}, {"Z", "D", ""},
                               {"SPECTYPE", "6A", ""}, {"SNR", "E", ""},    {"SPLIT", "B", ""}};
@@ -75,7 +94,7 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   }
   fits_create_tbl(f, BINARY_TBL, c.n, static_cast<int>(cols.size()), ttype.data(), tform.data(), tunit.data(),
                   "CATALOG", &status);
-  SPECVAE_FITS_CHECK(status);
+  check_status();
   key_double(f, "TOPFRAC", c.top_fraction, "fraction flagged per score");
   key_double(f, "THR_MSE", c.threshold[0], "MSE of the last flagged row");
   key_double(f, "THR_LOGP", c.threshold[1], "recon log-prob of the last flagged row");
@@ -91,7 +110,7 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   // file once per column (≈ 25 reads and writes of the whole table).
   long optimal = 0;
   fits_get_rowsize(f, &optimal, &status);
-  SPECVAE_FITS_CHECK(status);
+  check_status();
   const std::int64_t block = rows_per_block > 0 ? rows_per_block : std::max<std::int64_t>(1, optimal);
   std::vector<char> logical_buf;
   std::vector<char*> type_ptr;
@@ -102,13 +121,13 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
     const auto write = [&](int type, const void* column, std::size_t elem_bytes, std::int64_t per_row = 1) {
       auto* p = const_cast<char*>(static_cast<const char*>(column)) + static_cast<std::size_t>(r0 * per_row) * elem_bytes;
       fits_write_col(f, type, colno, first_row, 1, static_cast<LONGLONG>(m * per_row), p, &status);
-      SPECVAE_FITS_CHECK(status);
+      check_status();
       ++colno;
     };
     const auto logical = [&](const std::vector<std::uint8_t>& v) {
       logical_buf.assign(v.begin() + r0, v.begin() + r0 + m);
       fits_write_col(f, TLOGICAL, colno, first_row, 1, static_cast<LONGLONG>(m), logical_buf.data(), &status);
-      SPECVAE_FITS_CHECK(status);
+      check_status();
       ++colno;
     };
     write(TLONGLONG, c.targetid.data(), sizeof(std::int64_t));
@@ -118,7 +137,7 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
     type_ptr.clear();
     for (std::int64_t i = r0; i < r0 + m; ++i) type_ptr.push_back(const_cast<char*>(c.spectype[static_cast<std::size_t>(i)].c_str()));
     fits_write_col(f, TSTRING, colno++, first_row, 1, static_cast<LONGLONG>(m), type_ptr.data(), &status);
-    SPECVAE_FITS_CHECK(status);
+    check_status();
     write(TFLOAT, c.snr.data(), sizeof(float));
     write(TBYTE, c.split.data(), 1);
     for (int s = 0; s < kNumScores; ++s) {
@@ -134,9 +153,14 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
     write(TFLOAT, c.latent_logvar.data(), sizeof(float), c.latent);
   }
   fits_write_chksum(f, &status);
+  unfinished.f = nullptr;
   fits_close_file(f, &status);
-  SPECVAE_FITS_CHECK(status);
-  std::filesystem::rename(tmp, path);
+  check_status();
+  sync_file(tmp);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw InputError(fmt::format("{}: cannot rename the finished file from {} ({})", path.string(), tmp.string(), ec.message()));
+  unfinished.tmp.clear();
 }
 
 }  // namespace specvae::merge

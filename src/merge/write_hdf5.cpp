@@ -2,6 +2,7 @@
 // detection quality as root attributes (numbers as numbers, the tables also as text).
 #include <fmt/format.h>
 
+#include "specvae/core/staged_file.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/writers.hpp"
@@ -12,9 +13,9 @@ namespace specvae::merge {
 void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
                           const std::vector<ClassSummary>& classes, const std::vector<ClassSummary>& classes_normal,
                           const std::vector<DetectionRow>& detection) {
-  const std::filesystem::path tmp = h5::temp_path(path);
+  StagedFile staged(path);
   {
-    h5::Handle f = h5::create_file(MPI_COMM_NULL, tmp);
+    h5::Handle f = h5::create_file(MPI_COMM_NULL, staged.temp());
     h5::write_attr(f, "schema", std::string("specvae catalogue"));
     h5::write_attr(f, "schema_version", std::int64_t{kCatalogueSchemaVersion});
     h5::write_attr(f, "n_rows", c.n);
@@ -88,7 +89,7 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
     h5col::write(f, "latent_mu", c.latent_mu, c.latent);
     h5col::write(f, "latent_logvar", c.latent_logvar, c.latent);
   }
-  h5::commit_rename(MPI_COMM_NULL, tmp, path);
+  staged.commit();
 }
 
 }  // namespace specvae::merge

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/model/vae.hpp"
 
@@ -156,8 +157,8 @@ std::vector<int> to_layers(const std::vector<std::int64_t>& v) {
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   SPECVAE_CHECK(static_cast<std::int64_t>(c.params.size()) == c.shape.n_params(), "checkpoint: {} params for {}",
                 c.params.size(), c.shape.describe());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::filesystem::remove(tmp);
+  StagedFile staged(path);
+  const std::filesystem::path& tmp = staged.temp();
   const hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file < 0) throw InputError(fmt::format("cannot create checkpoint {}", tmp.string()));
   write_int(file, "schema_version", kCheckpointSchemaVersion);
@@ -191,8 +192,8 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     write_floats(file, "adam_m", c.adam_m);
     write_floats(file, "adam_v", c.adam_v);
   }
-  SPECVAE_HDF5_CHECK(H5Fclose(file));
-  std::filesystem::rename(tmp, path);
+  if (H5Fclose(file) < 0) throw InputError(fmt::format("cannot write checkpoint {} (disk full?)", tmp.string()));
+  staged.commit();
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {

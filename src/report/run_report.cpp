@@ -13,6 +13,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/merge/quality.hpp"
@@ -373,14 +374,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   const fs::path out = fs::is_directory(o.out) ? o.out / "report.html" : o.out;
   res.html = out;
   if (!out.parent_path().empty()) fs::create_directories(out.parent_path());
-  const fs::path tmp = out.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << html;
-    f.close();
-    if (!f) throw InputError(fmt::format("{}: cannot write the report", tmp.string()));
-  }
-  fs::rename(tmp, out);
+  write_file_atomically(out, html);
   res.bytes = fs::file_size(out);
   res.spectra = static_cast<std::int64_t>(rows.size());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

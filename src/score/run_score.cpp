@@ -4,12 +4,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "specvae/core/commit.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
+#include "specvae/dist/memory_check.hpp"
 #include "specvae/dist/shard_plan.hpp"
+#include "specvae/model/vae.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/pca_yardstick.hpp"
@@ -45,6 +49,11 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", options.dataset.string()));
   const ShardPlan plan(info.rows, comm.size());
   const int rank = comm.rank();
+  const model::VaeShape planned = model::VaeShape::from_config(config);
+  check_memory(config, comm, init_distributed(nullptr, nullptr).local_size, "score",
+               score_memory_estimate(info.n_bins, planned.n_params(), planned.latent, config.get_int("score.batch_size"),
+                                     std::min(info.rows, config.get_int("score.pca_sample"))),
+               plan.count(rank), info.rows);
   const DatasetRows rows = read_dataset_rows(comm.handle(), options.dataset, plan.begin(rank), plan.count(rank));
 
   if (!fs::exists(options.checkpoint))
@@ -171,32 +180,51 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   s.latent_mu = rs.mu;
   s.latent_logvar = rs.logvar;
 
-  // The shards are one result: every rank writes its own under a staging name, and only when
-  // all have succeeded do the old shards (possibly from another rank count) go and the new
-  // ones take their names. A failure on any rank leaves the old set as it was.
-  if (rank == 0) fs::create_directories(options.out_dir);
-  comm.barrier();
+  // The shards are one result: every rank writes its own into one staging folder, and only
+  // when all have succeeded does rank 0 replace the old set (possibly from another rank count)
+  // with the new one, as one journaled commit that a kill cannot leave half done (the next
+  // score or merge finishes it). A failure on any rank leaves the old set as it was.
   summary.shard = score_shard_path(options.out_dir, rank);
-  const fs::path staged = h5::temp_path(summary.shard);
-  std::string failure;
-  try {
-    write_score_shard_file(staged, s);
-  } catch (const std::exception& e) {
-    failure = e.what();
+  std::optional<StagingDir> staging;
+  std::string staging_path, failure;
+  if (rank == 0) {
+    try {
+      fs::create_directories(options.out_dir);
+      finish_interrupted_commit(options.out_dir, "score");
+      staging.emplace(options.out_dir, "score");
+      staging_path = staging->path().string();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
   }
-  if (comm.allreduce_sum(failure.empty() ? 0.0 : 1.0) > 0) {
-    std::error_code ec;
-    fs::remove(staged, ec);
+  staging_path = comm.broadcast_string(staging_path);
+  if (!staging_path.empty()) {
+    try {
+      inject_fault("score.write_shard");
+      write_score_shard_file(fs::path(staging_path) / summary.shard.filename(), s);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  const auto all_succeeded = [&] {
+    if (comm.allreduce_sum(failure.empty() ? 0.0 : 1.0) == 0) return;
+    staging.reset();  // every rank is done with the staging folder
     throw InputError(failure.empty() ? fmt::format("{}: another rank could not write its score shard (its message "
                                                    "names it); the previous shards are kept",
                                                    options.out_dir.string())
                                      : failure + "; the previous shards are kept");
+  };
+  all_succeeded();
+  if (rank == 0) {
+    try {
+      std::vector<std::string> old;
+      for (const fs::path& p : find_score_shards(options.out_dir)) old.push_back(p.filename().string());
+      staging->commit(old);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
   }
-  if (rank == 0)
-    for (const fs::path& old : find_score_shards(options.out_dir)) fs::remove(old);
-  comm.barrier();
-  fs::rename(staged, summary.shard);
-  comm.barrier();
+  all_succeeded();
   log::info("scored {} spectra on {} ranks: model {:.2f} s ({:.0f} spectra/s, {} latent samples), LOF (k={}, {}) "
             "{:.2f} s, PCA yardstick ({} eigenspectra of {} training spectra) {:.2f} s on rank 0; shards in {}",
             info.rows, comm.size(), summary.model_seconds,

@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "specvae/core/commit.hpp"
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/score/h5_columns.hpp"
 
@@ -43,6 +45,7 @@ fs::path score_shard_path(const fs::path& dir, std::int64_t rank) {
 std::vector<fs::path> find_score_shards(const fs::path& dir) {
   std::vector<fs::path> out;
   if (!fs::is_directory(dir)) return out;
+  finish_interrupted_commit(dir, "score");
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     if (e.is_regular_file() && name.starts_with("score-shard-") && name.ends_with(".h5")) out.push_back(e.path());
@@ -52,9 +55,9 @@ std::vector<fs::path> find_score_shards(const fs::path& dir) {
 }
 
 void write_score_shard(const fs::path& path, const ScoreShard& s) {
-  const fs::path tmp = h5::temp_path(path);
-  write_score_shard_file(tmp, s);
-  h5::commit_rename(MPI_COMM_NULL, tmp, path);
+  StagedFile staged(path);
+  write_score_shard_file(staged.temp(), s);
+  staged.commit();
 }
 
 void write_score_shard_file(const fs::path& tmp, const ScoreShard& s) {

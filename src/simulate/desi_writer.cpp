@@ -13,6 +13,7 @@ extern "C" {
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 
 namespace specvae::sim {
 namespace {
@@ -20,13 +21,12 @@ namespace {
 class FitsFile {
  public:
   explicit FitsFile(std::filesystem::path final_path) : final_(std::move(final_path)) {
-    tmp_ = final_;
-    tmp_ += ".tmp";
+    // A temporary name of our own (core/staged_file.hpp), freed at once for CFITSIO, which
+    // creates only new files; fits_create_diskfile takes the name as it is (no extended
+    // file-name syntax), so "(", "[", "+" or "-" in a folder name are literal.
+    tmp_ = reserve_temp_name(final_);
+    std::filesystem::remove(tmp_);
     int status = 0;
-    // A stale temp file of a killed run goes first; fits_create_diskfile takes the name as it
-    // is (no extended file-name syntax), so "(", "[", "+" or "-" in a folder name are literal.
-    std::error_code gone;
-    std::filesystem::remove(tmp_, gone);
     fits_create_diskfile(&f_, tmp_.c_str(), &status);
     check(status, "create");
   }

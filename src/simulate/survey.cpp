@@ -13,6 +13,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/simulate/sim_random.hpp"
 #include "specvae/simulate/simulate.hpp"
@@ -168,13 +169,9 @@ std::set<std::string> read_manifest(const std::filesystem::path& dir) {
 }
 
 void write_manifest(const std::filesystem::path& dir, const std::set<std::string>& names) {
-  const std::filesystem::path path = manifest_path(dir), tmp = path.string() + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::trunc);
-    for (const std::string& n : names) os << n << "\n";
-    if (!os.flush()) throw InputError(fmt::format("{}: cannot write", tmp.string()));
-  }
-  std::filesystem::rename(tmp, path);
+  std::string text;
+  for (const std::string& n : names) text += n + "\n";
+  write_file_atomically(manifest_path(dir), text);
 }
 
 }  // namespace
@@ -256,8 +253,8 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
   comm.barrier();
 
   if (comm.rank() == 0) {  // truth.csv in group order, streamed part by part
-    std::filesystem::path tmp = truth;
-    tmp += ".tmp";
+    StagedFile staged(truth);
+    const std::filesystem::path& tmp = staged.temp();
     {
       std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
       os << kTruthHeader << '\n';
@@ -267,9 +264,9 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
         if (!is) throw std::runtime_error(fmt::format("{}: missing truth part of group {}", part.string(), g));
         os << is.rdbuf();
       }
-      if (!os) throw std::runtime_error(fmt::format("{}: cannot write", tmp.string()));
+      if (!os.flush()) throw InputError(fmt::format("{}: cannot write (disk full?)", tmp.string()));
     }
-    std::filesystem::rename(tmp, truth);
+    staged.commit();
     for (std::int64_t g = 0; g < spec.n_groups(); ++g) std::filesystem::remove(truth_part_path(out_dir, g));
     write_manifest(out_dir, planned);
   }

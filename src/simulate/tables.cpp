@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "specvae/simulate/simulate.hpp"
 #include "specvae/simulate/sim_random.hpp"
+#include "specvae/simulate/simulate.hpp"
 
 namespace specvae::sim {
 namespace {

@@ -6,17 +6,24 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/dist/distributed.hpp"
+#include "specvae/dist/memory_check.hpp"
 #include "specvae/dist/shard_plan.hpp"
+#include "specvae/model/vae.hpp"
 #include "specvae/train/trainer.hpp"
 
 namespace specvae::train {
 
 std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem::path& data,
                                     const TrainOptions& options) {
-  MpiCommunicator& comm = *init_distributed(nullptr, nullptr).world;
+  DistributedContext& ctx = init_distributed(nullptr, nullptr);
+  MpiCommunicator& comm = *ctx.world;
   const DatasetInfo info = read_dataset_info(comm.handle(), data);
   if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", data.string()));
   const ShardPlan plan(info.rows, comm.size());
+  check_memory(config, comm, ctx.local_size, "train",
+               train_memory_estimate(info.n_bins, model::VaeShape::from_config(config).n_params(),
+                                     config.get_int("train.batch_size")),
+               plan.count(comm.rank()), info.rows);
   const DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
 
   const int threads = static_cast<int>(config.get_int("train.threads"));

@@ -14,6 +14,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/staged_file.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/train/trainer.hpp"
 
@@ -37,14 +38,7 @@ namespace {
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw InputError(fmt::format("cannot write {}", tmp.string()));
-    out << text;
-    if (!out.flush()) throw InputError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, text);
 }
 
 // Lines of an existing metrics file for epochs ≤ last_epoch (a resumed run rewrites the rest).

@@ -13,7 +13,10 @@
 #     it again and trains from scratch (no resume on other rows);
 #  9. a dataset damaged after its stage completed is made again, not read;
 # 10. a run with other settings killed mid-train leaves no marker that skips training next
-#     time, and while it runs a second run into its folder is refused with the holder named.
+#     time, and while it runs a second run into its folder is refused with the holder named;
+# 11. a stage command is refused while another writes the same output; a merge killed between
+#     its journal and its renames is finished by the next reader (the three catalogue files come
+#     from one merge); a symlink planted at the old fixed temporary name is never followed.
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -170,7 +173,7 @@ grep -q "epoch 2/" "$work/log11" || { echo "the long run did not start training"
 if run "$@" "$specvae" run --set run.out_dir="$work/b" --set train.epochs=2 "${common[@]}" > "$work/log11b" 2>&1; then
   echo "a second run wrote the folder of a running one"; cat "$work/log11b"; exit 1
 fi
-grep -q "another specvae run is writing this folder (host .*, pid [0-9]*" "$work/log11b" \
+grep -q "another specvae run is writing here (run: host .*, pid [0-9]*" "$work/log11b" \
   || { echo "the refusal does not name the holder"; cat "$work/log11b"; exit 1; }
 kill -9 "$launcher" 2>/dev/null || true
 pkill -9 -f "run.out_dir=$work/b" 2>/dev/null || true
@@ -182,4 +185,36 @@ if grep -q "train is complete" "$work/log12"; then echo "train was skipped after
 grep -q "run: train done" "$work/log12" || { echo "train did not run again"; cat "$work/log12"; exit 1; }
 grep -q "ingest is complete" "$work/log12" || { echo "ingest (untouched by the killed run) was redone"; cat "$work/log12"; exit 1; }
 echo "killed run ok"
+
+echo "== 11. one writer per output; an interrupted merge commit finished by the next reader; no link followed"
+"$mpiexec" -np 2 "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t" "${common[@]}" \
+  --set train.epochs=100000 > "$work/log13" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log13" && break; sleep 0.1; done
+grep -q "epoch 2/" "$work/log13" || { echo "the long train did not start"; cat "$work/log13"; exit 1; }
+if run "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t" --overwrite "${common[@]}" > "$work/log13b" 2>&1; then
+  echo "a second train wrote the folder of a running one"; cat "$work/log13b"; exit 1
+fi
+grep -q "another specvae train is writing here (train: host .*, pid [0-9]*" "$work/log13b" \
+  || { echo "the train refusal does not name the holder"; cat "$work/log13b"; exit 1; }
+kill -9 "$launcher" 2>/dev/null || true
+pkill -9 -f -- "--out $work/t" 2>/dev/null || true
+wait "$launcher" 2>/dev/null || true
+cat="$work/b/catalogue"
+echo "precious" > "$work/victim"
+ln -s "$work/victim" "$cat/top_outliers.csv.tmp"
+old_fits=$(md5sum < "$cat/catalogue.fits")
+if SPECVAE_FAULT=commit.apply run "$@" "$specvae" merge --shards "$work/b/score" --out "$cat" --set merge.top_n_csv=7 \
+    > "$work/log14" 2>&1; then
+  echo "the injected fault did not stop merge"; cat "$work/log14"; exit 1
+fi
+ls -a "$cat" | grep -q "^.specvae-commit-catalogue.json$" || { echo "no commit journal after the interrupted merge"; ls -a "$cat"; exit 1; }
+[[ $(md5sum < "$cat/catalogue.fits") == "$old_fits" ]] || { echo "the interrupted merge changed the old catalogue"; exit 1; }
+run "$@" "$specvae" report --catalogue "$cat" --out "$work/r14.html" > "$work/log15" 2>&1 || { cat "$work/log15"; exit 1; }
+grep -q "finishing the commit" "$work/log15" || { echo "report did not finish the interrupted commit"; cat "$work/log15"; exit 1; }
+if ls -a "$cat" | grep -q "^.staging-\|^.specvae-commit"; then echo "staging left after the commit was finished"; ls -a "$cat"; exit 1; fi
+# The new set is whole: top_outliers.csv has 7 rows per score (4 scores + combined), as the new merge asked.
+[[ $(grep -c "" "$cat/top_outliers.csv") -eq $(( 1 + 5 * 7 )) ]] || { echo "top_outliers.csv is not the new merge's"; exit 1; }
+[[ $(cat "$work/victim") == "precious" ]] || { echo "a planted symlink was followed"; exit 1; }
+echo "integrity ok"
 echo "e2e ok"

@@ -2,13 +2,16 @@
 // and one registration function per subcommand (src/cli/cmd_*.cpp).
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "specvae/core/config.hpp"
+#include "specvae/core/folder_lock.hpp"
 
 namespace specvae::cli {
 
@@ -30,6 +33,12 @@ struct Command {
   CommandFn run;
   bool needs_mpi = true;  // `config` runs without MPI start-up
 };
+
+// One writer at a time for a stage command's outputs: rank 0 holds `<out>/.specvae-lock` (an
+// output folder, created if missing) or `.<name>.specvae-lock` beside an output file until the
+// returned lock goes; every rank throws the refusal, which names the holder.
+enum class OutputKind { kFolder, kFile };
+std::unique_ptr<FolderLock> lock_outputs(const std::filesystem::path& out, OutputKind kind, const std::string& what);
 
 Command register_config(CLI::App& app, CommonOptions& common);
 Command register_simulate(CLI::App& app, CommonOptions& common);

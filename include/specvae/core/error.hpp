@@ -24,6 +24,11 @@ class ConfigError : public InputError {
   using InputError::InputError;
 };
 
+// Fault injection for the tests of failure paths: throws InputError("fault injected at
+// <point>") where the environment variable SPECVAE_FAULT names this point, as "<point>" (every
+// rank) or "<point>@<rank>" (one rank). Unset, it costs one getenv.
+void inject_fault(std::string_view point);
+
 }  // namespace specvae
 
 // Internal invariant: always on (also in release builds).

@@ -87,9 +87,11 @@ struct CollectiveReport {
 CollectiveReport write_rows_reported(MPI_Comm comm, hid_t dataset, hid_t mem_type, std::int64_t begin,
                                      std::int64_t count, const void* data);
 
-// Writes into "<path>.tmp.<suffix>" and renames onto path on commit (rank 0, after a barrier).
-// An exception before commit leaves any existing file at path untouched.
-std::filesystem::path temp_path(const std::filesystem::path& path);
+// A file written collectively goes to a temporary name of its own, which rank 0 reserves
+// (core/staged_file.hpp) and every rank of comm receives, and is renamed onto path on commit
+// (rank 0, after a barrier). An exception before commit leaves any existing file at path
+// untouched; the writer removes the temporary file.
+std::filesystem::path temp_path(MPI_Comm comm, const std::filesystem::path& path);
 void commit_rename(MPI_Comm comm, const std::filesystem::path& tmp, const std::filesystem::path& path);
 
 }  // namespace specvae::h5
