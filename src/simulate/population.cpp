@@ -181,6 +181,7 @@ double continuum_at(const ObjectParams& p, double lambda_obs) {
   for (int k = 0; k < p.ntemplates; ++k)
     f += p.template_weight[static_cast<std::size_t>(k)] * tpl.at(p.template_id[static_cast<std::size_t>(k)], rest);
   if (p.dust_ebv > 0) f *= std::pow(10.0, -0.4 * p.dust_ebv * calzetti_k(rest));
+  if (p.tilt != 0) f *= std::pow(rest / 5500.0, static_cast<double>(p.tilt));
   if (p.powerlaw_amp != 0) {
     double pl = p.powerlaw_amp * std::pow(rest / 5000.0, static_cast<double>(p.powerlaw_slope));
     if (p.lya_forest && rest < 1215.67) {
@@ -311,6 +312,10 @@ ObjectParams draw_object(const SurveySpec& spec, std::int64_t index) {
     }
     case AnomalyKind::kCount: break;
   }
+  // Every spectrum's ordinary sky-subtraction error (not an anomaly: ≈ 0.4% of the sky and
+  // ≈ 0.03 pixel, where the anomaly over-subtracts 40-80%).
+  p.sky_residual = static_cast<float>(std::clamp(s.normal(0.0, 0.004), -0.015, 0.015));
+  p.sky_shift = static_cast<float>(std::clamp(s.normal(0.0, 0.03), -0.1, 0.1));
   // Photometry of the total light from the continuum (g at 4800 Å, z at 9100 Å, AB).
   const double fr = std::max(continuum_at(p, 6300.0), 1e-6);
   p.mag_g = p.mag_r - 2.5 * std::log10(std::max(continuum_at(p, 4800.0), 1e-6) * 4800.0 * 4800.0 / (fr * 6300.0 * 6300.0));

@@ -102,7 +102,7 @@ void Renderer::add_lines(const ObjectParams& p) {
 const std::array<std::vector<float>, kNumCameras>& Renderer::model(const ObjectParams& p) {
   const RestTemplates& tpl = rest_templates();
   const double shift = std::log1p(p.z) / RestTemplates::kDln;
-  const bool smooth = p.dust_ebv > 0 || p.powerlaw_amp != 0;
+  const bool smooth = p.dust_ebv > 0 || p.tilt != 0 || p.powerlaw_amp != 0;
   for (int c = 0; c < kNumCameras; ++c) {
     const Camera& cam = inst_.cameras[static_cast<std::size_t>(c)];
     const int n = cam.nwave;
@@ -136,6 +136,7 @@ const std::array<std::vector<float>, kNumCameras>& Renderer::model(const ObjectP
         const double lam = cam.wave[static_cast<std::size_t>(i)];
         const double rest = lam / opz;
         dust = p.dust_ebv > 0 ? static_cast<float>(std::pow(10.0, -0.4 * p.dust_ebv * calzetti_k(rest))) : 1.0f;
+        if (p.tilt != 0) dust *= static_cast<float>(std::pow(rest / 5500.0, static_cast<double>(p.tilt)));
         pl = 0.0f;
         if (p.powerlaw_amp != 0) {  // the power-law part of continuum_at (same formula)
           double v = p.powerlaw_amp * std::pow(rest / 5000.0, static_cast<double>(p.powerlaw_slope));
@@ -240,10 +241,19 @@ RenderResult Renderer::render(const ObjectParams& p, std::uint64_t seed, std::sp
       out.ivar[0][i] *= iv;
     }
   }
-  if (p.sky_dip > 0) {
+  // Sky subtraction: the anomaly's over-subtraction plus every spectrum's ordinary error, a
+  // fraction of the sky and a sub-pixel offset of the sky model (derivative-shaped residuals
+  // at each sky line, as real pipelines leave them).
+  const float sky_frac = p.sky_dip + p.sky_residual;
+  if (sky_frac != 0 || p.sky_shift != 0) {
     for (int c = 0; c < kNumCameras; ++c) {
       const Camera& cam = inst_.cameras[static_cast<std::size_t>(c)];
-      for (int i = 0; i < cam.nwave; ++i) out.flux[static_cast<std::size_t>(c)][i] -= p.sky_dip * cam.sky[static_cast<std::size_t>(i)];
+      const float* sky = cam.sky.data();
+      float* f = out.flux[static_cast<std::size_t>(c)];
+      for (int i = 0; i < cam.nwave; ++i) {
+        const float slope = 0.5f * (sky[std::min(i + 1, cam.nwave - 1)] - sky[std::max(i - 1, 0)]);
+        f[i] -= sky_frac * sky[i] + p.sky_shift * slope;
+      }
     }
   }
   if (p.bad_camera >= 0) {

@@ -77,12 +77,14 @@ struct ObjectParams {
   double fiber_frac = 1;              // fibre / total flux
   double mag_g = 0, mag_z = 0;        // total g, z (AB), from the continuum
 
-  // Continuum (observed frame): Σ weight_k T_k(λ/(1+z)) * 10^(-0.4 E k(λ/(1+z)))
+  // Continuum (observed frame): Σ weight_k T_k(λ/(1+z)) * 10^(-0.4 E k(λ/(1+z))) * (λ/(1+z)/5500)^tilt
   //   + powerlaw_amp * (λ_rest/5000)^powerlaw_slope
   int ntemplates = 0;
   std::array<int, 3> template_id{};
   std::array<float, 3> template_weight{};
   float dust_ebv = 0;                 // Calzetti E(B-V) of the stellar continuum
+  float tilt = 0;                     // colour of the part of the galaxy the fibre sees (aperture
+                                      // gradient) and of its spectrophotometric calibration
   float powerlaw_amp = 0, powerlaw_slope = 0;
   bool lya_forest = false;            // mean Lyα forest transmission blueward of 1216 Å
 
@@ -91,7 +93,9 @@ struct ObjectParams {
 
   // Instrumental anomalies applied after the noise.
   float camera_step = 1;              // b-camera calibration factor
-  float sky_dip = 0;                  // fraction of the sky over-subtracted
+  float sky_dip = 0;                  // fraction of the sky over-subtracted (anomaly)
+  float sky_residual = 0;             // ordinary sky-subtraction error of every spectrum: a fraction
+  float sky_shift = 0;                // of the sky (±) and a wavelength offset of the sky model (pixels)
   int bad_camera = -1, bad_start = 0, bad_length = 0;
   float bad_level = 0;                // value of the unmasked bad run, in units of the median flux
 
