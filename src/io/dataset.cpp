@@ -141,6 +141,10 @@ std::uint64_t partial_dataset_hash(const DatasetRows& r, std::int64_t begin) {
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.flux.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.ivar.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.mask.data() + o), nb), h);
+    // The labels too: a dataset whose redshifts, classes or split changed is another dataset.
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.z[std::size_t(i)]), 8), h);
+    h = fnv1a64(r.spectype[std::size_t(i)] + '\0', h);
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.split[std::size_t(i)]), 1), h);
     sum += h;
   }
   return sum;

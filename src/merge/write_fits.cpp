@@ -10,6 +10,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/staged_file.hpp"
+#include "specvae/core/version.hpp"
 #include "specvae/merge/writers.hpp"
 
 namespace specvae::merge {
@@ -17,7 +18,7 @@ namespace specvae::merge {
 namespace {
 
 struct Column {
-  std::string name, form, unit;
+  std::string name, form, unit, comment;
 };
 
 void key_double(fitsfile* f, const char* key, double v, const char* comment) {
@@ -72,20 +73,31 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   check_status();
   fitsfile* f = unfinished.f;
   const std::string L = std::to_string(c.latent);
-  std::vector<Column> cols = {{"TARGETID", "K", ""}, {"RA", "D", "deg"},  {"DEC", "D", "deg"}, {"Z", "D", ""},
-                              {"SPECTYPE", "6A", ""}, {"SNR", "E", ""},    {"SPLIT", "B", ""}};
+  // Each column with its unit (TUNITn) and what it is (TCOMMn).
+  std::vector<Column> cols = {{"TARGETID", "K", "", "DESI TARGETID"},
+                              {"RA", "D", "deg", "right ascension (fibre map TARGET_RA)"},
+                              {"DEC", "D", "deg", "declination (fibre map TARGET_DEC)"},
+                              {"Z", "D", "", "redshift used for the rest frame (redrock Z)"},
+                              {"SPECTYPE", "6A", "", "redrock SPECTYPE"},
+                              {"SNR", "E", "", "median S/N per pixel over the rest-frame window"},
+                              {"SPLIT", "B", "", "0: training row, 1: validation row"}};
+  static const char* const what[kNumScores] = {
+      "VAE weighted MSE at the latent mean (higher: more anomalous)",
+      "reconstruction log-probability (lower: more anomalous)",
+      "negative LOF of the latent mean (lower: more anomalous)",
+      "PCA weighted MSE, the yardstick (higher: more anomalous)"};
   for (int s = 0; s < kNumScores; ++s) {
     std::string up = kScores[s].name;
     for (char& ch : up) ch = static_cast<char>(std::toupper(ch));
-    cols.push_back({up, "D", ""});
-    cols.push_back({"RANK_" + up, "K", ""});
-    cols.push_back({"FLAG_" + up, "L", ""});
+    cols.push_back({up, "D", "", what[s]});
+    cols.push_back({"RANK_" + up, "K", "", "rank by " + std::string(kScores[s].name) + " (1: most anomalous)"});
+    cols.push_back({"FLAG_" + up, "L", "", "in the top TOPFRAC by " + std::string(kScores[s].name)});
   }
-  cols.push_back({"COMBINED", "D", ""});
-  cols.push_back({"RANK_COMBINED", "K", ""});
-  cols.push_back({"FLAG_COMBINED", "L", ""});
-  cols.push_back({"LATENT_MU", L + "E", ""});
-  cols.push_back({"LATENT_LOGVAR", L + "E", ""});
+  cols.push_back({"COMBINED", "D", "", "mean anomaly percentile of mse, recon_logprob and nof"});
+  cols.push_back({"RANK_COMBINED", "K", "", "rank by combined (1: most anomalous)"});
+  cols.push_back({"FLAG_COMBINED", "L", "", "in the top TOPFRAC by combined"});
+  cols.push_back({"LATENT_MU", L + "E", "", "latent mean of the encoder"});
+  cols.push_back({"LATENT_LOGVAR", L + "E", "", "latent log-variance of the encoder"});
   std::vector<char*> ttype, tform, tunit;
   for (Column& col : cols) {
     ttype.push_back(col.name.data());
@@ -104,6 +116,13 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   key_string(f, "MDLHASH", c.model_hash, "model hash");
   key_string(f, "CFGHASH", c.config_hash, "config hash of the score run");
   key_double(f, "LOF_K", static_cast<double>(c.lof_k), "LOF neighbours");
+  key_string(f, "SPECVAE", std::string(version_string()), "specvae version that wrote the catalogue");
+  fits_write_date(f, &status);  // DATE: when it was written (UTC)
+  check_status();
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    const std::string key = fmt::format("TCOMM{}", i + 1);
+    key_string(f, key.c_str(), cols[i].comment.substr(0, 68), "");
+  }
 
   // Row blocks of CFITSIO's optimal size (fits_get_rowsize): every column of a block is written
   // while the block sits in CFITSIO's buffers. Whole columns one after another would sweep the

@@ -24,13 +24,14 @@ std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem:
                train_memory_estimate(info.n_bins, model::VaeShape::from_config(config).n_params(),
                                      config.get_int("train.batch_size")),
                plan.count(comm.rank()), info.rows);
-  const DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
+  DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
 
   const int threads = static_cast<int>(config.get_int("train.threads"));
   if (threads > 0) omp_set_num_threads(threads);
   TrainOptions opts = options;
   if (opts.dataset_hash.empty()) opts.dataset_hash = info.dataset_hash;
   Trainer trainer(config, comm, rows, nullptr);
+  rows = DatasetRows();  // the trainer holds its own copy: 9 bytes a bin a row back for the run
   if (trainer.backend().host_memory()) {  // the CPU GEMM only matters on the CPU
     const model::GemmLibraryInfo gemm = model::choose_gemm_library(config.get_string("train.gemm"));
     log::info("GEMM: {}, kernel {}{}", gemm.name, gemm.kernel, gemm.note.empty() ? "" : " (" + gemm.note + ")");

@@ -66,6 +66,10 @@ with h5py.File(f"{a}/catalogue/catalogue.h5") as ca, h5py.File(f"{b}/catalogue/c
     assert nflag == int(np.ceil(0.05 * n - 1e-9)) and ca["flag_nof"][:].sum() == nflag
     t = Table.read(f"{a}/catalogue/catalogue.fits", hdu="CATALOG")
     assert len(t) == n and (np.asarray(t["TARGETID"]) == tid).all()
+    # The header says what wrote it, when, and what each column is.
+    from astropy.io import fits
+    h = fits.getheader(f"{a}/catalogue/catalogue.fits", "CATALOG")
+    assert h["SPECVAE"] and h["DATE"] and h["TUNIT2"] == "deg" and "TARGETID" in h["TCOMM1"], repr(h)
     assert np.array_equal(np.asarray(t["NOF"]), ca["nof"][:])
     assert np.array_equal(np.asarray(t["PCA_MSE"]), ca["pca_mse"][:]) and np.isfinite(ca["pca_mse"][:]).all()
     assert "yardstick_table" in ca.attrs and ca["pca_eigenspectra"].shape == (ca.attrs["pca_components"], 1000)

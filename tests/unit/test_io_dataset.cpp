@@ -109,6 +109,16 @@ TEST(Dataset, HashDependsOnContentAndPositionNotOnSplitting) {
   auto changed = all;
   changed.flux[100] += 1e-3f;
   EXPECT_NE(partial_dataset_hash(changed), partial_dataset_hash(all));
+  // The labels count: a new redshift, class or split is another dataset.
+  auto relabelled = all;
+  relabelled.z[3] += 1e-6;
+  EXPECT_NE(partial_dataset_hash(relabelled), partial_dataset_hash(all));
+  relabelled = all;
+  relabelled.spectype[3] = relabelled.spectype[3] == "QSO" ? "STAR" : "QSO";
+  EXPECT_NE(partial_dataset_hash(relabelled), partial_dataset_hash(all));
+  relabelled = all;
+  relabelled.split[3] ^= 1;
+  EXPECT_NE(partial_dataset_hash(relabelled), partial_dataset_hash(all));
 }
 
 TEST(Dataset, ClearErrors) {
