@@ -1,8 +1,13 @@
-// init_distributed(): MPI start-up, node-local ranks, GPU choice and the abort path.
+// init_distributed(): MPI start-up, node-local ranks, GPU choice, the abort path and the
+// launcher watch.
 #include "specvae/dist/distributed.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
@@ -19,6 +24,26 @@ void mpi_abort_handler(int code) {
   MPI_Finalized(&finalised);
   if (initialised && !finalised) MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);
+}
+
+// A rank whose launcher dies (`kill -9 mpirun`, a lost node daemon) is orphaned: it stops within
+// ≈ 0.1 s instead of running on, and writing files, until MPI notices. Only under a launcher
+// (Open MPI, PMI, PMIx, Slurm): a singleton's parent is a shell it may rightly outlive.
+void watch_launcher(int rank) {
+  const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK") ||
+                        std::getenv("SLURM_STEP_ID");
+  if (!launched) return;
+  const pid_t parent = ::getppid();
+  std::thread([parent, rank] {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (::getppid() != parent) {
+        std::fprintf(stderr, "specvae: rank %d: its launcher (pid %d) is gone; stopping\n", rank, static_cast<int>(parent));
+        std::fflush(stderr);
+        std::_Exit(143);
+      }
+    }
+  }).detach();
 }
 }  // namespace
 
@@ -51,6 +76,7 @@ DistributedContext& init_distributed(int* argc, char*** argv) {
   int devices = gpu_device_count();
   ctx->gpu_device = devices > 0 ? ctx->local_rank % devices : -1;
   set_rank_gpu(ctx->gpu_device);
+  watch_launcher(ctx->world_rank);
   g_context = ctx;
   return *ctx;
 }

@@ -16,7 +16,8 @@
 #     time, and while it runs a second run into its folder is refused with the holder named;
 # 11. a stage command is refused while another writes the same output; a merge killed between
 #     its journal and its renames is finished by the next reader (the three catalogue files come
-#     from one merge); a symlink planted at the old fixed temporary name is never followed.
+#     from one merge); a symlink planted at the old fixed temporary name is never followed;
+# 12. the ranks of a job whose launcher is killed stop within half a second.
 # Usage: run_small.sh SPECVAE MPIEXEC PYTHON WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
 specvae=$1; mpiexec=$2; python=$3; work=$4; shift 4
@@ -221,4 +222,21 @@ if ls -a "$cat" | grep -q "^.staging-\|^.specvae-commit"; then echo "staging lef
 [[ $(grep -c "" "$cat/top_outliers.csv") -eq $(( 1 + 5 * 7 )) ]] || { echo "top_outliers.csv is not the new merge's"; exit 1; }
 [[ $(cat "$work/victim") == "precious" ]] || { echo "a planted symlink was followed"; exit 1; }
 echo "integrity ok"
+
+echo "== 12. ranks stop when their launcher is killed"
+"$mpiexec" -np 2 "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t12" "${common[@]}" \
+  --set train.epochs=100000 > "$work/log16" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log16" && break; sleep 0.1; done
+grep -q "epoch 2/" "$work/log16" || { echo "the long train did not start"; cat "$work/log16"; exit 1; }
+kill -9 "$launcher"
+gone=0
+for _ in $(seq 1 5); do
+  sleep 0.1
+  if ! pgrep -f -- "--out $work/t12" > /dev/null; then gone=1; break; fi
+done
+pkill -9 -f -- "--out $work/t12" 2>/dev/null || true
+wait "$launcher" 2>/dev/null || true
+[[ $gone -eq 1 ]] || { echo "ranks ran on 0.5 s after their launcher was killed"; exit 1; }
+echo "launcher watch ok"
 echo "e2e ok"
