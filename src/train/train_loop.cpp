@@ -37,10 +37,6 @@ namespace {
 // JSON has no NaN/Inf: write them as null.
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-  write_file_atomically(path, text);
-}
-
 // Lines of an existing metrics file for epochs ≤ last_epoch (a resumed run rewrites the rest).
 std::string kept_metrics(const std::filesystem::path& path, std::int64_t last_epoch) {
   std::ifstream in(path);
@@ -322,7 +318,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       // between the two writes loses no epoch's line.
       if (comm_.rank() == 0) {
         metrics_text += e.to_json() + "\n";
-        write_text_atomically(metrics_path, metrics_text);
+        write_file_atomically(metrics_path, metrics_text);
       }
       if (e.best) save(options, best_path);
       if (e.epoch % every == 0 || e.epoch == epochs) save(options, last_path);
@@ -371,7 +367,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       j["final_val_mse"] = number(curve.back().val_mse);
       j["final_lr"] = state_.learning_rate;
       j["schedule"] = config_.get_string("train.schedule");
-      write_text_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
+      write_file_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
     }
   }
   return history;

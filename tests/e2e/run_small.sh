@@ -27,6 +27,17 @@ common=(--set simulate.n_spectra=600 --set simulate.spectra_per_file=200 --set t
         --set score.recon_samples=4 --set merge.top_fraction=0.05 --set merge.top_n_csv=10
         --set train.min_steps=0 --set train.schedule=plateau)  # plateau: extending 1 → 2 epochs resumes exactly
 run() { "$mpiexec" -np 2 "$@"; }
+# A 2-rank train into OUT that runs until killed; returns once it is past epoch 2, with
+# mpiexec's pid in $launcher. Usage: start_long_train OUT LOG [MPIEXEC FLAGS...]
+start_long_train() {
+  local out=$1 log=$2
+  shift 2
+  "$mpiexec" -np 2 "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$out" "${common[@]}" \
+    --set train.epochs=100000 > "$log" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1 600); do grep -q "epoch 2/" "$log" && break; sleep 0.1; done
+  grep -q "epoch 2/" "$log" || { echo "the long train did not start"; cat "$log"; exit 1; }
+}
 
 echo "== 1. one epoch"
 run "$@" "$specvae" run --set run.out_dir="$work/a" --set train.epochs=1 "${common[@]}" > "$work/log1" 2>&1 || { cat "$work/log1"; exit 1; }
@@ -192,11 +203,7 @@ grep -q "ingest is complete" "$work/log12" || { echo "ingest (untouched by the k
 echo "killed run ok"
 
 echo "== 11. one writer per output; an interrupted merge commit finished by the next reader; no link followed"
-"$mpiexec" -np 2 "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t" "${common[@]}" \
-  --set train.epochs=100000 > "$work/log13" 2>&1 &
-launcher=$!
-for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log13" && break; sleep 0.1; done
-grep -q "epoch 2/" "$work/log13" || { echo "the long train did not start"; cat "$work/log13"; exit 1; }
+start_long_train "$work/t" "$work/log13" "$@"
 if run "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t" --overwrite "${common[@]}" > "$work/log13b" 2>&1; then
   echo "a second train wrote the folder of a running one"; cat "$work/log13b"; exit 1
 fi
@@ -224,11 +231,7 @@ if ls -a "$cat" | grep -q "^.staging-\|^.specvae-commit"; then echo "staging lef
 echo "integrity ok"
 
 echo "== 12. ranks stop when their launcher is killed"
-"$mpiexec" -np 2 "$@" "$specvae" train --data "$work/b/dataset.h5" --out "$work/t12" "${common[@]}" \
-  --set train.epochs=100000 > "$work/log16" 2>&1 &
-launcher=$!
-for _ in $(seq 1 600); do grep -q "epoch 2/" "$work/log16" && break; sleep 0.1; done
-grep -q "epoch 2/" "$work/log16" || { echo "the long train did not start"; cat "$work/log16"; exit 1; }
+start_long_train "$work/t12" "$work/log16" "$@"
 kill -9 "$launcher"
 gone=0
 for _ in $(seq 1 5); do
