@@ -60,6 +60,8 @@ std::vector<ConfigKey> build_schema() {
       {"ingest.objtypes", T::StringList, SL{}, 0, 0, {"TGT", "SKY", "NON", "BAD"}, "keep only these OBJTYPEs (empty = all)"},
       {"ingest.target_column", T::String, std::string(""), 0, 0, {}, "FIBERMAP target-bit column to filter on (empty = off)"},
       {"ingest.target_mask", T::Int, std::int64_t{0}, 0, 9.2e18, {}, "keep rows with target_column & mask != 0"},
+      {"ingest.dedup", T::String, std::string("survey_program"), 0, 0, {"survey_program", "targetid"},
+       "one row per (TARGETID, SURVEY, PROGRAM) or per TARGETID: the ZWARN == 0 row, then the highest S/N"},
       {"ingest.bad_mask_bits", T::Int, std::int64_t{0x7FFFFFFF}, 0, 2147483647, {}, "DESI MASK bits that make a pixel bad"},
       {"ingest.pca_n_ev", T::Int, std::int64_t{10}, 1, 200, {}, "eigenspectra used for the infill (astroML n_ev)"},
       {"ingest.pca_n_iter", T::Int, std::int64_t{20}, 1, 1000, {}, "infill iterations (astroML n_iter)"},

@@ -99,6 +99,24 @@ class InProcessCommunicator final : public Communicator {
 
   void barrier() override { s_.sync.arrive_and_wait(); }
 
+  std::vector<char> alltoallv_bytes(const void* send, std::span<const std::size_t> counts) override {
+    SPECVAE_CHECK(counts.size() == std::size_t(s_.ranks), "alltoallv needs one count per rank");
+    struct Offer {
+      const char* data;
+      const std::size_t* counts;
+    } mine{static_cast<const char*>(send), counts.data()};
+    publish(&mine, sizeof mine);
+    std::vector<char> out;
+    for (int r = 0; r < s_.ranks; ++r) {
+      const auto* o = static_cast<const Offer*>(s_.slots[std::size_t(r)]);
+      std::size_t at = 0;
+      for (int d = 0; d < rank_; ++d) at += o->counts[d];
+      out.insert(out.end(), o->data + at, o->data + at + o->counts[rank_]);
+    }
+    s_.sync.arrive_and_wait();
+    return out;
+  }
+
  private:
   // (first float, length) of this rank's chunk; checks the counts cover the buffer.
   std::pair<std::size_t, std::size_t> my_chunk(std::size_t total, std::span<const std::size_t> counts) const {

@@ -18,7 +18,9 @@ namespace specvae {
 namespace {
 
 constexpr double kRuntimeBytes = 260e6;  // MPI, OpenBLAS/oneDNN, HDF5, FAISS loaded (measured)
-constexpr double kRowMetadataBytes = 100;  // targetid, z, SPECTYPE, S/N, split, RA, Dec
+// The per-row columns (io/row_columns.hpp): three 32-byte strings (short values sit inside
+// std::string) and ten numbers.
+constexpr double kRowMetadataBytes = 170;
 
 // A cgroup's memory limit less its usage (v2, then v1), or +inf where there is none.
 double cgroup_free_bytes() {
@@ -54,8 +56,9 @@ MemoryEstimate train_memory_estimate(int n_bins, std::int64_t n_params, std::int
 MemoryEstimate score_memory_estimate(int n_bins, std::int64_t n_params, int latent, std::int64_t batch_size,
                                      std::int64_t pca_rows) {
   MemoryEstimate e;
-  // The rows as read, their scores and latent moments, and the k = 20 neighbours of each.
-  e.per_row_bytes = 9.0 * n_bins + kRowMetadataBytes + 8.0 * latent + 4 * 8.0 + 20 * 12.0;
+  // The rows as read, the shard's copy of their columns, their scores and latent moments, and
+  // the k = 20 neighbours of each.
+  e.per_row_bytes = 9.0 * n_bins + 2 * kRowMetadataBytes + 8.0 * latent + 4 * 8.0 + 20 * 12.0;
   // LOF all-gathers every latent mean, k-distance and lrd, and indexes the means once more.
   e.total_row_bytes = 2 * 4.0 * latent + 2 * 8.0;
   // The model, a pass's activations (≈ 8 floats a bin a row), the PCA yardstick's sample (double).

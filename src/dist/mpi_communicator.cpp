@@ -139,4 +139,27 @@ void MpiCommunicator::broadcast_bytes(void* data, std::size_t bytes, int root) {
 
 void MpiCommunicator::barrier() { SPECVAE_MPI_CHECK(MPI_Barrier(comm_)); }
 
+std::vector<char> MpiCommunicator::alltoallv_bytes(const void* send, std::span<const std::size_t> counts) {
+  SPECVAE_CHECK(counts.size() == std::size_t(size_), "alltoallv needs one count per rank");
+  std::vector<int> scounts(counts.size()), sdispls(counts.size()), rcounts(counts.size()), rdispls(counts.size());
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    SPECVAE_CHECK(total + counts[r] <= std::size_t(INT_MAX), "alltoallv: more than 2 GB sent from one rank");
+    scounts[r] = int(counts[r]);
+    sdispls[r] = int(total);
+    total += counts[r];
+  }
+  SPECVAE_MPI_CHECK(MPI_Alltoall(scounts.data(), 1, MPI_INT, rcounts.data(), 1, MPI_INT, comm_));
+  std::size_t rtotal = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    SPECVAE_CHECK(rtotal + std::size_t(rcounts[r]) <= std::size_t(INT_MAX), "alltoallv: more than 2 GB received by one rank");
+    rdispls[r] = int(rtotal);
+    rtotal += std::size_t(rcounts[r]);
+  }
+  std::vector<char> out(rtotal);
+  SPECVAE_MPI_CHECK(MPI_Alltoallv(send, scounts.data(), sdispls.data(), MPI_BYTE, out.data(), rcounts.data(),
+                                  rdispls.data(), MPI_BYTE, comm_));
+  return out;
+}
+
 }  // namespace specvae

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <functional>
 #include <set>
+#include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -170,11 +172,31 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
       rows.mask.insert(rows.mask.end(), c_mask.begin() + at, c_mask.begin() + at + len);
       const FiberInfo& fiber = spectra.fibermap[i];
       rows.targetid.push_back(fiber.targetid);
-      rows.z.push_back(zs[i].z);
-      rows.spectype.push_back(zs[i].spectype);
-      rows.snr.push_back(c_snr[i]);
+      // The coadd's own SURVEY/PROGRAM (healpix coadds say them in the header), else the
+      // zcatalog row's.
+      rows.survey.push_back(spectra.survey.empty() ? zs[i].survey : spectra.survey);
+      rows.program.push_back(spectra.program.empty() ? zs[i].program : spectra.program);
+      rows.healpix.push_back(spectra.healpix);
       rows.ra.push_back(fiber.ra);
       rows.dec.push_back(fiber.dec);
+      rows.z.push_back(zs[i].z);
+      rows.zwarn.push_back(zs[i].zwarn);
+      rows.deltachi2.push_back(zs[i].deltachi2);
+      rows.spectype.push_back(zs[i].spectype);
+      rows.coadd_fiberstatus.push_back(fiber.coadd_fiberstatus);
+      rows.snr.push_back(c_snr[i]);
+      // Strings go into fixed-width columns as they are: a value too long or not UTF-8 is named.
+      if (const char* bad = rows.bad_string_at(rows.targetid.size() - 1)) {
+        std::string value;
+        rows.for_each_column([&](const ColumnSpec& spec, const auto& col) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::vector<std::string>>)
+            if (std::string_view(spec.name) == bad) value = col.back();
+        });
+        throw InputError(fmt::format("{}: row {} (TARGETID {}): {} '{}' is {}", pair.coadd.string(),
+                                     spectra.first_row + std::int64_t(i), fiber.targetid, upper_name(bad), value,
+                                     valid_utf8(value) ? fmt::format("longer than {} bytes", kRowStringWidth)
+                                                       : std::string("not valid UTF-8")));
+      }
       acc.file.push_back(slice.file);
       ++rows.count;
     }
@@ -183,25 +205,85 @@ void process_slice(const Settings& s, const InputPair& pair, const FileSlice& sl
   }
 }
 
-// Keeps only the rows whose file is not flagged bad.
-void drop_rows_of_bad_files(Accepted& acc, const std::vector<std::int64_t>& bad, std::size_t B) {
+// Keeps only the rows whose file is not flagged bad and that are not a duplicate dropped
+// (`dropped`, by spool row; `first` is the spool row of acc's first row).
+void drop_rows(Accepted& acc, const std::vector<std::int64_t>& bad, const std::vector<std::uint8_t>& dropped,
+               std::int64_t first, std::size_t B) {
   auto& r = acc.rows;
   std::size_t out = 0;
   for (std::size_t i = 0; i < acc.file.size(); ++i) {
-    if (bad[acc.file[i]]) continue;
+    if (bad[acc.file[i]] || dropped[static_cast<std::size_t>(first) + i]) continue;
     if (out != i) {
       std::copy_n(r.flux.begin() + i * B, B, r.flux.begin() + out * B);
       std::copy_n(r.ivar.begin() + i * B, B, r.ivar.begin() + out * B);
       std::copy_n(r.mask.begin() + i * B, B, r.mask.begin() + out * B);
-      r.targetid[out] = r.targetid[i], r.z[out] = r.z[i], r.spectype[out] = r.spectype[i];
-      r.snr[out] = r.snr[i], r.ra[out] = r.ra[i], r.dec[out] = r.dec[i], acc.file[out] = acc.file[i];
+      r.move_row(i, out);
+      acc.file[out] = acc.file[i];
     }
     ++out;
   }
   r.count = static_cast<std::int64_t>(out);
   r.flux.resize(out * B), r.ivar.resize(out * B), r.mask.resize(out * B);
-  r.targetid.resize(out), r.z.resize(out), r.spectype.resize(out), r.snr.resize(out), r.ra.resize(out), r.dec.resize(out);
+  r.resize_columns(out);
   acc.file.resize(out);
+}
+
+// A spooled row's claim to its key, for the de-duplication.
+struct RowKey {
+  std::int64_t targetid = 0;
+  std::uint64_t group = 0;     // hash of SURVEY and PROGRAM (0 with one row per TARGETID)
+  std::int64_t position = 0;   // global input order (row number before de-duplication)
+  float snr = 0;
+  std::int32_t zwarn_ok = 0;   // 1 when ZWARN == 0
+};
+
+std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser: spreads TARGETIDs over ranks
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// One row per key (kDedupRule), over every rank: each key goes to the rank that owns its
+// TARGETID's hash, which picks the winner and sends back the positions of the others.
+// `keys` are this rank's rows of good files in spool order with positions from `offset`
+// (offsets[r] is rank r's first position, offsets[P] the total). Returns the positions
+// (offset-relative) this rank drops. Memory: O(rows per rank).
+std::vector<std::int64_t> find_duplicates(Communicator& comm, const std::vector<RowKey>& keys,
+                                          const std::vector<std::int64_t>& offsets) {
+  const int P = comm.size(), me = comm.rank();
+  std::vector<std::vector<RowKey>> out(static_cast<std::size_t>(P));
+  for (const RowKey& k : keys) out[mix64(static_cast<std::uint64_t>(k.targetid)) % std::uint64_t(P)].push_back(k);
+  std::vector<RowKey> send;
+  std::vector<std::size_t> counts;
+  for (auto& v : out) {
+    counts.push_back(v.size());
+    send.insert(send.end(), v.begin(), v.end());
+  }
+  std::vector<RowKey> mine = comm.alltoallv<RowKey>(send, counts);
+  std::sort(mine.begin(), mine.end(), [](const RowKey& a, const RowKey& b) {
+    if (a.targetid != b.targetid) return a.targetid < b.targetid;
+    if (a.group != b.group) return a.group < b.group;
+    if (a.zwarn_ok != b.zwarn_ok) return a.zwarn_ok > b.zwarn_ok;
+    if (a.snr != b.snr) return a.snr > b.snr;
+    return a.position < b.position;
+  });
+  std::vector<std::vector<std::int64_t>> losers(static_cast<std::size_t>(P));
+  for (std::size_t i = 1; i < mine.size(); ++i)
+    if (mine[i].targetid == mine[i - 1].targetid && mine[i].group == mine[i - 1].group) {
+      const std::int64_t pos = mine[i].position;
+      const auto r = std::upper_bound(offsets.begin(), offsets.end(), pos) - offsets.begin() - 1;
+      losers[static_cast<std::size_t>(r)].push_back(pos);
+    }
+  std::vector<std::int64_t> back;
+  counts.clear();
+  for (auto& v : losers) {
+    counts.push_back(v.size());
+    back.insert(back.end(), v.begin(), v.end());
+  }
+  std::vector<std::int64_t> dropped = comm.alltoallv<std::int64_t>(back, counts);
+  for (auto& p : dropped) p -= offsets[static_cast<std::size_t>(me)];
+  return dropped;
 }
 
 // Global rows k·N/S (k = 0..S-1): spread over the whole survey, independent of rank count.
@@ -281,7 +363,16 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   // 2. Pass 1: read and preprocess this rank's rows, chunk by chunk, into the spool.
   Accepted acc;
   acc.rows.n_bins = s.grid.n_bins;
+  std::vector<RowKey> spooled_keys;  // one per spool row, positions set below
   const auto flush = [&] {
+    for (std::size_t i = 0; i < acc.rows.targetid.size(); ++i) {
+      RowKey k;
+      k.targetid = acc.rows.targetid[i];
+      k.group = s.sel.one_row_per_targetid ? 0 : fnv1a64(acc.rows.survey[i] + '\0' + acc.rows.program[i]);
+      k.snr = acc.rows.snr[i];
+      k.zwarn_ok = acc.rows.zwarn[i] == 0 ? 1 : 0;
+      spooled_keys.push_back(k);
+    }
     spool.append(acc.rows, acc.file);
     acc = Accepted{};
     acc.rows.n_bins = s.grid.n_bins;
@@ -326,17 +417,38 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   std::int64_t bad_spectra = 0;  // spectra in skipped files (0 for a file that could not be counted)
   for (std::size_t f = 0; f < nfiles; ++f)
     if (bad[f]) bad_spectra += spectra_in[f];
+  // 3b. One row per key (kDedupRule), counted as rejected_duplicate.
+  std::vector<std::uint8_t> dropped(static_cast<std::size_t>(spool.rows()), 0);
+  {
+    const std::vector<int>& tags = spool.tags();
+    std::vector<RowKey> keys;
+    std::vector<std::size_t> spool_row;
+    for (std::size_t i = 0; i < tags.size(); ++i)
+      if (!bad[static_cast<std::size_t>(tags[i])]) {
+        keys.push_back(spooled_keys[i]);
+        spool_row.push_back(i);
+      }
+    const std::int64_t good = static_cast<std::int64_t>(keys.size());
+    const std::int64_t first = comm.exclusive_scan_sum(good);
+    std::vector<std::int64_t> offsets = comm.allgather<std::int64_t>(first);
+    offsets.push_back(comm.allreduce_sum(good));
+    for (std::size_t j = 0; j < keys.size(); ++j) keys[j].position = first + static_cast<std::int64_t>(j);
+    const std::vector<std::int64_t> losers = find_duplicates(comm, keys, offsets);
+    for (const std::int64_t j : losers) dropped[spool_row[static_cast<std::size_t>(j)]] = 1;
+    reject_totals[static_cast<int>(Reject::duplicate)] = comm.allreduce_sum(static_cast<std::int64_t>(losers.size()));
+  }
   auto read_kept = [&](std::size_t k) {
     Accepted chunk;
     chunk.rows = spool.read(k, chunk.file);
-    drop_rows_of_bad_files(chunk, bad, B);
+    drop_rows(chunk, bad, dropped, spool.first_row(k), B);
     chunk.rows.split.resize(static_cast<std::size_t>(chunk.rows.count));
     return std::move(chunk.rows);
   };
 
   // 4. Global offsets.
   std::int64_t kept = 0;
-  for (int tag : spool.tags()) kept += bad[static_cast<std::size_t>(tag)] ? 0 : 1;
+  for (std::size_t i = 0; i < spool.tags().size(); ++i)
+    kept += bad[static_cast<std::size_t>(spool.tags()[i])] || dropped[i] ? 0 : 1;
   const std::int64_t offset = comm.exclusive_scan_sum(kept);
   const std::int64_t N = comm.allreduce_sum(kept);
   total_rows = N;

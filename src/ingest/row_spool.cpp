@@ -2,6 +2,7 @@
 #include "row_spool.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -9,7 +10,6 @@
 
 namespace specvae::ingest {
 namespace {
-constexpr std::size_t kTypeLen = 6;  // DESI SPECTYPE width
 
 template <typename T>
 void put(std::FILE* f, const std::vector<T>& v, const std::filesystem::path& path) {
@@ -56,15 +56,19 @@ void RowSpool::append(const DatasetRows& r, const std::vector<int>& tags) {
   put(file_, r.flux, path_);
   put(file_, r.ivar, path_);
   put(file_, r.mask, path_);
-  put(file_, r.targetid, path_);
-  put(file_, r.z, path_);
-  put(file_, r.snr, path_);
-  put(file_, r.ra, path_);
-  put(file_, r.dec, path_);
-  std::vector<char> types(std::size_t(r.count) * kTypeLen, '\0');
-  for (std::size_t i = 0; i < r.spectype.size(); ++i)
-    std::memcpy(types.data() + i * kTypeLen, r.spectype[i].data(), std::min(kTypeLen, r.spectype[i].size()));
-  put(file_, types, path_);
+  r.for_each_column([&](const ColumnSpec& spec, const auto& col) {
+    if (std::string_view(spec.name) == "split") return;  // set in pass 2
+    if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::vector<std::string>>) {
+      std::vector<char> text(std::size_t(r.count) * kRowStringWidth, '\0');
+      for (std::size_t i = 0; i < col.size(); ++i) {
+        SPECVAE_CHECK(col[i].size() <= kRowStringWidth, "spool: {} of {} bytes", spec.name, col[i].size());
+        std::memcpy(text.data() + i * kRowStringWidth, col[i].data(), col[i].size());
+      }
+      put(file_, text, path_);
+    } else {
+      put(file_, col, path_);
+    }
+  });
 }
 
 DatasetRows RowSpool::read(std::size_t k, std::vector<int>& tags) const {
@@ -84,15 +88,20 @@ DatasetRows RowSpool::read(std::size_t k, std::vector<int>& tags) const {
   get(file_, r.flux, nb, path_);
   get(file_, r.ivar, nb, path_);
   get(file_, r.mask, nb, path_);
-  get(file_, r.targetid, n, path_);
-  get(file_, r.z, n, path_);
-  get(file_, r.snr, n, path_);
-  get(file_, r.ra, n, path_);
-  get(file_, r.dec, n, path_);
-  std::vector<char> types;
-  get(file_, types, n * kTypeLen, path_);
-  r.spectype.resize(n);
-  for (std::size_t i = 0; i < n; ++i) r.spectype[i] = std::string(types.data() + i * kTypeLen, strnlen(types.data() + i * kTypeLen, kTypeLen));
+  r.for_each_column([&](const ColumnSpec& spec, auto& col) {
+    if (std::string_view(spec.name) == "split") return;
+    if constexpr (std::is_same_v<std::decay_t<decltype(col)>, std::vector<std::string>>) {
+      std::vector<char> text;
+      get(file_, text, n * kRowStringWidth, path_);
+      col.resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const char* p = text.data() + i * kRowStringWidth;
+        col[i] = std::string(p, strnlen(p, kRowStringWidth));
+      }
+    } else {
+      get(file_, col, n, path_);
+    }
+  });
   r.split.assign(n, 0);
   return r;
 }

@@ -26,6 +26,8 @@ class RowSpool {
   void append(const DatasetRows& rows, const std::vector<int>& tags);
   std::size_t chunks() const { return counts_.size(); }
   std::int64_t rows() const { return total_; }
+  // The spool row index of chunk k's first row.
+  std::int64_t first_row(std::size_t k) const { return first_row_.at(k); }
   // The tags of every row, in order (kept in memory: 4 bytes a row).
   const std::vector<int>& tags() const { return tags_; }
   // Chunk k as appended (split zero-filled), with its tags.

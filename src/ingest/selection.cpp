@@ -35,6 +35,7 @@ const char* reject_name(Reject r) {
     case Reject::z_range: return "z_range";
     case Reject::no_data: return "no_data";
     case Reject::snr: return "snr";
+    case Reject::duplicate: return "duplicate";
     case Reject::count: break;
   }
   return "?";
@@ -52,6 +53,7 @@ SelectionRules SelectionRules::from_config(const Config& cfg) {
   s.target_column = cfg.get_string("ingest.target_column");
   s.target_mask = cfg.get_int("ingest.target_mask");
   s.bad_mask_bits = static_cast<std::uint32_t>(cfg.get_int("ingest.bad_mask_bits"));
+  s.one_row_per_targetid = cfg.get_string("ingest.dedup") == "targetid";
   if (s.z_min > s.z_max) throw ConfigError(fmt::format("ingest.z_min = {} is above ingest.z_max = {}", s.z_min, s.z_max));
   if (!s.target_column.empty() && target_field(s.target_column) < 0)
     throw ConfigError(fmt::format("ingest.target_column = \"{}\": supported columns are DESI_TARGET, BGS_TARGET, "
@@ -71,7 +73,8 @@ std::string SelectionRules::describe() const {
   if (!spectypes.empty()) d += fmt::format("SPECTYPE in [{}]\n", fmt::join(spectypes, ", "));
   if (!objtypes.empty()) d += fmt::format("OBJTYPE in [{}]\n", fmt::join(objtypes, ", "));
   if (!target_column.empty()) d += fmt::format("({} & {:#x}) != 0\n", target_column, target_mask);
-  d += fmt::format("bad pixel: MASK & {:#x}, ivar <= 0, flux == 0 or non-finite", bad_mask_bits);
+  d += fmt::format("bad pixel: MASK & {:#x}, ivar <= 0, flux == 0 or non-finite\n", bad_mask_bits);
+  d += fmt::format("one row per {}: {}", one_row_per_targetid ? "TARGETID" : "(TARGETID, SURVEY, PROGRAM)", kDedupRule);
   return d;
 }
 

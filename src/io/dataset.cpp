@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/ranges.h>
 
@@ -15,7 +16,6 @@
 namespace specvae {
 namespace {
 
-constexpr std::size_t kSpectypeLen = 6;  // DESI's SPECTYPE is char[6]
 constexpr hsize_t kChunkRows = 256;      // 256 rows × 1000 bins × 4 B = 1 MB chunks
 
 int comm_rank(MPI_Comm comm) {
@@ -50,9 +50,9 @@ std::int64_t exscan_i64(MPI_Comm comm, std::int64_t v) {
   return comm_rank(comm) == 0 ? 0 : out;
 }
 
-h5::Handle spectype_type() {
+h5::Handle string_type(std::size_t width = kRowStringWidth) {
   h5::Handle t(SPECVAE_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
-  SPECVAE_HDF5_CHECK(H5Tset_size(t, kSpectypeLen));
+  SPECVAE_HDF5_CHECK(H5Tset_size(t, width));
   SPECVAE_HDF5_CHECK(H5Tset_strpad(t, H5T_STR_NULLPAD));
   return t;
 }
@@ -89,10 +89,25 @@ std::string provenance_fingerprint(const DatasetProvenance& p) {
 void check_rows(const DatasetRows& r) {
   const auto n = std::size_t(r.count), nb = n * std::size_t(r.n_bins);
   SPECVAE_CHECK(r.flux.size() == nb && r.ivar.size() == nb && r.mask.size() == nb, "dataset rows: spectra arrays of the wrong size");
-  SPECVAE_CHECK(r.targetid.size() == n && r.z.size() == n && r.spectype.size() == n && r.snr.size() == n &&
-                    r.split.size() == n && r.ra.size() == n && r.dec.size() == n,
-                "dataset rows: per-row arrays of the wrong size");
+  const char* bad = r.first_column_not_of(n);
+  SPECVAE_CHECK(bad == nullptr, "dataset rows: column {} has the wrong size", bad ? bad : "");
 }
+
+// The HDF5 file type of a column (the memory type of a numeric column is its native one).
+template <typename T> hid_t file_type();
+template <> hid_t file_type<std::int64_t>() { return H5T_STD_I64LE; }
+template <> hid_t file_type<std::int32_t>() { return H5T_STD_I32LE; }
+template <> hid_t file_type<double>() { return H5T_IEEE_F64LE; }
+template <> hid_t file_type<float>() { return H5T_IEEE_F32LE; }
+template <> hid_t file_type<std::uint8_t>() { return H5T_STD_U8LE; }
+template <typename T> hid_t mem_type();
+template <> hid_t mem_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <> hid_t mem_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <> hid_t mem_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <> hid_t mem_type<float>() { return H5T_NATIVE_FLOAT; }
+template <> hid_t mem_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+
+template <typename V> constexpr bool is_strings = std::is_same_v<std::decay_t<V>, std::vector<std::string>>;
 
 }  // namespace
 
@@ -103,13 +118,7 @@ void DatasetRows::resize(std::int64_t rows, int bins) {
   flux.resize(nb);
   ivar.resize(nb);
   mask.resize(nb);
-  targetid.resize(n);
-  z.resize(n);
-  spectype.resize(n);
-  snr.resize(n);
-  split.resize(n);
-  ra.resize(n);
-  dec.resize(n);
+  resize_columns(n);
 }
 
 void DatasetRows::append(const DatasetRows& o) {
@@ -119,13 +128,7 @@ void DatasetRows::append(const DatasetRows& o) {
   cat(flux, o.flux);
   cat(ivar, o.ivar);
   cat(mask, o.mask);
-  cat(targetid, o.targetid);
-  cat(z, o.z);
-  cat(spectype, o.spectype);
-  cat(snr, o.snr);
-  cat(split, o.split);
-  cat(ra, o.ra);
-  cat(dec, o.dec);
+  append_columns(o);
   count += o.count;
 }
 
@@ -141,10 +144,13 @@ std::uint64_t partial_dataset_hash(const DatasetRows& r, std::int64_t begin) {
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.flux.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.ivar.data() + o), nb * 4), h);
     h = fnv1a64(std::string_view(reinterpret_cast<const char*>(r.mask.data() + o), nb), h);
-    // The labels too: a dataset whose redshifts, classes or split changed is another dataset.
-    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.z[std::size_t(i)]), 8), h);
-    h = fnv1a64(r.spectype[std::size_t(i)] + '\0', h);
-    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&r.split[std::size_t(i)]), 1), h);
+    // Every per-row column too: a dataset whose redshifts, classes, split or any column a later
+    // stage reads changed is another dataset.
+    r.for_each_column([&](const ColumnSpec&, const auto& col) {
+      const auto& v = col[std::size_t(i)];
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) h = fnv1a64(v + '\0', h);
+      else h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&v), sizeof v), h);
+    });
     sum += h;
   }
   return sum;
@@ -159,7 +165,8 @@ struct DatasetWriter::Impl {
   std::uint64_t hash_part = 0;
   bool first_write = true, committed = false;
   DatasetWriteReport report;
-  h5::Handle file, flux, ivar, mask, targetid, z, spectype, snr, split, ra, dec, st;
+  h5::Handle file, flux, ivar, mask;
+  std::vector<h5::Handle> columns;  // one per RowColumns column, in table order
 };
 
 DatasetWriter::DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool overwrite) : impl_(std::make_unique<Impl>()) {
@@ -176,9 +183,8 @@ DatasetWriter::~DatasetWriter() {
   // Close our handles first (the datasets before the file); the unfinished temporary file is
   // removed by rank 0.
   auto& m = *impl_;
-  for (h5::Handle* h : {&m.st, &m.dec, &m.ra, &m.split, &m.snr, &m.spectype, &m.z, &m.targetid, &m.mask, &m.ivar,
-                        &m.flux})
-    *h = h5::Handle();
+  m.columns.clear();
+  for (h5::Handle* h : {&m.mask, &m.ivar, &m.flux}) *h = h5::Handle();
   m.file = h5::Handle();
   if (!m.tmp.empty() && comm_rank(m.comm) == 0) {
     std::error_code ec;
@@ -197,14 +203,16 @@ void DatasetWriter::open(std::int64_t offset, std::int64_t total, const std::vec
   m.flux = create_rows_dataset(m.file, "flux", H5T_IEEE_F32LE, total, m.n_bins);
   m.ivar = create_rows_dataset(m.file, "ivar", H5T_IEEE_F32LE, total, m.n_bins);
   m.mask = create_rows_dataset(m.file, "mask", H5T_STD_U8LE, total, m.n_bins);
-  m.targetid = create_rows_dataset(m.file, "targetid", H5T_STD_I64LE, total, 0);
-  m.z = create_rows_dataset(m.file, "z", H5T_IEEE_F64LE, total, 0);
-  m.st = spectype_type();
-  m.spectype = create_rows_dataset(m.file, "spectype", m.st, total, 0);
-  m.snr = create_rows_dataset(m.file, "snr", H5T_IEEE_F32LE, total, 0);
-  m.split = create_rows_dataset(m.file, "split", H5T_STD_U8LE, total, 0);
-  m.ra = create_rows_dataset(m.file, "ra", H5T_IEEE_F64LE, total, 0);
-  m.dec = create_rows_dataset(m.file, "dec", H5T_IEEE_F64LE, total, 0);
+  const RowColumns table;
+  table.for_each_column([&](const ColumnSpec& spec, const auto& col) {
+    using V = std::decay_t<decltype(col)>;
+    h5::Handle d;
+    if constexpr (is_strings<V>) d = create_rows_dataset(m.file, spec.name, string_type(), total, 0);
+    else d = create_rows_dataset(m.file, spec.name, file_type<typename V::value_type>(), total, 0);
+    h5::write_attr(d, "description", std::string(spec.description));
+    if (*spec.unit) h5::write_attr(d, "unit", std::string(spec.unit));
+    m.columns.push_back(std::move(d));
+  });
   hsize_t nb = hsize_t(m.n_bins);
   h5::Handle space(SPECVAE_HDF5_CHECK(H5Screate_simple(1, &nb, nullptr)));
   h5::Handle w(SPECVAE_HDF5_CHECK(H5Dcreate2(m.file, "wave", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
@@ -239,20 +247,23 @@ void DatasetWriter::write(const DatasetRows& chunk) {
   }
   h5::write_rows(m.comm, m.ivar, H5T_NATIVE_FLOAT, at, n, r->ivar.data());
   h5::write_rows(m.comm, m.mask, H5T_NATIVE_UINT8, at, n, r->mask.data());
-  h5::write_rows(m.comm, m.targetid, H5T_NATIVE_INT64, at, n, r->targetid.data());
-  h5::write_rows(m.comm, m.z, H5T_NATIVE_DOUBLE, at, n, r->z.data());
-  std::vector<char> types(static_cast<std::size_t>(n) * kSpectypeLen, '\0');
-  for (std::size_t i = 0; i < r->spectype.size(); ++i) {
-    const auto& t = r->spectype[i];
-    if (t.size() > kSpectypeLen)
-      throw InputError(fmt::format("SPECTYPE '{}' of TARGETID {} is longer than {} characters", t, r->targetid[i], kSpectypeLen));
-    std::memcpy(types.data() + i * kSpectypeLen, t.data(), t.size());
-  }
-  h5::write_rows(m.comm, m.spectype, m.st, at, n, types.data());
-  h5::write_rows(m.comm, m.snr, H5T_NATIVE_FLOAT, at, n, r->snr.data());
-  h5::write_rows(m.comm, m.split, H5T_NATIVE_UINT8, at, n, r->split.data());
-  h5::write_rows(m.comm, m.ra, H5T_NATIVE_DOUBLE, at, n, r->ra.data());
-  h5::write_rows(m.comm, m.dec, H5T_NATIVE_DOUBLE, at, n, r->dec.data());
+  std::size_t k = 0;
+  r->for_each_column([&](const ColumnSpec& spec, const auto& col) {
+    using V = std::decay_t<decltype(col)>;
+    const hid_t d = m.columns[k++];
+    if constexpr (is_strings<V>) {
+      std::vector<char> text(static_cast<std::size_t>(n) * kRowStringWidth, '\0');
+      for (std::size_t i = 0; i < col.size(); ++i) {
+        if (col[i].size() > kRowStringWidth)
+          throw InputError(fmt::format("{} '{}' of TARGETID {} is longer than {} bytes", upper_name(spec.name), col[i],
+                                       r->targetid[i], kRowStringWidth));
+        std::memcpy(text.data() + i * kRowStringWidth, col[i].data(), col[i].size());
+      }
+      h5::write_rows(m.comm, d, string_type(), at, n, text.data());
+    } else {
+      h5::write_rows(m.comm, d, mem_type<typename V::value_type>(), at, n, col.data());
+    }
+  });
   m.next += n;
 }
 
@@ -288,8 +299,8 @@ std::int64_t DatasetWriter::commit(const DatasetProvenance& prov, DatasetWriteRe
   for (const auto& [reason, n] : prov.rejected) h5::write_attr(root, "rejected_" + reason, n);
   for (const auto& [k, v] : prov.extra_string_attrs) h5::write_attr(root, k, v);
   root = h5::Handle();
-  for (h5::Handle* h : {&m.flux, &m.ivar, &m.mask, &m.targetid, &m.z, &m.spectype, &m.snr, &m.split, &m.ra, &m.dec, &m.st})
-    *h = h5::Handle();
+  m.columns.clear();
+  for (h5::Handle* h : {&m.flux, &m.ivar, &m.mask}) *h = h5::Handle();
   m.file = h5::Handle();
   h5::commit_rename(m.comm, m.tmp, m.path);
   m.committed = true;
@@ -417,21 +428,19 @@ DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, 
     r.ivar.clear();
     r.mask.clear();
   }
-  read("targetid", H5T_NATIVE_INT64, r.targetid.data());
-  read("z", H5T_NATIVE_DOUBLE, r.z.data());
-  {
-    std::vector<char> types(static_cast<std::size_t>(count) * kSpectypeLen);
-    auto st = spectype_type();
-    read("spectype", st, types.data());
-    for (std::size_t i = 0; i < std::size_t(count); ++i) {
-      const char* p = types.data() + i * kSpectypeLen;
-      r.spectype[i] = std::string(p, strnlen(p, kSpectypeLen));
+  r.for_each_column([&](const ColumnSpec& spec, auto& col) {
+    using V = std::decay_t<decltype(col)>;
+    if constexpr (is_strings<V>) {
+      std::vector<char> text(static_cast<std::size_t>(count) * kRowStringWidth);
+      read(spec.name, string_type(), text.data());
+      for (std::size_t i = 0; i < std::size_t(count); ++i) {
+        const char* p = text.data() + i * kRowStringWidth;
+        col[i] = std::string(p, strnlen(p, kRowStringWidth));
+      }
+    } else {
+      read(spec.name, mem_type<typename V::value_type>(), col.data());
     }
-  }
-  read("snr", H5T_NATIVE_FLOAT, r.snr.data());
-  read("split", H5T_NATIVE_UINT8, r.split.data());
-  read("ra", H5T_NATIVE_DOUBLE, r.ra.data());
-  read("dec", H5T_NATIVE_DOUBLE, r.dec.data());
+  });
   check_row_values(comm, path, r, with_spectra);
   return r;
 }

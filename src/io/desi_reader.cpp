@@ -4,6 +4,7 @@
 // strictly increasing grids that line up across cameras as desispec's coadd_cameras requires.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -264,6 +265,13 @@ DesiSpectra read_desi_spectra(const std::filesystem::path& path, std::int64_t fi
   out.path = path;
   out.survey = file.read_key_string("SURVEY").value_or("");
   out.program = file.read_key_string("PROGRAM").value_or("");
+  if (const auto hpx = file.read_key_string("HPXPIXEL")) {
+    std::int64_t v = -1;
+    const auto [end, ec] = std::from_chars(hpx->data(), hpx->data() + hpx->size(), v);
+    if (ec != std::errc() || end != hpx->data() + hpx->size() || v < 0 || v > INT32_MAX)
+      throw InputError(fmt::format("{}: PRIMARY header: HPXPIXEL = '{}' is not a HEALPix pixel number", path.string(), *hpx));
+    out.healpix = static_cast<std::int32_t>(v);
+  }
 
   // Every header is checked before any pixel is read, so a bad file fails fast.
   const std::vector<CameraLayout> layout = check_layout(file, out.file_nspec);

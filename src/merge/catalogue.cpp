@@ -6,6 +6,9 @@
 #include <cmath>
 #include <iterator>
 #include <numeric>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -114,13 +117,12 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
       throw InputError(fmt::format("{}: its PCA yardstick differs from that of {} (shards of different score runs?)",
                                    paths[k].string(), paths[0].string()));
   for (score::ScoreShard& s : shards) {
-    cat(c.targetid, s.targetid, 1);
-    cat(c.ra, s.ra, 1);
-    cat(c.dec, s.dec, 1);
-    cat(c.z, s.z, 1);
-    cat(c.spectype, s.spectype, 1);
-    cat(c.snr, s.snr, 1);
-    cat(c.split, s.split, 1);
+    std::vector<void*> from;  // the shard's per-row columns, in table order
+    s.for_each_column([&](const ColumnSpec&, auto& col) { from.push_back(&col); });
+    std::size_t k = 0;
+    c.for_each_column([&](const ColumnSpec&, auto& col) {
+      cat(col, *static_cast<std::remove_reference_t<decltype(col)>*>(from[k++]), 1);
+    });
     cat(c.score[0], s.mse, 1);
     cat(c.score[1], s.recon_logprob, 1);
     cat(c.score[2], s.nof, 1);
@@ -130,12 +132,14 @@ Catalogue build_catalogue(std::vector<score::ScoreShard> shards, const std::vect
   }
   SPECVAE_CHECK(static_cast<std::int64_t>(c.targetid.size()) == c.n, "catalogue has {} rows, expected {}",
                 c.targetid.size(), c.n);
-  // The catalogue is keyed by TARGETID: a target coadded in two files (two rows) is kept
-  // twice, as in the dataset, but said so.
-  std::vector<std::int64_t> ids = c.targetid;
-  std::sort(ids.begin(), ids.end());
-  const auto dup = static_cast<std::int64_t>(ids.end() - std::unique(ids.begin(), ids.end()));
-  if (dup > 0) log::warn("merge: {} rows repeat a TARGETID already in the catalogue (duplicate coadds?)", dup);
+  // The catalogue is keyed by (TARGETID, SURVEY, PROGRAM), which ingest keeps unique
+  // (ingest.dedup); a dataset from elsewhere that repeats a key is kept as it is, but said so.
+  std::vector<std::tuple<std::int64_t, std::string_view, std::string_view>> keys;
+  keys.reserve(c.targetid.size());
+  for (std::size_t i = 0; i < c.targetid.size(); ++i) keys.emplace_back(c.targetid[i], c.survey[i], c.program[i]);
+  std::sort(keys.begin(), keys.end());
+  const auto dup = static_cast<std::int64_t>(keys.end() - std::unique(keys.begin(), keys.end()));
+  if (dup > 0) log::warn("merge: {} rows repeat a (TARGETID, SURVEY, PROGRAM) already in the catalogue", dup);
   rank_catalogue(c, top_fraction);
   return c;
 }

@@ -1,5 +1,7 @@
 // catalogue.h5 read back: the columns and provenance `specvae merge` wrote, for the stages
 // after it (report). Serial.
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "specvae/core/commit.hpp"
@@ -72,10 +74,19 @@ Catalogue read_catalogue(const fs::path& file_or_folder, const CatalogueColumns&
   h5::Handle f;
   Catalogue c = read_header(path, f);
   const std::int64_t n = c.n;
-  c.targetid = h5col::read<std::int64_t>(f, "targetid", n, 0, path);
-  c.split = h5col::read<std::uint8_t>(f, "split", n, 0, path);
+  // targetid and split always; spectype as strings or codes; the rest with `positions`.
+  static constexpr auto always = [](const ColumnSpec& spec) {
+    const std::string_view name = spec.name;
+    return name == "targetid" || name == "split";
+  };
+  static constexpr auto strings = [](const ColumnSpec& spec) { return std::string_view(spec.name) == "spectype"; };
+  static constexpr auto rest = [](const ColumnSpec& spec) {
+    const std::string_view name = spec.name;
+    return name != "targetid" && name != "split" && name != "spectype";
+  };
+  h5col::read_row_columns(f, n, path, c, +always);
   if (columns.spectype_strings) {
-    c.spectype = h5col::read_strings(f, "spectype", n, path);
+    h5col::read_row_columns(f, n, path, c, +strings);
   } else {
     h5col::StringCodes codes = h5col::read_string_codes(f, "spectype", n, path);
     c.spectype_code = std::move(codes.codes);
@@ -91,12 +102,7 @@ Catalogue read_catalogue(const fs::path& file_or_folder, const CatalogueColumns&
     c.combined = h5col::read<double>(f, "combined", n, 0, path);
     c.flag_combined = h5col::read<std::uint8_t>(f, "flag_combined", n, 0, path);
   }
-  if (columns.positions) {
-    c.ra = h5col::read<double>(f, "ra", n, 0, path);
-    c.dec = h5col::read<double>(f, "dec", n, 0, path);
-    c.z = h5col::read<double>(f, "z", n, 0, path);
-    c.snr = h5col::read<float>(f, "snr", n, 0, path);
-  }
+  if (columns.positions) h5col::read_row_columns(f, n, path, c, +rest);
   c.latent_mu = h5col::read<float>(f, "latent_mu", n, c.latent, path);
   if (columns.logvar) c.latent_logvar = h5col::read<float>(f, "latent_logvar", n, c.latent, path);
   return c;
@@ -110,13 +116,7 @@ Catalogue read_catalogue_rows(const fs::path& file_or_folder, const std::vector<
   const auto col = [&]<typename T>(std::vector<T>& dst, const std::string& name, int width = 0) {
     dst = h5col::read_rows<T>(f, name, n, width, rows, path);
   };
-  col(c.targetid, "targetid");
-  col(c.ra, "ra");
-  col(c.dec, "dec");
-  col(c.z, "z");
-  c.spectype = h5col::read_strings_rows(f, "spectype", n, rows, path);
-  col(c.snr, "snr");
-  col(c.split, "split");
+  h5col::read_row_columns_at(f, n, rows, path, c);
   for (int s = 0; s < kNumScores; ++s) {
     col(c.score[s], kScores[s].name);
     col(c.rank[s], fmt::format("rank_{}", kScores[s].name));

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <type_traits>
 
 #include <fitsio.h>
 #include <fmt/format.h>
@@ -36,12 +37,29 @@ void key_string(fitsfile* f, const char* key, const std::string& v, const char* 
   if (status) throw InputError(fmt::format("cannot write the FITS key {} ({})", key, detail::fits_error_string(status)));
 }
 
+// The binary-table form (TFORMn) and CFITSIO type of a per-row column.
+template <typename T> int fits_type();
+template <> int fits_type<std::int64_t>() { return TLONGLONG; }
+template <> int fits_type<std::int32_t>() { return TINT; }
+template <> int fits_type<double>() { return TDOUBLE; }
+template <> int fits_type<float>() { return TFLOAT; }
+template <> int fits_type<std::uint8_t>() { return TBYTE; }
+template <typename T> std::string fits_form(const std::vector<T>&) {
+  if constexpr (std::is_same_v<T, std::string>) return std::to_string(kRowStringWidth) + "A";
+  else if constexpr (std::is_same_v<T, std::int64_t>) return "K";
+  else if constexpr (std::is_same_v<T, std::int32_t>) return "J";
+  else if constexpr (std::is_same_v<T, double>) return "D";
+  else if constexpr (std::is_same_v<T, float>) return "E";
+  else return "B";
+}
+
 }  // namespace
 
 void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c, std::int64_t rows_per_block) {
   const auto un = static_cast<std::size_t>(c.n), ul = un * static_cast<std::size_t>(c.latent);
-  SPECVAE_CHECK(c.targetid.size() == un && c.ra.size() == un && c.dec.size() == un && c.z.size() == un &&
-                    c.spectype.size() == un && c.snr.size() == un && c.split.size() == un && c.combined.size() == un &&
+  const char* short_column = c.first_column_not_of(un);
+  SPECVAE_CHECK(short_column == nullptr, "catalogue column {} does not have {} rows", short_column ? short_column : "", c.n);
+  SPECVAE_CHECK(c.combined.size() == un &&
                     c.rank_combined.size() == un && c.flag_combined.size() == un && c.latent_mu.size() == ul &&
                     c.latent_logvar.size() == ul,
                 "catalogue columns do not all have {} rows", c.n);
@@ -74,13 +92,10 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   fitsfile* f = unfinished.f;
   const std::string L = std::to_string(c.latent);
   // Each column with its unit (TUNITn) and what it is (TCOMMn).
-  std::vector<Column> cols = {{"TARGETID", "K", "", "DESI TARGETID"},
-                              {"RA", "D", "deg", "right ascension (fibre map TARGET_RA)"},
-                              {"DEC", "D", "deg", "declination (fibre map TARGET_DEC)"},
-                              {"Z", "D", "", "redshift used for the rest frame (redrock Z)"},
-                              {"SPECTYPE", "6A", "", "redrock SPECTYPE"},
-                              {"SNR", "E", "", "median S/N per pixel over the rest-frame window"},
-                              {"SPLIT", "B", "", "0: training row, 1: validation row"}};
+  std::vector<Column> cols;
+  c.for_each_column([&](const ColumnSpec& spec, const auto& col) {
+    cols.push_back({upper_name(spec.name), fits_form(col), spec.unit, spec.description});
+  });
   static const char* const what[kNumScores] = {
       "VAE weighted MSE at the latent mean (higher: more anomalous)",
       "reconstruction log-probability (lower: more anomalous)",
@@ -149,16 +164,17 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
       check_status();
       ++colno;
     };
-    write(TLONGLONG, c.targetid.data(), sizeof(std::int64_t));
-    write(TDOUBLE, c.ra.data(), sizeof(double));
-    write(TDOUBLE, c.dec.data(), sizeof(double));
-    write(TDOUBLE, c.z.data(), sizeof(double));
-    type_ptr.clear();
-    for (std::int64_t i = r0; i < r0 + m; ++i) type_ptr.push_back(const_cast<char*>(c.spectype[static_cast<std::size_t>(i)].c_str()));
-    fits_write_col(f, TSTRING, colno++, first_row, 1, static_cast<LONGLONG>(m), type_ptr.data(), &status);
-    check_status();
-    write(TFLOAT, c.snr.data(), sizeof(float));
-    write(TBYTE, c.split.data(), 1);
+    c.for_each_column([&](const ColumnSpec&, const auto& col) {
+      using T = typename std::decay_t<decltype(col)>::value_type;
+      if constexpr (std::is_same_v<T, std::string>) {
+        type_ptr.clear();
+        for (std::int64_t i = r0; i < r0 + m; ++i) type_ptr.push_back(const_cast<char*>(col[static_cast<std::size_t>(i)].c_str()));
+        fits_write_col(f, TSTRING, colno++, first_row, 1, static_cast<LONGLONG>(m), type_ptr.data(), &status);
+        check_status();
+      } else {
+        write(fits_type<T>(), col.data(), sizeof(T));
+      }
+    });
     for (int s = 0; s < kNumScores; ++s) {
       write(TDOUBLE, c.score[s].data(), sizeof(double));
       write(TLONGLONG, c.rank[s].data(), sizeof(std::int64_t));

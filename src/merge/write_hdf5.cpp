@@ -71,13 +71,7 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
         }
       }
     }
-    h5col::write(f, "targetid", c.targetid);
-    h5col::write(f, "ra", c.ra);
-    h5col::write(f, "dec", c.dec);
-    h5col::write(f, "z", c.z);
-    h5col::write_strings(f, "spectype", c.spectype, 6);
-    h5col::write(f, "snr", c.snr);
-    h5col::write(f, "split", c.split);
+    h5col::write_row_columns(f, c);
     for (int s = 0; s < kNumScores; ++s) {
       h5col::write(f, kScores[s].name, c.score[s]);
       h5col::write(f, fmt::format("rank_{}", kScores[s].name), c.rank[s]);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -26,8 +27,10 @@ void write_strings(hid_t file, const std::string& name, const std::vector<std::s
   SPECVAE_HDF5_CHECK(H5Tset_size(type, width));
   SPECVAE_HDF5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
   std::vector<char> buf(data.size() * width, '\0');
-  for (std::size_t i = 0; i < data.size(); ++i)
-    std::memcpy(&buf[i * width], data[i].data(), std::min(width, data[i].size()));
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    SPECVAE_CHECK(data[i].size() <= width, "column {} row {}: '{}' is longer than {} bytes", name, i, data[i], width);
+    std::memcpy(&buf[i * width], data[i].data(), data[i].size());
+  }
   write_raw(file, name, type, static_cast<std::int64_t>(data.size()), 0, buf.data());
 }
 
@@ -166,6 +169,43 @@ StringCodes read_string_codes(hid_t file, const std::string& name, std::int64_t 
   for (std::uint8_t& c : codes) c = renumber[c];
   out.codes = std::move(codes);
   return out;
+}
+
+namespace {
+template <typename V> constexpr bool is_strings = std::is_same_v<std::decay_t<V>, std::vector<std::string>>;
+
+void describe(hid_t file, const ColumnSpec& spec) {
+  h5::Handle ds = h5::open_dataset(file, spec.name, "");
+  h5::write_attr(ds, "description", std::string(spec.description));
+  if (*spec.unit) h5::write_attr(ds, "unit", std::string(spec.unit));
+}
+}  // namespace
+
+void write_row_columns(hid_t file, const RowColumns& columns) {
+  columns.for_each_column([&](const ColumnSpec& spec, const auto& col) {
+    if constexpr (is_strings<decltype(col)>) write_strings(file, spec.name, col, kRowStringWidth);
+    else write(file, spec.name, col);
+    describe(file, spec);
+  });
+}
+
+void read_row_columns(hid_t file, std::int64_t rows, const std::filesystem::path& path, RowColumns& out,
+                      bool (*want)(const ColumnSpec&)) {
+  out.for_each_column([&](const ColumnSpec& spec, auto& col) {
+    if (want && !want(spec)) return;
+    using V = std::decay_t<decltype(col)>;
+    if constexpr (is_strings<V>) col = read_strings(file, spec.name, rows, path);
+    else col = read<typename V::value_type>(file, spec.name, rows, 0, path);
+  });
+}
+
+void read_row_columns_at(hid_t file, std::int64_t rows, const std::vector<std::int64_t>& which,
+                         const std::filesystem::path& path, RowColumns& out) {
+  out.for_each_column([&](const ColumnSpec& spec, auto& col) {
+    using V = std::decay_t<decltype(col)>;
+    if constexpr (is_strings<V>) col = read_strings_rows(file, spec.name, rows, which, path);
+    else col = read_rows<typename V::value_type>(file, spec.name, rows, 0, which, path);
+  });
 }
 
 }  // namespace specvae::h5col

@@ -162,13 +162,7 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   s.dataset_path = fs::absolute(options.dataset).string();
   s.checkpoint_path = fs::absolute(options.checkpoint).string();
   s.knn_method = knn_method_name(method);
-  s.targetid = rows.targetid;
-  s.ra = rows.ra;
-  s.dec = rows.dec;
-  s.z = rows.z;
-  s.spectype = rows.spectype;
-  s.snr = rows.snr;
-  s.split = rows.split;
+  static_cast<RowColumns&>(s) = static_cast<const RowColumns&>(rows);
   s.mse = rs.mse;
   s.recon_logprob = rs.recon_logprob;
   s.nof = lof.nof;

@@ -22,13 +22,7 @@ void ScoreShard::validate(const std::string& origin) const {
   const auto bad = [&](const char* what, std::size_t got, std::size_t want) {
     if (got != want) throw InputError(fmt::format("{}: column {} has {} values for {} rows", origin, what, got, want));
   };
-  bad("targetid", targetid.size(), n);
-  bad("ra", ra.size(), n);
-  bad("dec", dec.size(), n);
-  bad("z", z.size(), n);
-  bad("spectype", spectype.size(), n);
-  bad("snr", snr.size(), n);
-  bad("split", split.size(), n);
+  for_each_column([&](const ColumnSpec& spec, const auto& col) { bad(spec.name, col.size(), n); });
   bad("mse", mse.size(), n);
   bad("recon_logprob", recon_logprob.size(), n);
   bad("nof", nof.size(), n);
@@ -81,13 +75,7 @@ void write_score_shard_file(const fs::path& tmp, const ScoreShard& s) {
     h5::write_attr(f, "dataset_path", s.dataset_path);
     h5::write_attr(f, "checkpoint_path", s.checkpoint_path);
     h5::write_attr(f, "knn_method", s.knn_method);
-    h5col::write(f, "targetid", s.targetid);
-    h5col::write(f, "ra", s.ra);
-    h5col::write(f, "dec", s.dec);
-    h5col::write(f, "z", s.z);
-    h5col::write_strings(f, "spectype", s.spectype, 6);
-    h5col::write(f, "snr", s.snr);
-    h5col::write(f, "split", s.split);
+    h5col::write_row_columns(f, s);
     h5col::write(f, "mse", s.mse);
     h5col::write(f, "recon_logprob", s.recon_logprob);
     h5col::write(f, "nof", s.nof);
@@ -136,13 +124,7 @@ ScoreShard read_score_shard(const fs::path& path) {
                                  s.row_begin, s.row_begin + s.row_count, s.n_total_rows, s.latent));
   const std::int64_t n = s.row_count;
   const int L = static_cast<int>(s.latent);
-  s.targetid = h5col::read<std::int64_t>(f, "targetid", n, 0, path);
-  s.ra = h5col::read<double>(f, "ra", n, 0, path);
-  s.dec = h5col::read<double>(f, "dec", n, 0, path);
-  s.z = h5col::read<double>(f, "z", n, 0, path);
-  s.spectype = h5col::read_strings(f, "spectype", n, path);
-  s.snr = h5col::read<float>(f, "snr", n, 0, path);
-  s.split = h5col::read<std::uint8_t>(f, "split", n, 0, path);
+  h5col::read_row_columns(f, n, path, s);
   s.mse = h5col::read<double>(f, "mse", n, 0, path);
   s.recon_logprob = h5col::read<double>(f, "recon_logprob", n, 0, path);
   s.nof = h5col::read<double>(f, "nof", n, 0, path);

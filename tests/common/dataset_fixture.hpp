@@ -41,6 +41,12 @@ inline DatasetRows test_rows(std::int64_t begin, std::int64_t count, int n_bins)
     r.split[std::size_t(k)] = std::uint8_t(i % 4 == 0);
     r.ra[std::size_t(k)] = 150.0 + 0.001 * double(i);
     r.dec[std::size_t(k)] = -2.0 + 0.002 * double(i);
+    r.survey[std::size_t(k)] = i % 2 ? "main" : "special";
+    r.program[std::size_t(k)] = i % 5 ? "dark" : "bright";
+    r.healpix[std::size_t(k)] = std::int32_t(27000 + i % 9);
+    r.zwarn[std::size_t(k)] = i % 6 == 0 ? 4 : 0;
+    r.deltachi2[std::size_t(k)] = 25.0 + double(i);
+    r.coadd_fiberstatus[std::size_t(k)] = i % 8 == 0 ? 8 : 0;
   }
   return r;
 }

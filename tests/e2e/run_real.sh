@@ -3,7 +3,7 @@
 # them: the two real coadd/redrock pairs of ../shared/data/desi are laid out as
 # healpix/sv1/bright/806/80613/ and tiles/special/27247/; run finds both pairs recursively, has
 # no simulate stage and writes no survey folder, and the catalogue holds the two real
-# TARGETIDs. A second run skips ingest; a text file listing the two coadds gives the same rows.
+# TARGETIDs with their SURVEY, PROGRAM and HEALPix pixel. A second run skips ingest; a text file listing the two coadds gives the same rows.
 # Exit 77 (CTest: skipped) where the real files are absent.
 # Usage: run_real.sh SPECVAE MPIEXEC PYTHON DATA_DIR WORKDIR [MPIEXEC FLAGS...]
 set -euo pipefail
@@ -33,6 +33,18 @@ run "$@" "$specvae" run --set run.out_dir="$work/out" --set "run.input=[\"$work/
   > "$work/log2" 2>&1 || { cat "$work/log2"; exit 1; }
 grep -q "ingest is complete" "$work/log2" || { echo "ingest was redone on unchanged files"; cat "$work/log2"; exit 1; }
 
+# The DR1 BGS Bright preset, pointed at the tree: it runs (no simulate stage), and as neither file
+# is a main-survey BGS Bright target it refuses with the counts by reason, writing nothing.
+configs="$(dirname "$0")/../../configs"
+if run "$@" "$specvae" run -c "$configs/desi-dr1-bgs-bright.toml" --set run.out_dir="$work/out_bgs" \
+    --set "run.input=[\"$work/tree\"]" > "$work/log_bgs" 2>&1; then
+  echo "the BGS Bright preset accepted non-BGS spectra"; cat "$work/log_bgs"; exit 1
+fi
+grep -q "no simulate stage" "$work/log_bgs" && grep -q "no spectrum passed the selection" "$work/log_bgs" &&
+  grep -Eq "rejected: .*(target|objtype|zwarn|fiberstatus)" "$work/log_bgs" ||
+  { echo "the preset's refusal does not say why"; cat "$work/log_bgs"; exit 1; }
+[[ ! -e "$work/out_bgs/dataset.h5" ]] || { echo "a dataset was written"; exit 1; }
+
 find "$work/tree" -name 'coadd-*.fits' | sort > "$work/inputs.txt"
 run "$@" "$specvae" run --set run.out_dir="$work/out_list" --set "run.input=[\"$work/inputs.txt\"]" "${common[@]}" \
   > "$work/log3" 2>&1 || { cat "$work/log3"; exit 1; }
@@ -45,6 +57,11 @@ for d in sys.argv[1:]:
         got = set(int(t) for t in c["targetid"][:])
         assert got == want, (d, got)
         assert np.isfinite(c["mse"][:]).all()
+        # The DESI columns: the healpix coadd's header says special/dark/27247; the tile coadd
+        # (cumulative, tile 80613) has no HEALPix pixel.
+        rows = {(int(h), s.decode(), p.decode()) for h, s, p in zip(c["healpix"][:], c["survey"][:], c["program"][:])}
+        assert (27247, "special", "dark") in rows and any(h == -1 for h, _, _ in rows), rows
+        assert (c["deltachi2"][:] > 0).all() and c["zwarn"].dtype == np.int64, c["deltachi2"][:]
 print("real survey ok: the two real targets in both catalogues")
 PY
 echo "e2e real ok"

@@ -61,6 +61,7 @@ TEST(MpiRuntime, CollectivesWithAnEmptyRank) {
   EXPECT_EQ(b, (std::vector<std::int64_t>{99, 99, 99}));
 
   test::check_chunk_collectives(comm);
+  test::check_alltoallv(comm);
   test::check_trimmed_mean(comm);
   comm.barrier();
 }

@@ -37,4 +37,23 @@ inline void check_chunk_collectives(Communicator& comm) {
       EXPECT_EQ(g[k], float(1000 * q) + float(k)) << "rank " << r << " reading rank " << q << "'s chunk";
 }
 
+// alltoallv: rank q sends (q + d) values 100·q + d to rank d, except that the last rank sends
+// nothing at all (a rank with no rows); each rank receives them in source-rank order.
+inline void check_alltoallv(Communicator& comm) {
+  const int P = comm.size(), r = comm.rank();
+  std::vector<std::int64_t> send;
+  std::vector<std::size_t> counts(std::size_t(P), 0);
+  if (r != P - 1 || P == 1)
+    for (int d = 0; d < P; ++d) {
+      counts[std::size_t(d)] = std::size_t(r + d);
+      for (int i = 0; i < r + d; ++i) send.push_back(100 * r + d);
+    }
+  const std::vector<std::int64_t> got = comm.alltoallv<std::int64_t>(send, counts);
+  std::vector<std::int64_t> want;
+  for (int q = 0; q < P; ++q)
+    if (q != P - 1 || P == 1)
+      for (int i = 0; i < q + r; ++i) want.push_back(100 * q + r);
+  EXPECT_EQ(got, want) << "rank " << r;
+}
+
 }  // namespace specvae::test

@@ -149,3 +149,20 @@ TEST(Config, ExecutionKeysAreHowNotWhat) {
   for (const auto& [key, value] : c.values()) n += is_execution_key(key);
   EXPECT_GE(n, 7);
 }
+
+// Every shipped configuration loads and means what its comments say: the default job is the
+// defaults, and the DR1 preset reads a real survey (no simulate stage) with DESI's own cuts.
+TEST(Config, ShippedConfigsLoad) {
+  const std::string dir = std::string(SPECVAE_SOURCE_DIR) + "/configs/";
+  const Config def = Config::from_file(dir + "default.toml");
+  EXPECT_EQ(def.hash(), Config::defaults().hash()) << "configs/default.toml is not the defaults";
+  const Config bgs = Config::from_file(dir + "desi-dr1-bgs-bright.toml");
+  ASSERT_EQ(bgs.get_string_list("run.input").size(), 1u);
+  EXPECT_THAT(bgs.get_string_list("run.input")[0], ::testing::HasSubstr("dr1/spectro/redux/iron/healpix/main/bright"));
+  EXPECT_TRUE(bgs.get_bool("ingest.require_zwarn_zero"));
+  EXPECT_EQ(bgs.get_string("ingest.target_column"), "BGS_TARGET");
+  EXPECT_EQ(bgs.get_int("ingest.target_mask"), 2);
+  EXPECT_NE(bgs.get_int("ingest.fiberstatus_mask"), 0);
+  EXPECT_EQ(bgs.get_string("ingest.dedup"), "targetid");
+  EXPECT_EQ(bgs.get_string_list("ingest.objtypes"), (std::vector<std::string>{"TGT"}));
+}

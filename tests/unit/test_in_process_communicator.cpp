@@ -48,6 +48,7 @@ TEST_P(InProcess, AllCollectives) {
     comm.broadcast(std::span<double>(b), P - 1);
     EXPECT_EQ(b, (std::vector<double>{42.0, 7.0}));
     test::check_chunk_collectives(comm);
+    test::check_alltoallv(comm);
     test::check_trimmed_mean(comm);
     comm.barrier();
   });

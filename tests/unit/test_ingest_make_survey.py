@@ -56,6 +56,7 @@ def main():
         hdus = [fits.PrimaryHDU()]
         hdus[0].header["SURVEY"] = "sv3"
         hdus[0].header["PROGRAM"] = "bright"
+        hdus[0].header["HPXPIXEL"] = f
         fm = fits.BinTableHDU.from_columns([
             fits.Column(name="TARGETID", format="K", array=tid),
             fits.Column(name="TARGET_RA", format="D", array=rng.uniform(0, 360, n)),

@@ -61,8 +61,7 @@ StageRun run_ranks(int P, const Config& cfg, const std::vector<InputPair>& pairs
     expect_begin += o.rows.count;
     auto cat = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
     cat(r.rows.flux, o.rows.flux), cat(r.rows.ivar, o.rows.ivar), cat(r.rows.mask, o.rows.mask);
-    cat(r.rows.targetid, o.rows.targetid), cat(r.rows.z, o.rows.z), cat(r.rows.spectype, o.rows.spectype);
-    cat(r.rows.snr, o.rows.snr), cat(r.rows.split, o.rows.split), cat(r.rows.ra, o.rows.ra), cat(r.rows.dec, o.rows.dec);
+    r.rows.append_columns(o.rows);
   }
   r.rows.count = expect_begin;
   EXPECT_EQ(r.rows.count, r.total);
@@ -123,6 +122,8 @@ TEST_F(IngestSurvey, OneTwoAndThreeRanksGiveIdenticalRows) {
     EXPECT_EQ(many.rows.z, one.rows.z) << P;
     EXPECT_EQ(many.rows.spectype, one.rows.spectype) << P;
     EXPECT_EQ(many.rows.ra, one.rows.ra) << P;
+    EXPECT_EQ(many.rows.survey, one.rows.survey) << P;
+    EXPECT_EQ(many.rows.zwarn, one.rows.zwarn) << P;
     EXPECT_EQ(many.prov.rejected, one.prov.rejected) << P;
     EXPECT_EQ(many.prov.extra_string_attrs, one.prov.extra_string_attrs) << P;
   }
@@ -199,6 +200,55 @@ TEST_F(IngestSurvey, SelectsNormalisesAndCountsRejections) {
   EXPECT_EQ(g.total + g.prov.rejected.at("spectype"), r.total + r.prov.rejected.at("z_range") - g.prov.rejected.at("z_range") +
                                                           r.prov.rejected.at("snr") - g.prov.rejected.at("snr") +
                                                           r.prov.rejected.at("no_data") - g.prov.rejected.at("no_data"));
+}
+
+// The same spectra in two files: one row per (TARGETID, SURVEY, PROGRAM), the rule's choice
+// whatever the rank count; a second program keeps its own row unless ingest.dedup = "targetid".
+TEST_F(IngestSurvey, OneRowPerTargetSurveyAndProgram) {
+  const Config cfg = small_config();
+  const StageRun base = run_ranks(1, cfg, find_input_pairs({dir_}));
+  EXPECT_EQ(base.prov.rejected.at("duplicate"), 0);
+  std::int64_t in_file_1 = 0;
+  for (std::int64_t i = 0; i < base.rows.count; ++i) in_file_1 += base.rows.healpix[i] == 1;
+  ASSERT_GT(in_file_1, 0);
+  EXPECT_EQ(base.rows.survey.front(), "sv3");
+  EXPECT_EQ(base.rows.program.front(), "bright");
+
+  // coadd-test-9 repeats coadd-test-1: same survey and program, so its rows are dropped (equal
+  // ZWARN and S/N: the first in input order, file 1, wins).
+  const fs::path twin = dir_.string() + "_twin";
+  fs::remove_all(twin);
+  fs::create_directories(twin);
+  for (const char* kind : {"coadd", "redrock"})
+    for (int f : {0, 1, 2}) fs::copy_file(dir_ / fmt::format("{}-test-{}.fits", kind, f), twin / fmt::format("{}-test-{}.fits", kind, f));
+  fs::copy_file(dir_ / "coadd-test-1.fits", twin / "coadd-test-9.fits");
+  fs::copy_file(dir_ / "redrock-test-1.fits", twin / "redrock-test-9.fits");
+  for (int P : {1, 2, 3}) {
+    const StageRun r = run_ranks(P, cfg, find_input_pairs({twin}));
+    EXPECT_EQ(r.total, base.total) << P;
+    EXPECT_EQ(r.prov.rejected.at("duplicate"), in_file_1) << P;
+    EXPECT_EQ(r.rows.targetid, base.rows.targetid) << P;
+    EXPECT_EQ(r.rows.flux, base.rows.flux) << P;
+  }
+
+  // The copy now says PROGRAM = dark: another key, so its rows stay, unless one row per TARGETID.
+  const std::string cmd = fmt::format(
+      "{} -c \"from astropy.io import fits; fits.setval('{}', 'PROGRAM', value='dark', ext=0)\"", SPECVAE_PYTHON,
+      (twin / "coadd-test-9.fits").string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const StageRun kept = run_ranks(2, cfg, find_input_pairs({twin}));
+  EXPECT_EQ(kept.total, base.total + in_file_1);
+  EXPECT_EQ(kept.prov.rejected.at("duplicate"), 0);
+  EXPECT_EQ(kept.rows.program.back(), "dark");
+  Config per_target = cfg;
+  per_target.set("ingest.dedup=\"targetid\"");
+  for (int P : {1, 3}) {
+    const StageRun one = run_ranks(P, per_target, find_input_pairs({twin}));
+    EXPECT_EQ(one.total, base.total) << P;
+    EXPECT_EQ(one.rows.targetid, base.rows.targetid) << P;
+    EXPECT_EQ(one.rows.program, base.rows.program) << P;
+  }
+  fs::remove_all(twin);
 }
 
 TEST(IngestBadFile, StopsTheJobOrIsSkippedAndCounted) {

@@ -68,11 +68,61 @@ TEST(Dataset, RoundTripAndAttributes) {
   EXPECT_EQ(back.split, expect.split);
   EXPECT_EQ(back.ra, expect.ra);
   EXPECT_EQ(back.dec, expect.dec);
+  EXPECT_EQ(back.survey, expect.survey);
+  EXPECT_EQ(back.program, expect.program);
+  EXPECT_EQ(back.healpix, expect.healpix);
+  EXPECT_EQ(back.zwarn, expect.zwarn);
+  EXPECT_EQ(back.deltachi2, expect.deltachi2);
+  EXPECT_EQ(back.coadd_fiberstatus, expect.coadd_fiberstatus);
 
   DatasetRows meta = read_dataset_rows(MPI_COMM_NULL, path, 0, 50, /*with_spectra=*/false);
   EXPECT_TRUE(meta.flux.empty());
   EXPECT_EQ(meta.targetid, rows.targetid);
   EXPECT_EQ(read_dataset_rows(MPI_COMM_NULL, path, 50, 0).count, 0);
+}
+
+// Strings are kept as they are up to 16 bytes (DESI's SPECTYPE is 6, but nothing is cut);
+// a longer one is refused with its TARGETID.
+TEST(Dataset, StringsAreKeptWholeOrRefused) {
+  const int bins = 5;
+  auto rows = fixtures::test_rows(0, 3, bins);
+  rows.spectype[1] = "GALAXY_WITH_AGN";  // 15 bytes
+  rows.survey[2] = "sv3";
+  const fs::path path = scratch("strings.h5");
+  fs::remove(path);
+  write_dataset(MPI_COMM_NULL, path, rows, fixtures::test_provenance(bins), false);
+  const DatasetRows back = read_dataset_rows(MPI_COMM_NULL, path, 0, 3);
+  EXPECT_EQ(back.spectype, rows.spectype);
+  EXPECT_EQ(back.survey, rows.survey);
+  rows.program[0] = "a-program-name-too-long";
+  try {
+    write_dataset(MPI_COMM_NULL, path, rows, fixtures::test_provenance(bins), true);
+    ADD_FAILURE() << "a 23-byte PROGRAM was written";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("PROGRAM"));
+    EXPECT_THAT(e.what(), HasSubstr(std::to_string(rows.targetid[0])));
+  }
+  EXPECT_EQ(read_dataset_rows(MPI_COMM_NULL, path, 0, 3).spectype, back.spectype) << "the old file is kept";
+}
+
+TEST(RowColumns, Utf8AndBadStrings) {
+  EXPECT_TRUE(valid_utf8("GALAXY"));
+  EXPECT_TRUE(valid_utf8("\xc3\xa9toile"));          // é
+  EXPECT_TRUE(valid_utf8("\xf0\x9f\x94\xad"));        // a 4-byte character
+  EXPECT_FALSE(valid_utf8("\xff"));
+  EXPECT_FALSE(valid_utf8("\xc3"));                   // cut short
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));               // overlong '/'
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));           // a surrogate
+  RowColumns c;
+  c.resize_columns(2);
+  c.spectype[0] = "QSO";
+  c.spectype[1] = "G\xe9";
+  EXPECT_EQ(c.bad_string_at(0), nullptr);
+  EXPECT_STREQ(c.bad_string_at(1), "spectype");
+  c.survey[0] = std::string(17, 'x');
+  EXPECT_STREQ(c.bad_string_at(0), "survey");
+  EXPECT_STREQ(c.first_column_not_of(3), "targetid");
+  EXPECT_EQ(c.first_column_not_of(2), nullptr);
 }
 
 TEST(Dataset, RefusesToOverwriteWithoutPermission) {

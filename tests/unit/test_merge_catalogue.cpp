@@ -51,6 +51,12 @@ score::ScoreShard make_shard(std::int64_t begin, std::int64_t count, std::int64_
   s.config_hash = "c1";
   for (std::int64_t i = begin; i < begin + count; ++i) {
     s.targetid.push_back(1000 + i);
+    s.survey.push_back(i % 3 == 0 ? "main" : "sv3");
+    s.program.push_back(i % 2 == 0 ? "dark" : "bright");
+    s.healpix.push_back(static_cast<std::int32_t>(27000 + i % 5));
+    s.zwarn.push_back(i % 9 == 0 ? 4 : 0);
+    s.deltachi2.push_back(100.0 + static_cast<double>(i));
+    s.coadd_fiberstatus.push_back(0);
     s.ra.push_back(150.0 + 0.01 * i);
     s.dec.push_back(2.0 - 0.01 * i);
     s.z.push_back(0.1 + 0.001 * i);

@@ -115,13 +115,7 @@ SmallRun make_run(const std::string& name, std::int64_t n = 120, int bins = 48) 
   s.dataset_path = r.dataset.string();
   s.checkpoint_path = r.checkpoint.string();
   s.knn_method = "kdtree";
-  s.targetid = r.rows.targetid;
-  s.ra = r.rows.ra;
-  s.dec = r.rows.dec;
-  s.z = r.rows.z;
-  s.spectype = r.rows.spectype;
-  s.snr = r.rows.snr;
-  s.split = r.rows.split;
+  static_cast<RowColumns&>(s) = static_cast<const RowColumns&>(r.rows);  // the per-row columns
   s.mse = rs.mse;
   s.recon_logprob = rs.recon_logprob;
   s.nof = lof.nof;

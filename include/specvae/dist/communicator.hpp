@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
@@ -43,6 +44,9 @@ class Communicator {
   virtual std::int64_t exclusive_scan_sum(std::int64_t value) = 0;
   virtual void broadcast_bytes(void* data, std::size_t bytes, int root) = 0;
   virtual void barrier() = 0;
+  // Personalised exchange: send_counts[r] bytes of `send` (consecutive, in rank order) go to
+  // rank r; returns what each rank sent here, concatenated in rank order.
+  virtual std::vector<char> alltoallv_bytes(const void* send, std::span<const std::size_t> send_counts) = 0;
 
   // Typed helpers over the byte collectives.
   double allreduce_sum(double v) { allreduce_sum(std::span<double>(&v, 1)); return v; }
@@ -69,6 +73,17 @@ class Communicator {
     }
     std::vector<T> out(total);
     allgatherv_bytes(local.data(), bytes, out.data());
+    return out;
+  }
+
+  // Typed alltoallv: `counts[r]` elements of `send` go to rank r.
+  template <typename T>
+  std::vector<T> alltoallv(std::span<const T> send, std::span<const std::size_t> counts) {
+    std::vector<std::size_t> bytes(counts.begin(), counts.end());
+    for (auto& b : bytes) b *= sizeof(T);
+    const std::vector<char> raw = alltoallv_bytes(send.data(), bytes);
+    std::vector<T> out(raw.size() / sizeof(T));
+    if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
     return out;
   }
 
@@ -104,6 +119,7 @@ class MpiCommunicator final : public Communicator {
   void allgather_in_place(std::span<float> data, std::span<const std::size_t> counts) override;
   std::int64_t exclusive_scan_sum(std::int64_t value) override;
   void broadcast_bytes(void* data, std::size_t bytes, int root) override;
+  std::vector<char> alltoallv_bytes(const void* send, std::span<const std::size_t> send_counts) override;
   void barrier() override;
   using Communicator::allreduce_max;
   using Communicator::allreduce_min;

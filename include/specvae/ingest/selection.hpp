@@ -14,7 +14,12 @@
 
 namespace specvae::ingest {
 
-enum class Reject : int { none = 0, objtype, fiberstatus, target, spectype, zwarn, z_range, no_data, snr, count };
+enum class Reject : int { none = 0, objtype, fiberstatus, target, spectype, zwarn, z_range, no_data, snr, duplicate, count };
+
+// Which of several rows with one key (TARGETID, SURVEY, PROGRAM; or TARGETID alone with
+// ingest.dedup = "targetid") is kept, after every other cut.
+inline constexpr const char* kDedupRule =
+    "of rows sharing the key, the one with ZWARN == 0, then the highest median S/N, then the first in input order";
 inline constexpr int kRejectReasons = static_cast<int>(Reject::count);
 
 // The name used in the dataset attributes (rejected_<name>), e.g. "z_range".
@@ -28,6 +33,7 @@ struct SelectionRules {
   std::string target_column;          // DESI/BGS/MWS/SCND_TARGET, SV1_/SV2_/SV3_ forms, or empty
   std::int64_t target_mask = 0;
   std::uint32_t bad_mask_bits = 0x7FFFFFFF;
+  bool one_row_per_targetid = false;  // ingest.dedup = "targetid" (else per TARGETID, SURVEY, PROGRAM)
 
   // Reads the ingest.* keys; an unsupported target column is a ConfigError.
   static SelectionRules from_config(const Config& cfg);

@@ -1,8 +1,9 @@
 // The preprocessed dataset (DESIGN.md §ingest): one HDF5 file, rows = spectra, chunked by
 // rows, written and read collectively with parallel HDF5. Schema:
 //   /flux [N,B] f32  /ivar [N,B] f32  /mask [N,B] u8  /wave [B] f64 (rest-frame bin centres)
-//   /targetid [N] i64  /z [N] f64  /spectype [N] fixed string  /snr [N] f32  /split [N] u8
-//   /ra [N] f64  /dec [N] f64
+//   one [N] dataset per column of io/row_columns.hpp (targetid, survey, program, healpix, ra,
+//   dec, z, zwarn, deltachi2, spectype, coadd_fiberstatus, snr, split), each with its
+//   `description` (and `unit`) attribute
 // Root attributes: schema_version, n_bins, wave_min, wave_max, selection, config (TOML),
 // config_hash, dataset_hash, code_version, input_files, rejected_<reason> counts.
 #pragma once
@@ -16,24 +17,21 @@
 
 #include <mpi.h>
 
+#include "specvae/io/row_columns.hpp"
+
 namespace specvae {
 
-inline constexpr int kDatasetSchemaVersion = 1;
+inline constexpr int kDatasetSchemaVersion = 2;  // 2: the DESI columns, 16-byte strings
 
-// One rank's rows of the dataset (also what ingest hands to the writer).
-struct DatasetRows {
+// One rank's rows of the dataset (also what ingest hands to the writer): the spectra and the
+// per-row columns (RowColumns).
+struct DatasetRows : RowColumns {
   std::int64_t begin = 0;  // first global row
   std::int64_t count = 0;
   int n_bins = 0;
   std::vector<float> flux;          // [count * n_bins]
   std::vector<float> ivar;          // [count * n_bins]
   std::vector<std::uint8_t> mask;   // [count * n_bins], 1 = bin was bad (infilled)
-  std::vector<std::int64_t> targetid;
-  std::vector<double> z;
-  std::vector<std::string> spectype;
-  std::vector<float> snr;
-  std::vector<std::uint8_t> split;  // 0 train, 1 validation
-  std::vector<double> ra, dec;
 
   void resize(std::int64_t rows, int bins);
   void append(const DatasetRows& other);
@@ -64,7 +62,7 @@ struct DatasetProvenance {
 // Collective over `comm`: every rank passes its own rows (possibly none); an exclusive scan
 // gives the offsets; each rank writes its hyperslab with collective MPI-IO transfers. Writes
 // to "<path>.tmp" and renames it when complete; refuses an existing `path` unless overwrite.
-// The dataset hash (FNV-1a over targetids, flux and ivar, in row order) is computed
+// The dataset hash (FNV-1a over the spectra and every per-row column, in row order) is computed
 // collectively and stored. Returns the total row count.
 // Provenance must be identical on every rank (checked). `report`, when given, receives what
 // HDF5 says about the flux write (collective or not, and why not).
@@ -105,7 +103,7 @@ class DatasetWriter {
 DatasetInfo read_dataset_info(MPI_Comm comm, const std::filesystem::path& path);
 
 // Collective read of rows [begin, begin+count) on each rank (count may be 0). Without
-// with_spectra only the per-row columns (targetid, z, spectype, snr, split, ra, dec) are read.
+// with_spectra only the per-row columns (RowColumns) are read.
 DatasetRows read_dataset_rows(MPI_Comm comm, const std::filesystem::path& path, std::int64_t begin,
                               std::int64_t count, bool with_spectra = true);
 

@@ -45,6 +45,7 @@ struct DesiSpectra {
   bool has_fibermap = false;
   std::vector<FiberInfo> fibermap;        // [nspec] when has_fibermap
   std::string survey, program;            // PRIMARY header SURVEY / PROGRAM when present
+  std::int32_t healpix = -1;              // PRIMARY header HPXPIXEL (-1 when absent: a tile coadd)
 };
 
 // A redrock REDSHIFTS row (or a zcatalog row).

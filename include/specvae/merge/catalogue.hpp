@@ -1,5 +1,5 @@
 // The merged catalogue: every dataset row exactly once, in dataset row order, keyed by
-// TARGETID, with each score's rank (1 = most anomalous), its top-fraction flag and threshold,
+// (TARGETID, SURVEY, PROGRAM), with the per-row columns of io/row_columns.hpp, each score's rank (1 = most anomalous), its top-fraction flag and threshold,
 // and a combined score. Built from score shards after the coverage and provenance checks.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "specvae/io/row_columns.hpp"
 #include "specvae/score/score_shard.hpp"
 
 namespace specvae::merge {
@@ -26,20 +27,15 @@ inline constexpr std::array<ScoreSpec, 4> kScores = {
 inline constexpr int kNumScores = 4;
 inline constexpr int kPcaScore = 3;     // index of pca_mse
 inline constexpr int kNumCombined = 3;  // scores in `combined`
-inline constexpr int kCatalogueSchemaVersion = 2;  // 2: pca_mse and the PCA yardstick
+inline constexpr int kCatalogueSchemaVersion = 3;  // 3: the DESI columns (2: pca_mse and the PCA yardstick)
 
-struct Catalogue {
+struct Catalogue : RowColumns {
   std::int64_t n = 0;
   int latent = 0;
-  std::vector<std::int64_t> targetid;
-  std::vector<double> ra, dec, z;
-  std::vector<std::string> spectype;
   // Read back with CatalogueColumns::spectype_strings = false instead of `spectype`: one byte
   // a row indexing spectype_names (sorted).
   std::vector<std::uint8_t> spectype_code;
   std::vector<std::string> spectype_names;
-  std::vector<float> snr;
-  std::vector<std::uint8_t> split;
   std::array<std::vector<double>, kNumScores> score;  // mse, recon_logprob, nof, pca_mse
   std::vector<float> latent_mu, latent_logvar;         // [n × latent]
   // Derived by rank_catalogue():
@@ -86,7 +82,7 @@ std::filesystem::path resolve_catalogue_path(const std::filesystem::path& file_o
 // stage leaves out stays empty; a catalogue of tens of millions of rows is ≈ 190 bytes a row
 // read whole, ≈ 100 with only the columns the report needs.
 struct CatalogueColumns {
-  bool positions = true;         // ra, dec, z, snr
+  bool positions = true;         // every per-row column but targetid, split and spectype
   bool all_scores = true;        // the recon_logprob and combined values and every flag (the mse and
                                  // nof values, the ranks, targetid, split and latent_mu always)
   bool spectype_strings = true;  // else spectype_code + spectype_names

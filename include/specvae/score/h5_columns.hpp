@@ -10,6 +10,8 @@
 
 #include <hdf5.h>
 
+#include "specvae/io/row_columns.hpp"
+
 namespace specvae::h5col {
 
 // Native HDF5 type of a C++ scalar.
@@ -27,6 +29,7 @@ void write(hid_t file, const std::string& name, const std::vector<T>& data, int 
   const std::int64_t rows = cols > 0 ? static_cast<std::int64_t>(data.size()) / cols : static_cast<std::int64_t>(data.size());
   write_raw(file, name, native<T>(), rows, cols, data.data());
 }
+// A value longer than `width` is an error (never cut).
 void write_strings(hid_t file, const std::string& name, const std::vector<std::string>& data, std::size_t width);
 
 // Reads a whole column; its row count (and columns) must be as expected, else InputError
@@ -62,5 +65,15 @@ struct StringCodes {
   std::vector<std::string> names;
 };
 StringCodes read_string_codes(hid_t file, const std::string& name, std::int64_t rows, const std::filesystem::path& path);
+
+// Every per-row column (io/row_columns.hpp), each with its description and unit attributes.
+void write_row_columns(hid_t file, const RowColumns& columns);
+// Every per-row column of `rows` rows into `out`; `want(spec)` (when given) picks which, the
+// others are left empty. InputError naming the file and column when one is missing or short.
+void read_row_columns(hid_t file, std::int64_t rows, const std::filesystem::path& path, RowColumns& out,
+                      bool (*want)(const ColumnSpec&) = nullptr);
+// The given rows of every per-row column, in the order given.
+void read_row_columns_at(hid_t file, std::int64_t rows, const std::vector<std::int64_t>& which,
+                         const std::filesystem::path& path, RowColumns& out);
 
 }  // namespace specvae::h5col

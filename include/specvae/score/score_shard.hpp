@@ -1,6 +1,6 @@
 // One rank's score shard: its rows' scores with everything merge needs to check coverage and
 // provenance (row range, total rows, dataset hash, model hash) and to build the catalogue
-// (targetid, ra, dec, z, spectype, snr, split). HDF5, written atomically by its rank.
+// (the per-row columns of io/row_columns.hpp). HDF5, written atomically by its rank.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "specvae/io/row_columns.hpp"
+
 namespace specvae::score {
 
-inline constexpr int kScoreShardSchemaVersion = 2;  // 2: pca_mse and the yardstick
+inline constexpr int kScoreShardSchemaVersion = 3;  // 3: the DESI columns (2: pca_mse and the yardstick)
 
-struct ScoreShard {
+struct ScoreShard : RowColumns {
   // --- provenance (root attributes) ---
   std::int64_t row_begin = 0, row_count = 0, n_total_rows = 0;
   std::int64_t rank = 0, ranks = 1, latent = 0, lof_k = 0, recon_samples = 0;
   std::string dataset_hash, model_hash, config_hash, code_version, dataset_path, checkpoint_path, knn_method;
-  // --- columns, row_count rows ---
-  std::vector<std::int64_t> targetid;
-  std::vector<double> ra, dec, z;
-  std::vector<std::string> spectype;
-  std::vector<float> snr;
-  std::vector<std::uint8_t> split;
+  // --- columns, row_count rows (the per-row columns are RowColumns') ---
   std::vector<double> mse, recon_logprob, nof;
   std::vector<double> pca_mse;                  // the PCA yardstick's weighted MSE (pca_yardstick.hpp)
   std::vector<float> latent_mu, latent_logvar;  // [row_count × latent]
