@@ -9,9 +9,11 @@
 #include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/gpu/resources.hpp"
+#include "specvae/io/hdf5.hpp"
 
 int main(int argc, char** argv) {
   using namespace specvae;
+  h5::install_error_handler();  // a full disk is one line naming the file, not an HDF5 stack per rank
   CLI::App app{"specvae: find anomalous spectra in DESI-sized surveys with a variational autoencoder"};
   app.set_version_flag("--version", version_string());
   app.require_subcommand(1);

@@ -26,6 +26,18 @@ void fail_check(std::string_view what, std::string_view detail, std::source_loca
   std::abort();
 }
 
+namespace {
+std::atomic<Hdf5FailureHook> g_hdf5_hook{nullptr};
+}  // namespace
+
+void set_hdf5_failure_hook(Hdf5FailureHook hook) { g_hdf5_hook.store(hook); }
+
+void fail_hdf5(std::string_view call, std::source_location where) {
+  std::string detail = "negative status";
+  if (Hdf5FailureHook h = g_hdf5_hook.load()) h(call, detail);  // may throw InputError
+  fail_check(call, detail, where);
+}
+
 void inject_fault(std::string_view point) {
   const char* env = std::getenv("SPECVAE_FAULT");
   if (env == nullptr || *env == '\0') return;

@@ -120,4 +120,26 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
   f.commit();
 }
 
+std::filesystem::path user_visible_path(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  // <final>.tmp.<pid>.<n>
+  if (const auto at = name.rfind(".tmp."); at != std::string::npos) {
+    const std::string rest = name.substr(at + 5);
+    const auto dot = rest.find('.');
+    const auto digits = [](const std::string& t) { return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos; };
+    if (dot != std::string::npos && digits(rest.substr(0, dot)) && digits(rest.substr(dot + 1))) name.resize(at);
+  }
+  std::filesystem::path dir = path.parent_path();
+  if (dir.filename().string().starts_with(".staging-")) dir = dir.parent_path();
+  return dir / name;
+}
+
+void throw_write_error(const std::filesystem::path& path, int err_no, std::string_view doing) {
+  const bool full = err_no == ENOSPC || err_no == EDQUOT || err_no == EFBIG;
+  throw InputError(fmt::format("{}: cannot {}: {} (errno {}){}; nothing was left under that name and what was there "
+                               "before is unchanged",
+                               path.empty() ? std::string("an output file") : user_visible_path(path).string(), doing,
+                               std::strerror(err_no), err_no, full ? "; the file system is full or a quota is reached" : ""));
+}
+
 }  // namespace specvae

@@ -114,4 +114,23 @@ void check_memory(const Config& config, Communicator& comm, int ranks_on_node, c
   if (!failure.empty()) throw InputError(failure);
 }
 
+double free_disk_bytes(const std::filesystem::path& path) {
+  std::filesystem::path p = path.empty() ? std::filesystem::path(".") : std::filesystem::absolute(path);
+  std::error_code ec;
+  while (!std::filesystem::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();
+  const std::filesystem::space_info sp = std::filesystem::space(p, ec);
+  if (ec) return -1;
+  return static_cast<double>(sp.available);
+}
+
+void check_disk_space(Communicator& comm, const std::filesystem::path& path, double bytes, const std::string& what) {
+  double free = comm.rank() == 0 ? free_disk_bytes(path) : 0.0;
+  comm.broadcast(std::span<double>(&free, 1), 0);
+  if (free < 0 || free >= bytes) return;
+  const auto mb = [](double b) { return fmt::format("{:.1f} MB", b / 1e6); };
+  throw InputError(fmt::format("{}: not enough space for {}: about {} needed, {} free on its file system; free some "
+                               "space (or point the output elsewhere) and run again: nothing was written",
+                               path.string(), what, mb(bytes), mb(free)));
+}
+
 }  // namespace specvae

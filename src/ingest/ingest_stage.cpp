@@ -16,6 +16,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/progress.hpp"
+#include "specvae/dist/memory_check.hpp"
 #include "specvae/ingest/ingest.hpp"
 #include "specvae/ingest/pca_infill.hpp"
 #include "specvae/ingest/selection.hpp"
@@ -613,14 +614,27 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   DatasetWriter writer(comm.handle(), out, overwrite);
   RowSink sink;
   sink.open = [&](std::int64_t offset, std::int64_t total, const std::vector<double>& wave) {
+    // Refused here, before the long write, when the dataset will not fit: 9 bytes a bin and the
+    // per-row columns for each row, and HDF5's own.
+    check_disk_space(comm, out, static_cast<double>(total) * (9.0 * static_cast<double>(wave.size()) + 170.0) + 1e6,
+                     fmt::format("the dataset ({} rows)", total));
     writer.open(offset, total, wave);
   };
   sink.write = [&](DatasetRows& rows) { writer.write(rows); };
   std::int64_t total = 0;
   const auto t = Clock::now();
   // A dataset of no rows is refused before anything is written: an existing one is kept.
-  const DatasetProvenance provenance = ingest_passes(comm, cfg, pairs, spool, sink, total, /*allow_empty=*/false);
-  const std::int64_t n = writer.commit(provenance);
+  std::int64_t n = 0;
+  try {
+    const DatasetProvenance provenance = ingest_passes(comm, cfg, pairs, spool, sink, total, /*allow_empty=*/false);
+    n = writer.commit(provenance);
+  } catch (...) {
+    // A rank that fails alone ends the job before the others clean up: it removes every rank's
+    // scratch file (the dataset's temporary file goes with the writer, on every rank).
+    std::error_code ec;
+    for (int r = 0; r < comm.size(); ++r) fs::remove(fs::path(out.string() + fmt::format(".spool.{}", r)), ec);
+    throw;
+  }
   log::info("ingest: wrote {} rows to {} ({:.2f} s for the infill pass and the write)", n, out.string(), seconds_since(t));
   return n;
 }

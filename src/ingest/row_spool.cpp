@@ -1,6 +1,7 @@
 // RowSpool: raw column blocks per chunk, in memory or in a scratch file.
 #include "row_spool.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <type_traits>
 
@@ -11,10 +12,16 @@
 namespace specvae::ingest {
 namespace {
 
+[[noreturn]] void fail_io(const std::filesystem::path& path) {
+  const int e = errno;
+  throw InputError(fmt::format("{}: cannot write ingest's scratch file: {} (errno {}); it is removed, and no dataset "
+                               "was written",
+                               path.string(), std::strerror(e), e));
+}
+
 template <typename T>
 void put(std::FILE* f, const std::vector<T>& v, const std::filesystem::path& path) {
-  if (!v.empty() && std::fwrite(v.data(), sizeof(T), v.size(), f) != v.size())
-    throw InputError(fmt::format("{}: cannot write the ingest scratch file (disk full?)", path.string()));
+  if (!v.empty() && std::fwrite(v.data(), sizeof(T), v.size(), f) != v.size()) fail_io(path);
 }
 
 template <typename T>
@@ -51,7 +58,7 @@ void RowSpool::append(const DatasetRows& r, const std::vector<int>& tags) {
     memory_.push_back(r);
     return;
   }
-  SPECVAE_CHECK(std::fseek(file_, 0, SEEK_END) == 0, "spool seek");
+  if (std::fseek(file_, 0, SEEK_END) != 0) fail_io(path_);  // flushes the last chunk
   offsets_.push_back(std::int64_t(std::ftell(file_)));
   put(file_, r.flux, path_);
   put(file_, r.ivar, path_);
@@ -84,7 +91,7 @@ DatasetRows RowSpool::read(std::size_t k, std::vector<int>& tags) const {
   r.count = std::int64_t(n);
   r.n_bins = n_bins_;
   const std::size_t nb = n * std::size_t(n_bins_);
-  SPECVAE_CHECK(std::fseek(file_, long(offsets_[k]), SEEK_SET) == 0, "spool seek");
+  if (std::fflush(file_) != 0 || std::fseek(file_, long(offsets_[k]), SEEK_SET) != 0) fail_io(path_);
   get(file_, r.flux, nb, path_);
   get(file_, r.ivar, nb, path_);
   get(file_, r.mask, nb, path_);

@@ -180,13 +180,15 @@ DatasetWriter::DatasetWriter(MPI_Comm comm, std::filesystem::path path, bool ove
 
 DatasetWriter::~DatasetWriter() {
   if (!impl_ || impl_->committed) return;
-  // Close our handles first (the datasets before the file); the unfinished temporary file is
-  // removed by rank 0.
+  // Close our handles first (the datasets before the file); then the unfinished temporary file
+  // goes.
   auto& m = *impl_;
   m.columns.clear();
   for (h5::Handle* h : {&m.mask, &m.ivar, &m.flux}) *h = h5::Handle();
   m.file = h5::Handle();
-  if (!m.tmp.empty() && comm_rank(m.comm) == 0) {
+  // Every rank removes it: a rank that failed alone (a full disk) may end the job before
+  // rank 0 gets here.
+  if (!m.tmp.empty()) {
     std::error_code ec;
     std::filesystem::remove(impl_->tmp, ec);
   }
@@ -301,7 +303,7 @@ std::int64_t DatasetWriter::commit(const DatasetProvenance& prov, DatasetWriteRe
   root = h5::Handle();
   m.columns.clear();
   for (h5::Handle* h : {&m.flux, &m.ivar, &m.mask}) *h = h5::Handle();
-  m.file = h5::Handle();
+  h5::close_file(m.file, m.tmp);  // a failed flush (a full disk) is an error, not a short file
   h5::commit_rename(m.comm, m.tmp, m.path);
   m.committed = true;
   m.report.dataset_hash = dataset_hash;

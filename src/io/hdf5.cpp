@@ -2,12 +2,86 @@
 // atomic commit by rename.
 #include "specvae/io/hdf5.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <system_error>
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/staged_file.hpp"
 
 namespace specvae::h5 {
+
+namespace {
+
+// What HDF5's error stack says: its innermost message, and the file and errno a file driver
+// reported (the sec2 driver: "filename = '...', ..., errno = 28, error message = '...'"; MPI-IO:
+// the MPI error string).
+struct StackSummary {
+  std::string innermost, file;
+  int err_no = 0;
+};
+
+herr_t walk_one(unsigned, const H5E_error2_t* e, void* data) {
+  auto* s = static_cast<StackSummary*>(data);
+  const std::string d = e->desc ? e->desc : "";
+  if (s->err_no == 0) {
+    if (const auto p = d.find("errno = "); p != std::string::npos) s->err_no = std::atoi(d.c_str() + p + 8);
+    else if (d.find("No space left on device") != std::string::npos) s->err_no = ENOSPC;
+    else if (d.find("Disk quota exceeded") != std::string::npos) s->err_no = EDQUOT;
+  }
+  if (const auto p = d.find("filename = '"); p != std::string::npos && s->file.empty()) {
+    const auto q = d.find('\'', p + 12);
+    if (q != std::string::npos) s->file = d.substr(p + 12, q - p - 12);
+  }
+  if (!d.empty()) s->innermost = fmt::format("{} ({}, {}:{})", d, e->func_name ? e->func_name : "?", e->file_name ? e->file_name : "?", e->line);
+  return 0;
+}
+
+StackSummary read_stack() {
+  StackSummary s;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_one, &s);
+  H5Eclear2(H5E_DEFAULT);
+  return s;
+}
+
+// A failure of the storage rather than of specvae: the user's to fix.
+bool storage_errno(int e) { return e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG || e == EROFS; }
+
+void throw_storage_error(const std::string& file, int err_no, std::string_view doing) {
+  throw_write_error(file, err_no, doing);
+}
+
+void on_hdf5_failure(std::string_view, std::string& detail) {
+  const StackSummary s = read_stack();
+  if (storage_errno(s.err_no)) throw_storage_error(s.file, s.err_no, "write it");
+  if (!s.innermost.empty()) detail = s.innermost;
+}
+
+}  // namespace
+
+void install_error_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // The stack is read when a call fails (on_hdf5_failure), not printed by every rank.
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    set_hdf5_failure_hook(&on_hdf5_failure);
+  });
+}
+
+void close_file(Handle& file, const std::filesystem::path& path) {
+  const hid_t id = file.get();
+  if (id < 0) return;
+  H5Eclear2(H5E_DEFAULT);
+  const herr_t rc = H5Fclose(id);
+  file.release();
+  if (rc >= 0) return;
+  const StackSummary s = read_stack();
+  if (storage_errno(s.err_no)) throw_storage_error(path.string(), s.err_no, "finish writing it");
+  throw InputError(fmt::format("{}: cannot finish writing the HDF5 file ({}); nothing was left under its final name",
+                               user_visible_path(path).string(), s.innermost.empty() ? "H5Fclose failed" : s.innermost));
+}
 
 void Handle::reset() {
   if (id_ < 0) return;
@@ -49,15 +123,21 @@ Handle transfer(MPI_Comm comm) {
 }
 
 Handle create_file(MPI_Comm comm, const std::filesystem::path& path) {
+  install_error_handler();
   Handle fapl = file_access(comm);
   hid_t f;
   H5E_BEGIN_TRY { f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
   H5E_END_TRY;
-  if (f < 0) throw InputError(fmt::format("{}: cannot create HDF5 file (check the folder exists and is writable)", path.string()));
+  if (f < 0) {
+    const StackSummary s = read_stack();
+    if (storage_errno(s.err_no)) throw_storage_error(path.string(), s.err_no, "create it");
+    throw InputError(fmt::format("{}: cannot create HDF5 file (check the folder exists and is writable)", path.string()));
+  }
   return Handle(f);
 }
 
 Handle open_file(MPI_Comm comm, const std::filesystem::path& path, bool writable) {
+  install_error_handler();
   if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such file", path.string()));
   Handle fapl = file_access(comm);
   hid_t f;

@@ -1,5 +1,6 @@
 // `specvae learn` as a library function: read the catalogue and the user's labels, re-rank,
 // write learn_scores.csv (atomically) in display order.
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -150,7 +151,7 @@ LearnResult run_learn(const Config& config, const LearnOptions& o) {
       os << fmt::format("{},{},{},{:.9g},{:.9g},{:.9g},{:.9g}\n", k + 1, targetid[i], labels[i], S[i],
                         nr.predicted_user_score[i], nr.trained_score[i], raw[i]);
     }
-    if (!os.flush()) throw InputError(fmt::format("{}: write failed (disk full?); {} is unchanged", tmp.string(), r.csv.string()));
+    if (!os.flush()) throw_write_error(r.csv, errno != 0 ? errno : EIO);
   }
   staged.commit();
   r.report = fmt::format(

@@ -1,4 +1,5 @@
 // The top-N CSV: for each score (and the combined score), its N most anomalous spectra.
+#include <cerrno>
 #include <algorithm>
 #include <fstream>
 #include <type_traits>
@@ -43,7 +44,7 @@ void write_top_csv(const std::filesystem::path& path, const Catalogue& c, std::i
     };
     for (int s = 0; s < kNumScores; ++s) emit(kScores[s].name, c.rank[s]);
     emit("combined", c.rank_combined);
-    if (!os.flush()) throw InputError(fmt::format("{}: write failed (disk full?); {} is unchanged", tmp.string(), path.string()));
+    if (!os.flush()) throw_write_error(path, errno != 0 ? errno : EIO);
   }
   staged.commit();
 }

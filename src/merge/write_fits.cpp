@@ -1,6 +1,7 @@
 // The catalogue as a FITS binary table (EXTNAME CATALOG) through CFITSIO, with the
 // thresholds and hashes as header keywords; readable by astropy.table.Table.read.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -83,9 +84,15 @@ void write_catalogue_fits(const std::filesystem::path& path, const Catalogue& c,
   int status = 0;
   // A failed write (a full disk, a quota) is the user's to fix: say which file and why.
   const auto check_status = [&] {
-    if (status)
-      throw InputError(fmt::format("{}: cannot write the FITS catalogue ({}); {} is unchanged", tmp.string(),
-                                   detail::fits_error_string(status), path.string()));
+    if (status == 0) return;
+    // CFITSIO keeps no errno: a failed write is the storage's (a full disk, a quota) when
+    // errno says so, and CFITSIO's first message otherwise.
+    const int e = errno;
+    const std::string shown = user_visible_path(path).string();
+    if (status == WRITE_ERROR && (e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG)) throw_write_error(path, e);
+    std::string why = detail::fits_error_string(status);
+    if (const auto semi = why.find(';'); semi != std::string::npos) why.resize(semi);
+    throw InputError(fmt::format("{}: cannot write the FITS catalogue ({}); what was there before is unchanged", shown, why));
   };
   fits_create_diskfile(&unfinished.f, tmp.c_str(), &status);  // the name as it is: "(" or "[" in it are literal
   check_status();

@@ -82,6 +82,7 @@ void write_catalogue_hdf5(const std::filesystem::path& path, const Catalogue& c,
     h5col::write(f, "flag_combined", c.flag_combined);
     h5col::write(f, "latent_mu", c.latent_mu, c.latent);
     h5col::write(f, "latent_logvar", c.latent_logvar, c.latent);
+    h5::close_file(f, staged.temp());
   }
   staged.commit();
 }

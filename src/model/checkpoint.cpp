@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -192,7 +193,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     write_floats(file, "adam_m", c.adam_m);
     write_floats(file, "adam_v", c.adam_v);
   }
-  if (H5Fclose(file) < 0) throw InputError(fmt::format("cannot write checkpoint {} (disk full?)", tmp.string()));
+  if (H5Fclose(file) < 0) throw_write_error(path, errno != 0 ? errno : EIO, "finish writing it");
   staged.commit();
 }
 

@@ -86,6 +86,7 @@ void write_score_shard_file(const fs::path& tmp, const ScoreShard& s) {
     h5col::write(f, "pca_eigenspectra", s.pca_evecs, static_cast<int>(s.pca_mean.size()));
     h5col::write(f, "latent_mu", s.latent_mu, static_cast<int>(s.latent));
     h5col::write(f, "latent_logvar", s.latent_logvar, static_cast<int>(s.latent));
+    h5::close_file(f, tmp);
   }
 }
 

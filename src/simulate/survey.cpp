@@ -1,6 +1,7 @@
 // The survey driver (see simulate.hpp): file groups distributed round robin over ranks,
 // each group simulated in memory (OpenMP over its spectra) and written atomically, then
 // truth.csv assembled by rank 0 from per-group parts in group order.
+#include <cerrno>
 #include <omp.h>
 
 #include <algorithm>
@@ -264,7 +265,7 @@ SimulateSummary simulate_survey(const Config& config, const std::filesystem::pat
         if (!is) throw std::runtime_error(fmt::format("{}: missing truth part of group {}", part.string(), g));
         os << is.rdbuf();
       }
-      if (!os.flush()) throw InputError(fmt::format("{}: cannot write (disk full?)", tmp.string()));
+      if (!os.flush()) throw_write_error(tmp, errno != 0 ? errno : EIO);
     }
     staged.commit();
     for (std::int64_t g = 0; g < spec.n_groups(); ++g) std::filesystem::remove(truth_part_path(out_dir, g));

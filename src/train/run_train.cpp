@@ -24,6 +24,17 @@ std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem:
                train_memory_estimate(info.n_bins, model::VaeShape::from_config(config).n_params(),
                                      config.get_int("train.batch_size")),
                plan.count(comm.rank()), info.rows);
+  if (options.write_outputs) {
+    // A checkpoint holds the parameters and Adam's two moments (float each); a fresh run writes
+    // two, a resumed one rewrites them through a temporary copy.
+    const double checkpoint_bytes =
+        12.0 * static_cast<double>(model::VaeShape::from_config(config).n_params()) + 4.0 * info.n_bins + 64e3;
+    int existing = 0;
+    for (const char* name : {"checkpoint-best.h5", "checkpoint-last.h5"})
+      existing += std::filesystem::exists(options.out_dir / name) ? 1 : 0;
+    check_disk_space(comm, options.out_dir, checkpoint_bytes * std::max(1, 2 - existing),
+                     "the checkpoints (checkpoint-best.h5, checkpoint-last.h5)");
+  }
   DatasetRows rows = read_dataset_rows(comm.handle(), data, plan.begin(comm.rank()), plan.count(comm.rank()));
 
   const int threads = static_cast<int>(config.get_int("train.threads"));

@@ -54,8 +54,7 @@ void inject_fault(std::string_view point);
   ([&]() {                                                                                    \
     auto specvae_h5_rc_ = (call);                                                             \
     if (specvae_h5_rc_ < 0) [[unlikely]]                                                      \
-      ::specvae::fail_check("HDF5 call `" #call "`", "negative status",                       \
-                            std::source_location::current());                                \
+      ::specvae::fail_hdf5("HDF5 call `" #call "`", std::source_location::current());         \
     return specvae_h5_rc_;                                                                    \
   }())
 

@@ -20,4 +20,11 @@ void set_abort_handler(AbortHandler handler);
 [[noreturn]] void fail_check(std::string_view what, std::string_view detail,
                              std::source_location where);
 
+// A failed HDF5 call. The io layer installs a hook that reads HDF5's error stack: a failure of
+// the file system (no space, a quota, an I/O error) becomes an InputError naming the file, and
+// anything else is a failed check with HDF5's innermost message as its detail.
+using Hdf5FailureHook = void (*)(std::string_view call, std::string& detail);
+void set_hdf5_failure_hook(Hdf5FailureHook hook);
+[[noreturn]] void fail_hdf5(std::string_view call, std::source_location where);
+
 }  // namespace specvae

@@ -42,6 +42,15 @@ std::filesystem::path reserve_temp_name(const std::filesystem::path& final_path)
 // Flushes `path` to disk (best effort on file systems that cannot).
 void sync_file(const std::filesystem::path& path);
 
+// The name a user knows a file being written by: its temporary name's `.tmp.<pid>.<n>` and a
+// commit's `.staging-*` folder (core/commit.hpp) taken away. For messages.
+std::filesystem::path user_visible_path(const std::filesystem::path& path);
+
+// Throws the InputError of a write the storage refused: "<user-visible path>: cannot <doing>:
+// <strerror> (errno N)[; the file system is full or a quota is reached]; nothing was left under
+// that name and what was there before is unchanged".
+[[noreturn]] void throw_write_error(const std::filesystem::path& path, int err_no, std::string_view doing = "write it");
+
 // Writes `text` to `path` whole or not at all.
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 #include "specvae/core/config.hpp"
@@ -34,5 +35,14 @@ double available_memory_bytes();
 // Logs the estimate and throws InputError when the node cannot hold it (collective).
 void check_memory(const Config& config, Communicator& comm, int ranks_on_node, const std::string& stage,
                   const MemoryEstimate& e, std::int64_t local_rows, std::int64_t total_rows);
+
+// Bytes free to an unprivileged writer on the file system holding `path` (or its nearest
+// existing parent); -1 when it cannot be asked.
+double free_disk_bytes(const std::filesystem::path& path);
+
+// Before a long write: rank 0 asks the file system holding `path` and every rank throws the
+// same InputError when `bytes` (what `what` needs there) will not fit, naming both numbers
+// (collective). Does nothing where free space cannot be asked.
+void check_disk_space(Communicator& comm, const std::filesystem::path& path, double bytes, const std::string& what);
 
 }  // namespace specvae

@@ -32,6 +32,8 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
+  // Gives up ownership without closing.
+  void release() { id_ = -1; }
   operator hid_t() const { return id_; }
   void reset();
 
@@ -47,6 +49,15 @@ bool use_mpio(MPI_Comm comm);
 Handle file_access(MPI_Comm comm);
 // Transfer list: collective MPI-IO transfers, or the default.
 Handle transfer(MPI_Comm comm);
+
+// Silences HDF5's own printing of its error stack and makes a failed HDF5 call read it instead:
+// a full disk, a quota or an I/O error becomes one InputError naming the file. Called by
+// create_file and open_file; the CLI calls it at start.
+void install_error_handler();
+
+// Closes a file that was written and says so when the close (which flushes) fails: an
+// InputError naming `path`. A Handle's destructor closes without looking.
+void close_file(Handle& file, const std::filesystem::path& path);
 
 // Creates (truncating) or opens a file; errors name the path.
 Handle create_file(MPI_Comm comm, const std::filesystem::path& path);
