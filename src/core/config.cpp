@@ -323,4 +323,23 @@ std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
 
 std::string fnv1a_hex(std::string_view bytes) { return fmt::format("{:016x}", fnv1a64(bytes)); }
 
+std::string config_section_text(const Config& config, std::string_view prefix) {
+  std::string text;
+  for (const auto& [key, value] : config.values()) {
+    if (!key.starts_with(prefix) || is_execution_key(key)) continue;
+    text += key + "=" +
+            std::visit(
+                [](const auto& x) -> std::string {
+                  using T = std::decay_t<decltype(x)>;
+                  if constexpr (std::is_same_v<T, std::string>) return x;
+                  else if constexpr (std::is_same_v<T, double>) return fmt::format("{:.17g}", x);
+                  else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t>) return fmt::format("{}", x);
+                  else return fmt::format("[{}]", fmt::join(x, ","));
+                },
+                value) +
+            ";";
+  }
+  return text;
+}
+
 }  // namespace specvae

@@ -47,4 +47,25 @@ void inject_fault(std::string_view point) {
   if (hit) throw InputError(fmt::format("fault injected at {} (SPECVAE_FAULT)", point));
 }
 
+void inject_crash(std::string_view point) {
+  const char* env = std::getenv("SPECVAE_CRASH");
+  if (env == nullptr || *env == '\0') return;
+  std::string_view want(env);
+  long nth = 1;
+  if (const auto colon = want.rfind(':'); colon != std::string_view::npos) {
+    nth = std::strtol(std::string(want.substr(colon + 1)).c_str(), nullptr, 10);
+    want = want.substr(0, colon);
+  }
+  if (const auto at = want.find('@'); at != std::string_view::npos) {
+    if (std::to_string(g_rank.load()) != want.substr(at + 1)) return;
+    want = want.substr(0, at);
+  }
+  if (want != point) return;
+  static std::atomic<long> hits{0};
+  if (++hits != nth) return;
+  std::fprintf(stderr, "specvae: crash injected at %.*s (SPECVAE_CRASH)\n", int(point.size()), point.data());
+  std::fflush(stderr);
+  std::_Exit(137);
+}
+
 }  // namespace specvae

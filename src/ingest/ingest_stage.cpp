@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
@@ -365,15 +366,18 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   Accepted acc;
   acc.rows.n_bins = s.grid.n_bins;
   std::vector<RowKey> spooled_keys;  // one per spool row, positions set below
-  const auto flush = [&] {
-    for (std::size_t i = 0; i < acc.rows.targetid.size(); ++i) {
+  const auto add_keys = [&](const DatasetRows& rows) {
+    for (std::size_t i = 0; i < rows.targetid.size(); ++i) {
       RowKey k;
-      k.targetid = acc.rows.targetid[i];
-      k.group = s.sel.one_row_per_targetid ? 0 : fnv1a64(acc.rows.survey[i] + '\0' + acc.rows.program[i]);
-      k.snr = acc.rows.snr[i];
-      k.zwarn_ok = acc.rows.zwarn[i] == 0 ? 1 : 0;
+      k.targetid = rows.targetid[i];
+      k.group = s.sel.one_row_per_targetid ? 0 : fnv1a64(rows.survey[i] + '\0' + rows.program[i]);
+      k.snr = rows.snr[i];
+      k.zwarn_ok = rows.zwarn[i] == 0 ? 1 : 0;
       spooled_keys.push_back(k);
     }
+  };
+  const auto flush = [&] {
+    add_keys(acc.rows);
     spool.append(acc.rows, acc.file);
     acc = Accepted{};
     acc.rows.n_bins = s.grid.n_bins;
@@ -382,8 +386,41 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   std::int64_t my_input = 0;
   for (const auto& sl : slices) my_input += sl.count;
   std::vector<RejectCounts> rejected(nfiles);
+  // A run that was stopped left this rank's first slices in its spool: they are not read again
+  // (the spool's key says they are these inputs with these settings on this many ranks).
+  std::size_t slices_done = 0;
+  if (const nlohmann::json& st = spool.resumed_state(); !st.is_null()) {
+    slices_done = st.at("slices_done");
+    for (const auto& [f, n] : st.at("rejected").get<std::vector<std::pair<std::size_t, std::vector<std::int64_t>>>>())
+      std::copy(n.begin(), n.end(), rejected.at(f).n.begin());
+    for (const std::size_t f : st.at("bad").get<std::vector<std::size_t>>()) bad.at(f) = std::max<std::int64_t>(bad[f], 1);
+    skip_notes += st.at("notes").get<std::string>();
+    std::vector<int> tags;
+    for (std::size_t k = 0; k < spool.chunks(); ++k) add_keys(spool.read(k, tags));
+  }
+  const auto save_progress = [&](std::size_t done) {
+    std::vector<std::pair<std::size_t, std::vector<std::int64_t>>> rej;
+    for (std::size_t f = 0; f < nfiles; ++f)
+      if (std::any_of(rejected[f].n.begin(), rejected[f].n.end(), [](std::int64_t v) { return v != 0; }))
+        rej.emplace_back(f, std::vector<std::int64_t>(rejected[f].n.begin(), rejected[f].n.end()));
+    std::vector<std::size_t> bad_files;
+    for (std::size_t f = 0; f < nfiles; ++f)
+      if (bad[f]) bad_files.push_back(f);
+    spool.save_index({{"slices_done", done}, {"rejected", rej}, {"bad", bad_files}, {"notes", skip_notes}});
+  };
+  {
+    const auto resumed = comm.allreduce_sum(static_cast<std::int64_t>(slices_done));
+    const auto all = comm.allreduce_sum(static_cast<std::int64_t>(slices.size()));
+    if (resumed > 0)
+      log::info("ingest: resuming a stopped run: {} of {} file slices were read before and are not read again", resumed, all);
+  }
   Progress progress("ingest: read", "spectra", my_input);  // this rank's share
-  for (const auto& sl : slices) {
+  for (std::size_t k = 0; k < slices.size(); ++k) {
+    const FileSlice& sl = slices[k];
+    if (k < slices_done) {
+      progress.advance(sl.count);
+      continue;
+    }
     try {
       process_slice(s, pairs[sl.file], sl, s.grid.n_bins, acc, rejected[sl.file], flush);
     } catch (const InputError& e) {
@@ -391,6 +428,10 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
       skip_notes += one_line(e.what()) + '\n';
       bad[sl.file] = 1;
       flush();  // rows of the bad file already accepted are dropped below, with their file
+    }
+    if (spool.resumable()) {
+      save_progress(k + 1);
+      inject_crash("ingest.slice_done");
     }
     progress.advance(sl.count);
   }
@@ -564,6 +605,26 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   return p;
 }
 
+// What a rank's spool holds: the ingest settings, every input file as it is on disk (path, size,
+// modification time) and this rank's place in the job. A rerun resumes only when all agree.
+std::string spool_key(const Config& cfg, const std::vector<InputPair>& pairs, const fs::path& zcatalog, int rank,
+                      int ranks) {
+  std::string text = config_section_text(cfg, "ingest.");
+  const auto stamp = [&](const fs::path& f) {
+    std::error_code ec;
+    const auto size = fs::file_size(f, ec);
+    const auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
+    text += fmt::format("{}|{}|{};", fs::absolute(f).string(), ec ? 0 : size, ec ? 0 : mtime);
+  };
+  for (const auto& p : pairs) {
+    stamp(p.coadd);
+    if (!p.zcatalog) stamp(p.redrock);
+  }
+  if (!zcatalog.empty()) stamp(zcatalog);
+  text += fmt::format("rank {} of {}", rank, ranks);
+  return fnv1a_hex(text);
+}
+
 }  // namespace
 
 IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs) {
@@ -596,21 +657,32 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   }
   log::info("ingest: {} coadd files on {} ranks, redshifts from {}", pairs.size(), comm.size(),
             zcatalog.empty() ? std::string("their redrock files") : zcatalog.string());
-  // Rows wait between the passes in a scratch file beside the output (removed at the end). A
-  // job killed earlier, perhaps with more ranks, may have left some: rank 0 clears them first.
+  // Rows wait between the passes in a scratch file per rank beside the output, removed at the
+  // end. A job that was stopped leaves them with an index of the file slices they hold: a rerun
+  // with the same settings, inputs and rank count reads only the slices not yet spooled. Rank 0
+  // clears the files of ranks this job does not have; a key that differs starts a rank afresh.
   if (comm.rank() == 0) {
     std::error_code ec;
     const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
     const std::string prefix = out.filename().string() + ".spool.";
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const std::string name = e.path().filename().string();
-      if (name.rfind(prefix, 0) == 0 && name.find_first_not_of("0123456789", prefix.size()) == std::string::npos &&
-          name.size() > prefix.size())
+      if (name.rfind(prefix, 0) != 0) continue;
+      std::string rank = name.substr(prefix.size());
+      if (rank.ends_with(".index")) rank.resize(rank.size() - 6);
+      if (!rank.empty() && rank.size() < 9 && rank.find_first_not_of("0123456789") == std::string::npos &&
+          std::stoi(rank) >= comm.size())
         fs::remove(e.path(), ec);
     }
   }
   comm.barrier();
-  RowSpool spool(fs::path(out.string() + fmt::format(".spool.{}", comm.rank())));
+  const fs::path spool_path = out.string() + fmt::format(".spool.{}", comm.rank());
+  const auto remove_spools = [&] {
+    std::error_code ec;
+    for (int r = 0; r < comm.size(); ++r)
+      for (const char* ext : {"", ".index"}) fs::remove(fs::path(out.string() + fmt::format(".spool.{}{}", r, ext)), ec);
+  };
+  RowSpool spool(spool_path, spool_key(cfg, pairs, zcatalog, comm.rank(), comm.size()));
   DatasetWriter writer(comm.handle(), out, overwrite);
   RowSink sink;
   sink.open = [&](std::int64_t offset, std::int64_t total, const std::vector<double>& wave) {
@@ -631,8 +703,7 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
   } catch (...) {
     // A rank that fails alone ends the job before the others clean up: it removes every rank's
     // scratch file (the dataset's temporary file goes with the writer, on every rank).
-    std::error_code ec;
-    for (int r = 0; r < comm.size(); ++r) fs::remove(fs::path(out.string() + fmt::format(".spool.{}", r)), ec);
+    remove_spools();
     throw;
   }
   log::info("ingest: wrote {} rows to {} ({:.2f} s for the infill pass and the write)", n, out.string(), seconds_since(t));

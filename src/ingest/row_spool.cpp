@@ -3,11 +3,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <type_traits>
 
 #include <fmt/format.h>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/staged_file.hpp"
 
 namespace specvae::ingest {
 namespace {
@@ -38,11 +40,67 @@ RowSpool::RowSpool(std::filesystem::path file) : path_(std::move(file)) {
   if (!file_) throw InputError(fmt::format("{}: cannot create the ingest scratch file", path_.string()));
 }
 
+RowSpool::RowSpool(std::filesystem::path file, std::string resume_key) : path_(std::move(file)), key_(std::move(resume_key)) {
+  SPECVAE_CHECK(!path_.empty() && !key_.empty(), "a resumable spool needs a file and a key");
+  // What a stopped run recorded: its chunks are kept when its key is ours and the file holds them.
+  try {
+    std::ifstream in(index_path());
+    nlohmann::json index;
+    if (in) index = nlohmann::json::parse(in);
+    std::int64_t end = 0;
+    if (index.is_object() && index.value("key", std::string()) == key_ && std::filesystem::exists(path_)) {
+      for (const auto& c : index.at("chunks")) {
+        const std::int64_t offset = c.at(0), count = c.at(1);
+        first_row_.push_back(total_);
+        counts_.push_back(count);
+        offsets_.push_back(offset);
+        for (const auto& run : c.at(2)) tags_.insert(tags_.end(), run.at(1).get<std::size_t>(), run.at(0).get<int>());
+        total_ += count;
+      }
+      n_bins_ = index.at("n_bins");
+      end = index.at("end");
+      if (static_cast<std::int64_t>(std::filesystem::file_size(path_)) >= end) resumed_ = index.at("state");
+    }
+    if (!resumed_.is_null()) {
+      std::filesystem::resize_file(path_, static_cast<std::uintmax_t>(end));  // a chunk written after the index goes
+      file_ = std::fopen(path_.c_str(), "r+b");
+    }
+  } catch (const std::exception&) {
+    resumed_ = nullptr;  // an unreadable index: start afresh
+  }
+  if (resumed_.is_null()) {
+    counts_.clear(), offsets_.clear(), first_row_.clear(), tags_.clear();
+    total_ = 0, n_bins_ = 0;
+    if (file_) std::fclose(file_);
+    file_ = std::fopen(path_.c_str(), "w+b");
+  }
+  if (!file_) throw InputError(fmt::format("{}: cannot create the ingest scratch file", path_.string()));
+}
+
 RowSpool::~RowSpool() {
   if (!file_) return;
   std::fclose(file_);
   std::error_code ec;
   std::filesystem::remove(path_, ec);
+  if (!key_.empty()) std::filesystem::remove(index_path(), ec);
+}
+
+void RowSpool::save_index(const nlohmann::json& state) {
+  SPECVAE_CHECK(file_ && !key_.empty(), "save_index on a spool that is not resumable");
+  if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_END) != 0) fail_io(path_);
+  nlohmann::json chunks = nlohmann::json::array();
+  for (std::size_t k = 0; k < counts_.size(); ++k) {
+    nlohmann::json runs = nlohmann::json::array();  // the chunk's tags, run-length coded
+    for (std::int64_t i = first_row_[k]; i < first_row_[k] + counts_[k]; ++i) {
+      const int t = tags_[static_cast<std::size_t>(i)];
+      if (!runs.empty() && runs.back()[0] == t) runs.back()[1] = runs.back()[1].get<std::int64_t>() + 1;
+      else runs.push_back({t, 1});
+    }
+    chunks.push_back({offsets_[k], counts_[k], runs});
+  }
+  const nlohmann::json index = {{"key", key_}, {"n_bins", n_bins_}, {"end", std::int64_t(std::ftell(file_))},
+                                {"chunks", chunks}, {"state", state}};
+  write_file_atomically(index_path(), index.dump());
 }
 
 void RowSpool::append(const DatasetRows& r, const std::vector<int>& tags) {

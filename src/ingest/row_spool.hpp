@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "specvae/io/dataset.hpp"
 
@@ -18,6 +21,12 @@ class RowSpool {
   // An empty path keeps the rows in memory; otherwise they go to that file (removed on
   // destruction).
   explicit RowSpool(std::filesystem::path file = {});
+  // A spool file that outlives a killed process. `resume_key` names what it holds (the
+  // settings, the inputs, the rank and rank count); save_index records the chunks written so
+  // far, with the caller's state, in `<file>.index`. A later RowSpool with the same key keeps
+  // the chunks a stopped run recorded (the file cut after the last) and hands back its state;
+  // with another key, or none recorded, it starts empty.
+  RowSpool(std::filesystem::path file, std::string resume_key);
   ~RowSpool();
   RowSpool(const RowSpool&) = delete;
   RowSpool& operator=(const RowSpool&) = delete;
@@ -33,6 +42,12 @@ class RowSpool {
   // Chunk k as appended (split zero-filled), with its tags.
   DatasetRows read(std::size_t k, std::vector<int>& tags) const;
 
+  bool resumable() const { return !key_.empty(); }
+  void save_index(const nlohmann::json& state);
+  // The state saved by a stopped run whose chunks this spool kept (null when it started empty).
+  const nlohmann::json& resumed_state() const { return resumed_; }
+  std::filesystem::path index_path() const { return path_.string() + ".index"; }
+
  private:
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
@@ -41,6 +56,8 @@ class RowSpool {
   std::vector<int> tags_;
   std::int64_t total_ = 0;
   std::vector<DatasetRows> memory_;
+  std::string key_;
+  nlohmann::json resumed_;
 };
 
 }  // namespace specvae::ingest

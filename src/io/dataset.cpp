@@ -226,6 +226,7 @@ void DatasetWriter::open(std::int64_t offset, std::int64_t total, const std::vec
 void DatasetWriter::write(const DatasetRows& chunk) {
   auto& m = *impl_;
   SPECVAE_CHECK(m.file.get() >= 0, "DatasetWriter::write before open");
+  inject_crash("dataset.write");  // the tests' kill during ingest's second pass
   DatasetRows rows;
   const DatasetRows* r = &chunk;
   if (chunk.count == 0) {  // an empty chunk may come without any arrays

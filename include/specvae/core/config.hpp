@@ -73,6 +73,10 @@ class Config {
 // run may resume across them (`specvae run`, `train --resume`) without being redone.
 bool is_execution_key(std::string_view key);
 
+// "key=value;" for every key starting with `prefix`, execution keys left out, in key order: what
+// a stage's results depend on in that section (completion markers, resumable scratch files).
+std::string config_section_text(const Config& config, std::string_view prefix);
+
 // FNV-1a 64-bit, as 16 lower-case hex digits. Used for config, dataset and model hashes.
 std::string fnv1a_hex(std::string_view bytes);
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 14695981039346656037ULL);

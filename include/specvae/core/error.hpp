@@ -29,6 +29,11 @@ class ConfigError : public InputError {
 // rank) or "<point>@<rank>" (one rank). Unset, it costs one getenv.
 void inject_fault(std::string_view point);
 
+// Crash injection for the tests of resumption: ends the process at once, as `kill -9` would
+// (std::_Exit(137): no destructor runs, nothing is cleaned up), where SPECVAE_CRASH names this
+// point as "<point>[@<rank>][:<n>]" (on the n-th time it is reached, the first by default).
+void inject_crash(std::string_view point);
+
 }  // namespace specvae
 
 // Internal invariant: always on (also in release builds).
