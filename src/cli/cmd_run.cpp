@@ -14,17 +14,21 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <variant>
 
 #include <fmt/chrono.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "specvae/cli/cli.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/folder_lock.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/staged_file.hpp"
+#include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/ingest/ingest.hpp"
 #include "specvae/learn/learn.hpp"
@@ -52,27 +56,12 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kStageSectio
     {"report", {"report."}},
 };
 
-std::string value_text(const ConfigValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) return x;
-        else if constexpr (std::is_same_v<T, double>) return fmt::format("{:.17g}", x);
-        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t>) return fmt::format("{}", x);
-        else return fmt::format("[{}]", fmt::join(x, ","));
-      },
-      v);
-}
-
 std::string stage_key(const Config& config, const std::string& stage, const std::vector<std::string>& stages) {
   std::string text;
   for (const auto& [name, prefixes] : kStageSections) {
     if (name == stage || std::find(stages.begin(), stages.end(), name) != stages.end()) {
-      for (const auto& [key, value] : config.values()) {
-        if (is_execution_key(key)) continue;  // a stage done on CPUs is not redone on GPUs
-        for (const auto& p : prefixes)
-          if (key.starts_with(p)) text += key + "=" + value_text(value) + ";";
-      }
+      // Execution keys are left out: a stage done on CPUs is not redone on GPUs.
+      for (const auto& p : prefixes) text += config_section_text(config, p);
     }
     if (name == stage) break;
   }
@@ -155,6 +144,78 @@ bool outputs_exist(const std::string& stage, const Layout& L) {
   return false;
 }
 
+// The files each stage leaves, relative to the run folder (those that exist).
+std::vector<fs::path> stage_outputs(const std::string& stage, const Layout& L) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  const auto add = [&](const fs::path& p) {
+    if (fs::is_regular_file(p, ec)) out.push_back(p);
+  };
+  if (stage == "simulate") {
+    for (const auto& e : fs::directory_iterator(L.survey, ec)) add(e.path());
+    std::sort(out.begin(), out.end());
+  } else if (stage == "ingest") {
+    add(L.dataset);
+  } else if (stage == "train") {
+    for (const char* f : {"checkpoint-last.h5", "checkpoint-best.h5", "metrics.jsonl", "train_summary.json"}) add(L.train / f);
+  } else if (stage == "score") {
+    for (const auto& f : score::find_score_shards(L.score)) add(f);
+  } else if (stage == "merge") {
+    add(merge::catalogue_hdf5_path(L.catalogue));
+    add(merge::catalogue_fits_path(L.catalogue));
+    add(merge::top_csv_path(L.catalogue));
+  } else if (stage == "learn") {
+    add(learn::learn_csv_path(L.learn));
+  } else if (stage == "report") {
+    add(L.report);
+  }
+  return out;
+}
+
+// <out_dir>/run-manifest.json: for each stage whose outputs are complete, the configuration that
+// produced them (its hash, the stage's key, the TOML itself under "configs") and the files with
+// their sizes. A stage that is about to write leaves the manifest first, with those after it, so
+// the manifest never lists outputs a later, different configuration is replacing. Rank 0 only.
+class RunManifest {
+ public:
+  explicit RunManifest(fs::path path) : path_(std::move(path)) {
+    std::ifstream in(path_);
+    if (in) doc_ = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!doc_.is_object() || !doc_.contains("stages") || !doc_["stages"].is_object())
+      doc_ = {{"schema", "specvae-run-manifest"}, {"stages", nlohmann::json::object()}, {"configs", nlohmann::json::object()}};
+  }
+  void forget(const std::vector<std::string>& stages) {
+    for (const auto& s : stages) doc_["stages"].erase(s);
+    save();
+  }
+  void record(const std::string& stage, const std::string& key, const Config& config, const Layout& L, double seconds) {
+    nlohmann::json files = nlohmann::json::array();
+    std::error_code ec;
+    for (const fs::path& f : stage_outputs(stage, L))
+      files.push_back({{"path", fs::relative(f, L.root, ec).string()}, {"bytes", fs::file_size(f, ec)}});
+    doc_["stages"][stage] = {{"config_hash", config.hash()},
+                             {"stage_key", key},
+                             {"finished_utc", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)))},
+                             {"seconds", seconds},
+                             {"code_version", version_string()},
+                             {"outputs", files}};
+    doc_["configs"][config.hash()] = config.to_toml();
+    save();
+  }
+
+ private:
+  void save() {
+    // Only the configurations some listed stage came from are kept.
+    std::set<std::string> used;
+    for (const auto& [stage, e] : doc_["stages"].items()) used.insert(e.value("config_hash", std::string()));
+    for (auto it = doc_["configs"].begin(); it != doc_["configs"].end();)
+      it = used.contains(it.key()) ? std::next(it) : doc_["configs"].erase(it);
+    write_file_atomically(path_, doc_.dump(2) + "\n");
+  }
+  fs::path path_;
+  nlohmann::json doc_;
+};
+
 int run_pipeline(const Config& config) {
   auto& ctx = init_distributed(nullptr, nullptr);
   MpiCommunicator& comm = *ctx.world;
@@ -182,6 +243,7 @@ int run_pipeline(const Config& config) {
   // whole run (the kernel releases it when the process ends, killed or not); a second run is
   // refused with the holder's host and pid. Then config.toml, written whole or not at all.
   FolderLock lock;
+  std::optional<RunManifest> manifest;  // rank 0
   std::string failure;
   if (comm.rank() == 0) {
     try {
@@ -189,6 +251,7 @@ int run_pipeline(const Config& config) {
       lock.acquire(L.root / ".specvae-run.lock", "run");
       write_file_atomically(L.root / "config.toml",
                             fmt::format("# specvae run configuration, hash {}\n{}", config.hash(), config.to_toml()));
+      manifest.emplace(L.root / "run-manifest.json");
     } catch (const std::exception& e) {
       failure = e.what();
     }
@@ -218,11 +281,13 @@ int run_pipeline(const Config& config) {
     // outputs are those of the settings an earlier marker recorded.
     if (comm.rank() == 0) {
       bool later = false;
+      std::vector<std::string> gone;
       for (const std::string& s : stages) {
         later = later || s == stage;
         std::error_code ec;
-        if (later) fs::remove(L.marker(s), ec);
+        if (later) fs::remove(L.marker(s), ec), gone.push_back(s);
       }
+      manifest->forget(gone);
     }
     comm.barrier();
     const auto t0 = std::chrono::steady_clock::now();
@@ -298,9 +363,10 @@ int run_pipeline(const Config& config) {
     } else {
       throw ConfigError(fmt::format("run.stages: unknown stage '{}'", stage));
     }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (comm.rank() == 0) manifest->record(stage, key, config, L, seconds);
     write_marker(comm, L.marker(stage), key);
-    log::info("run: {} done in {:.1f} s", stage,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    log::info("run: {} done in {:.1f} s", stage, seconds);
   }
   if (did_merge && comm.rank() == 0) {
     std::printf("\n%s", merged.report.c_str());

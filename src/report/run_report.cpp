@@ -161,9 +161,10 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
       label_source = fmt::format("{} (active-learning order)", o.learn_scores.filename().string());
     }
     if (!o.labels.empty()) {
-      for (const auto& [tid, label] : learn::read_labels(o.labels)) {
-        if (label >= 0) initial_labels[tid] = label;
-        else initial_labels.erase(tid);
+      // The page keys labels by TARGETID (a label given per survey and program shows on each).
+      for (const learn::Label& l : learn::read_labels(o.labels)) {
+        if (l.label >= 0) initial_labels[l.targetid] = l.label;
+        else initial_labels.erase(l.targetid);
       }
     }
     if (!order_tids.empty()) {

@@ -94,6 +94,20 @@ with h5py.File(f"{a}/catalogue/catalogue.h5") as ca, h5py.File(f"{b}/catalogue/c
     assert np.array_equal(np.asarray(t["NOF"]), ca["nof"][:])
     assert np.array_equal(np.asarray(t["PCA_MSE"]), ca["pca_mse"][:]) and np.isfinite(ca["pca_mse"][:]).all()
     assert "yardstick_table" in ca.attrs and ca["pca_eigenspectra"].shape == (ca.attrs["pca_components"], 1000)
+# The run's manifest: each stage's outputs with the configuration that produced them. Run a
+# trained 1 epoch and run 2 resumed to 2: simulate and ingest come from run 1's config, the
+# rest from run 2's, and each config's TOML is kept.
+import json, os, tomllib
+m = json.load(open(f"{a}/run-manifest.json"))
+st = m["stages"]
+assert set(st) == {"simulate", "ingest", "train", "score", "merge", "report"}, set(st)
+cur = open(f"{a}/config.toml").readline().split()[-1]
+assert st["train"]["config_hash"] == cur and st["ingest"]["config_hash"] != cur, st
+assert tomllib.loads(m["configs"][st["ingest"]["config_hash"]])["train"]["epochs"] == 1
+assert tomllib.loads(m["configs"][cur])["train"]["epochs"] == 2
+assert st["ingest"]["outputs"] == [{"path": "dataset.h5", "bytes": os.path.getsize(f"{a}/dataset.h5")}]
+assert {o["path"] for o in st["merge"]["outputs"]} == {"catalogue/catalogue.h5", "catalogue/catalogue.fits", "catalogue/top_outliers.csv"}
+assert any(o["path"] == "survey/truth.csv" for o in st["simulate"]["outputs"])
 lines = open(f"{a}/catalogue/top_outliers.csv").read().splitlines()
 assert lines[0].startswith("by,rank,targetid") and len(lines) == 1 + 5 * min(10, n), len(lines)
 print(f"catalogue ok: {n} rows")
@@ -121,7 +135,24 @@ given = dict(l.strip().split(",") for l in open(f"{a}/labels.csv").readlines()[1
 assert all(given[r["targetid"]] == r["human_label"] for r in rows if r["human_label"] != "-1")
 t = [float(r["trained_score"]) for r in rows[:len(rows) - 10]]
 assert t == sorted(t, reverse=True), "unlabelled rows not in trained_score order"
-print(f"learn ok: {len(rows)} rows")
+# learn's columns in the catalogue, both forms, by catalogue row, the same values as the CSV.
+import numpy as np
+from astropy.table import Table
+with h5py.File(f"{a}/catalogue/catalogue.h5") as c:
+    ctid = c["targetid"][:]
+    by_tid = {int(r["targetid"]): r for r in rows}
+    text = lambda v: v.decode() if isinstance(v, bytes) else v
+    assert text(c.attrs["learn_n_labelled"]) == "10" and text(c.attrs["learn_labels"]) == "labels.csv", dict(c.attrs)
+    for j in range(len(ctid)):
+        r = by_tid[int(ctid[j])]
+        assert c["learn_label"][j] == int(r["human_label"]) and c["learn_order"][j] == int(r["order"])
+        assert float(f'{c["learn_trained_score"][j]:.9g}') == float(r["trained_score"])
+    t = Table.read(f"{a}/catalogue/catalogue.fits", hdu="CATALOG")
+    for col in ["learn_label", "learn_order", "learn_trained_score", "learn_predicted_user_score"]:
+        assert np.array_equal(np.asarray(t[col.upper()]), c[col][:]), col
+    assert t.meta["LEARNSC"] == "nof" and t.meta["LEARNNL"] == "10", t.meta
+assert "mse" in csv.DictReader(open(f"{a}/catalogue/top_outliers.csv")).fieldnames
+print(f"learn ok: {len(rows)} rows, its columns in the catalogue")
 PY
 
 echo "== 6. report with learn's order"

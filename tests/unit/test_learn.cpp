@@ -12,6 +12,8 @@
 
 #include "specvae/core/config.hpp"
 #include "specvae/core/error.hpp"
+#include "specvae/io/hdf5.hpp"
+#include "specvae/score/h5_columns.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/merge/catalogue.hpp"
 #include "specvae/merge/writers.hpp"
@@ -146,9 +148,22 @@ TEST(Learn, LabelsFileErrorsNameTheFileAndLine) {
   write_file(f, "targetid,label\n10,5\n11,-1\n 12 , 0\r\n");
   const auto ok = read_labels(f);
   ASSERT_EQ(ok.size(), 3u);
-  EXPECT_EQ(ok.at(10), 5);
-  EXPECT_EQ(ok.at(11), -1);
-  EXPECT_EQ(ok.at(12), 0);
+  EXPECT_EQ(ok[0].targetid, 10);
+  EXPECT_EQ(ok[0].label, 5);
+  EXPECT_EQ(ok[1].label, -1);
+  EXPECT_EQ(ok[2].targetid, 12);
+  EXPECT_EQ(ok[2].label, 0);
+  EXPECT_EQ(ok[2].line, 4);
+  EXPECT_TRUE(ok[0].survey.empty() && ok[0].program.empty());
+  // The same target in two programs may be labelled per program; the same key twice may not.
+  write_file(f, "targetid,survey,program,label\n5,sv3,dark,1\n5,sv3,bright,4\n");
+  const auto two = read_labels(f);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].program, "bright");
+  EXPECT_EQ(two[1].label, 4);
+  write_file(f, "targetid,survey,program,label\n5,sv3,dark,1\n5,sv3,dark,4\n");
+  EXPECT_NE(expect_input_error([&] { read_labels(f); }).find("line 3: targetid 5 (sv3 dark) is labelled twice (line 2 first)"),
+            std::string::npos);
   write_file(f, "id,label\n1,2\n");
   EXPECT_NE(expect_input_error([&] { read_labels(f); }).find("'targetid'"), std::string::npos);
   write_file(f, "targetid,label\n1,2\n2,six\n");
@@ -162,7 +177,7 @@ TEST(Learn, LabelsFileErrorsNameTheFileAndLine) {
   EXPECT_NE(expect_input_error([&] { read_labels(d / "missing.csv"); }).find("missing.csv"), std::string::npos);
   // A spreadsheet's byte-order mark before the header is not part of the first column's name.
   write_file(f, "\xEF\xBB\xBFtargetid,label\r\n7,4\r\n");
-  EXPECT_EQ(read_labels(f).at(7), 4);
+  EXPECT_EQ(read_labels(f).at(0).label, 4);
   std::filesystem::remove_all(d);
 }
 
@@ -189,17 +204,30 @@ merge::Catalogue synthetic_catalogue(std::vector<int>& kind) {
     c.dec.push_back(-1.0);
     c.z.push_back(0.1);
     c.spectype.push_back("GALAXY");
+    c.survey.push_back("sv3");
+    c.program.push_back("dark");
+    c.healpix.push_back(26065);
+    c.zwarn.push_back(0);
+    c.deltachi2.push_back(100.0);
+    c.coadd_fiberstatus.push_back(0);
     c.snr.push_back(10.0f);
     c.split.push_back(0);
     const double s = kind[std::size_t(i)] == 0 ? 1.0 + u(gen) : 20.0 + 10.0 * u(gen);
     c.score[0].push_back(s);               // mse: higher is weirder
     c.score[1].push_back(-s);              // recon_logprob
     c.score[2].push_back(-1.0 - s / 10);   // nof
+    c.score[3].push_back(s);               // pca_mse
   }
   c.latent_mu = mu;
   c.latent_logvar.assign(mu.size(), -3.0f);
   merge::rank_catalogue(c, 0.01);
   return c;
+}
+
+// The pair merge writes: learn adds its columns to both.
+void write_catalogue(const std::filesystem::path& d, const merge::Catalogue& c) {
+  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  merge::write_catalogue_fits(d / "catalogue.fits", c);
 }
 
 std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& p) {
@@ -228,7 +256,7 @@ TEST(Learn, MoreLabelsKeepImprovingTheRankingOfInterestingObjects) {
   std::vector<int> kind;
   const merge::Catalogue c = synthetic_catalogue(kind);
   const auto d = temp_dir("rounds");
-  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_catalogue(d, c);
   Config config = Config::defaults();
   config.set("learn.score=mse");
   // learn.n_trees: the default 200.
@@ -284,7 +312,7 @@ TEST(Learn, StageRefusesLabelsForObjectsNotInTheCatalogue) {
   std::vector<int> kind;
   const merge::Catalogue c = synthetic_catalogue(kind);
   const auto d = temp_dir("unknown");
-  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_catalogue(d, c);
   write_file(d / "labels.csv", "targetid,label\n5001,3\n999,5\n");
   LearnOptions o;
   o.catalogue = d / "catalogue.h5";
@@ -314,7 +342,7 @@ TEST(Learn, StageRefusesANonFiniteLatentMean) {
   merge::Catalogue c = synthetic_catalogue(kind);
   c.latent_mu[static_cast<std::size_t>(12 * c.latent + 3)] = NAN;
   const auto d = temp_dir("nanmu");
-  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_catalogue(d, c);
   write_file(d / "labels.csv", "targetid,label\n5001,3\n");
   LearnOptions o;
   o.catalogue = d;
@@ -333,7 +361,7 @@ TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
   merge::Catalogue c = synthetic_catalogue(kind);
   c.targetid[401] = c.targetid[400];
   const auto d = temp_dir("twins");
-  merge::write_catalogue_hdf5(d / "catalogue.h5", c, {}, {}, {});
+  write_catalogue(d, c);
   write_file(d / "labels.csv", "targetid,label\n" + std::to_string(c.targetid[400]) + ",0\n");
   LearnOptions o;
   o.catalogue = d;
@@ -350,5 +378,36 @@ TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
       EXPECT_EQ(row[2], "0") << "a row of the labelled target is listed unlabelled";
     }
   EXPECT_EQ(rows_of_target, 2);
+  // learn's columns went into the catalogue by row (row[0] is the place in the CSV's order).
+  {
+    h5::Handle f = h5::open_file(MPI_COMM_NULL, d / "catalogue.h5");
+    const auto label = h5col::read<std::int64_t>(f, "learn_label", c.n, 0, d / "catalogue.h5");
+    const auto order = h5col::read<std::int64_t>(f, "learn_order", c.n, 0, d / "catalogue.h5");
+    EXPECT_EQ(label[400], 0);
+    EXPECT_EQ(label[401], 0);
+    EXPECT_EQ(label[0], kUnlabelled);
+    const auto csv = read_csv(r.csv);
+    for (std::size_t i = 0; i < 460; i += 37)
+      EXPECT_EQ(csv.at(std::size_t(order[i])).at(1), std::to_string(c.targetid[i])) << "row " << i;
+  }
+
+  // The same target in two programs: a label with SURVEY and PROGRAM means that row only.
+  c.program[401] = "bright";
+  write_catalogue(d, c);
+  write_file(d / "labels.csv", "targetid,survey,program,label\n" + std::to_string(c.targetid[400]) + ",sv3,bright,4\n");
+  EXPECT_EQ(run_learn(config, o).labelled, 1);
+  {
+    h5::Handle f = h5::open_file(MPI_COMM_NULL, d / "catalogue.h5");
+    const auto label = h5col::read<std::int64_t>(f, "learn_label", c.n, 0, d / "catalogue.h5");
+    EXPECT_EQ(label[400], kUnlabelled);
+    EXPECT_EQ(label[401], 4);
+  }
+  // A key no row has, and two labels on one row, are refused naming the lines.
+  write_file(d / "labels.csv", "targetid,survey,program,label\n" + std::to_string(c.targetid[400]) + ",sv3,backup,4\n");
+  EXPECT_NE(expect_input_error([&] { run_learn(config, o); }).find("line 2: targetid 5400 (sv3 backup) is not in the catalogue"),
+            std::string::npos);
+  write_file(d / "labels.csv", "targetid,survey,program,label\n5400,sv3,bright,4\n5400,,,2\n");
+  EXPECT_NE(expect_input_error([&] { run_learn(config, o); }).find("lines 2 and 3 both label the catalogue row of TARGETID 5400"),
+            std::string::npos);
   std::filesystem::remove_all(d);
 }

@@ -58,15 +58,28 @@ NeighbourResult neighbour_score(std::span<const float> features, int dim, std::s
 // trained score descending, NaN last, ties by row.
 std::vector<std::int64_t> display_order(std::span<const int> labels, std::span<const double> trained);
 
-// A labels CSV: a header line naming a `targetid` and a `label` column (others ignored),
-// then one row per object; label an integer −1…5. InputError naming the file and line for
-// anything else, and for a TARGETID given twice.
-std::unordered_map<std::int64_t, int> read_labels(const std::filesystem::path& path);
+// One line of a labels CSV. A label names a TARGETID, and optionally the SURVEY and PROGRAM of
+// the catalogue row it means (the same target observed in two programs is two rows); without
+// them it applies to every row of its TARGETID.
+struct Label {
+  std::int64_t targetid = 0;
+  std::string survey, program;  // empty: any
+  int label = kUnlabelled;
+  std::int64_t line = 0;        // in the file, for messages
+};
+
+// A labels CSV: a header line naming a `targetid` and a `label` column, optionally `survey` and
+// `program` (others ignored), then one row per object; label an integer −1…5. InputError
+// naming the file and line for anything else, and for a key given twice.
+std::vector<Label> read_labels(const std::filesystem::path& path);
 
 struct LearnOptions {
   std::filesystem::path catalogue;  // catalogue.h5 from `specvae merge` (or its folder)
   std::filesystem::path labels;     // CSV: targetid,label
   std::filesystem::path out_dir;    // learn_scores.csv
+  // Also write learn's columns into the catalogue's HDF5 and FITS files (learn_label,
+  // learn_predicted_user_score, learn_trained_score, learn_order).
+  bool into_catalogue = true;
 };
 
 struct LearnResult {
@@ -75,7 +88,8 @@ struct LearnResult {
   std::string report;  // what was done, as printed
 };
 
-// learn.* from the config. Labels for TARGETIDs not in the catalogue are an error.
+// learn.* from the config. A label that matches no catalogue row, or a row two labels match, is
+// an error.
 LearnResult run_learn(const Config& config, const LearnOptions& options);
 
 std::filesystem::path learn_csv_path(const std::filesystem::path& out_dir);
