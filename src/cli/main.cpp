@@ -6,6 +6,7 @@
 #include "specvae/cli/cli.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
+#include "specvae/core/stop_signal.hpp"
 #include "specvae/core/version.hpp"
 #include "specvae/dist/distributed.hpp"
 #include "specvae/gpu/resources.hpp"
@@ -14,6 +15,7 @@
 int main(int argc, char** argv) {
   using namespace specvae;
   h5::install_error_handler();  // a full disk is one line naming the file, not an HDF5 stack per rank
+  install_stop_handlers();      // SIGUSR1/SIGTERM: training saves its state and exits kExitStopped
   CLI::App app{"specvae: find anomalous spectra in DESI-sized surveys with a variational autoencoder"};
   app.set_version_flag("--version", version_string());
   app.require_subcommand(1);
@@ -57,6 +59,14 @@ int main(int argc, char** argv) {
       log::debug("{} on {} rank(s); GPU {}", version_string(), ctx->world_size, ctx->gpu_device);
     }
     code = chosen->run();
+  } catch (const Stopped& e) {
+    // Every rank stopped at the same point with the state saved: no abort, an exit code a job
+    // script can take as "requeue me".
+    if (!ctx || ctx->world_rank == 0) {
+      std::fprintf(stderr, "specvae %s: %s\n", chosen->app->get_name().c_str(), e.what());
+      std::fflush(stderr);
+    }
+    code = kExitStopped;
   } catch (const std::exception& e) {
     // Bad input, bad config, or a library error: one clear line, then the whole job ends.
     std::fprintf(stderr, "specvae %s: error%s: %s\n", chosen->app->get_name().c_str(),

@@ -177,6 +177,10 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   write_double(file, "best_val_loss", c.state.best_val_loss);
   write_int(file, "best_epoch", c.state.best_epoch);
   write_int(file, "bad_epochs", c.state.bad_epochs);
+  if (c.state.batch > 0) {  // stopped inside an epoch
+    write_int(file, "batch_in_epoch", c.state.batch);
+    write_attr(file, "partial_epoch", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, c.state.partial.data(), c.state.partial.size());
+  }
   write_string(file, "config_hash", c.config_hash);
   write_string(file, "config", c.config_toml);
   write_string(file, "dataset_hash", c.dataset_hash);
@@ -223,6 +227,20 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     c.state.best_val_loss = r.real("best_val_loss");
     c.state.best_epoch = r.integer("best_epoch");
     c.state.bad_epochs = r.integer("bad_epochs");
+    if (H5Aexists(file, "batch_in_epoch") > 0) {
+      c.state.batch = r.integer("batch_in_epoch");
+      const hid_t a = H5Aopen(file, "partial_epoch", H5P_DEFAULT);
+      if (a < 0) r.fail("batch_in_epoch without partial_epoch");
+      const hid_t space = H5Aget_space(a);
+      const hssize_t n = H5Sget_simple_extent_npoints(space);
+      H5Sclose(space);
+      const bool shaped = n >= 4 && (n - 1) % 3 == 0;
+      if (shaped) c.state.partial.resize(static_cast<std::size_t>(n));
+      const bool read = shaped && H5Aread(a, H5T_NATIVE_DOUBLE, c.state.partial.data()) >= 0;
+      H5Aclose(a);
+      if (!read) r.fail("partial_epoch should hold 1 + 3 × ranks numbers");
+      if (c.state.batch < 0) r.fail(fmt::format("implausible batch_in_epoch {}", c.state.batch));
+    }
     if (c.state.epoch < 0 || c.state.step < 0 || c.state.best_epoch < 0 || c.state.best_epoch > c.state.epoch ||
         c.state.bad_epochs < 0)
       r.fail(fmt::format("implausible training state: epoch {}, step {}, best_epoch {}, bad_epochs {}", c.state.epoch,

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "specvae/core/error.hpp"
+#include "specvae/core/stop_signal.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/staged_file.hpp"
 #include "specvae/core/version.hpp"
@@ -98,7 +99,8 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   // buf: params, adam_m, adam_v, then the input scaling (offset [n_input], scale, has-offset).
   const std::size_t n_in = static_cast<std::size_t>(shape_.n_input);
   std::vector<float> buf(static_cast<std::size_t>(3 * n_params_) + n_in + 2);
-  double state[7] = {0, 0, 0, 0, 0, 0, 0};
+  double state[7] = {};
+  std::vector<double> partial;  // a stop inside an epoch: [lr, (loss, recon, kl) × ranks then]
   std::int64_t ok = 1;
   std::string error;
   if (comm_.rank() == 0) {
@@ -142,6 +144,12 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
       state[3] = c.state.best_val_loss;
       state[4] = static_cast<double>(c.state.best_epoch);
       state[5] = static_cast<double>(c.state.bad_epochs);
+      state[6] = static_cast<double>(c.state.batch);
+      partial = c.state.partial;
+      if (c.state.batch >= batches_per_epoch())
+        throw InputError(fmt::format("checkpoint {} stopped after batch {} of an epoch, but an epoch here has {} batches "
+                                     "(another dataset or batch size)",
+                                     path.string(), c.state.batch, batches_per_epoch()));
     } catch (const InputError& e) {
       ok = 0;
       error = e.what();
@@ -151,6 +159,12 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   if (!ok) throw InputError(comm_.rank() == 0 ? error : "resume failed on rank 0 (see its message)");
   comm_.broadcast(std::span<float>(buf), 0);
   comm_.broadcast(std::span<double>(state, 7), 0);
+  {
+    std::int64_t n_partial = static_cast<std::int64_t>(partial.size());
+    comm_.broadcast(std::span<std::int64_t>(&n_partial, 1), 0);
+    partial.resize(static_cast<std::size_t>(n_partial));
+    comm_.broadcast(std::span<double>(partial), 0);
+  }
   be_->upload(params_.data(), buf.data(), static_cast<std::size_t>(n_params_));
   be_->upload(adam_m_.data(), buf.data() + n_params_, static_cast<std::size_t>(n_params_));
   be_->upload(adam_v_.data(), buf.data() + 2 * n_params_, static_cast<std::size_t>(n_params_));
@@ -164,6 +178,8 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   state_.best_val_loss = state[3];
   state_.best_epoch = static_cast<std::int64_t>(state[4]);
   state_.bad_epochs = static_cast<std::int64_t>(state[5]);
+  state_.batch = static_cast<std::int64_t>(state[6]);
+  state_.partial = std::move(partial);
 }
 
 std::int64_t Trainer::planned_epochs() const {
@@ -220,7 +236,9 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   if (options.resume) {
     restore(last_path, options.dataset_hash);
     if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
-    log::info("resuming after epoch {} (step {}, lr {:g})", state_.epoch, state_.step, state_.learning_rate);
+    log::info("resuming after epoch {}{} (step {}, lr {:g})", state_.epoch,
+              state_.batch > 0 ? fmt::format(" and batch {} of epoch {}", state_.batch, state_.epoch + 1) : std::string(),
+              state_.step, state_.learning_rate);
   }
   log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}: {} optimiser steps an epoch, {} "
             "in {} epochs{}; {} schedule; backend {}",
@@ -252,6 +270,11 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   const std::int64_t nb = batches_per_epoch();
   const auto run_start = Clock::now();
   const std::int64_t first_epoch = state_.epoch;
+  // SIGUSR1/SIGTERM (a batch system's warning) stop the run after the batch in hand, every rank
+  // at the same batch: checkpoint-last.h5 then holds the state within the epoch, and --resume
+  // continues from it as if never stopped.
+  const StoppableSection stoppable;
+  const auto stop_now = [&] { return comm_.allreduce_max(static_cast<double>(stop_signal())) > 0; };
   for (std::int64_t epoch = state_.epoch; epoch < epochs; ++epoch) {
     const auto t0 = Clock::now();
     auto last_progress = t0;
@@ -259,7 +282,20 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     EpochMetrics e;
     e.learning_rate = state_.learning_rate;
     adam.lr = static_cast<float>(state_.learning_rate);
-    for (std::int64_t b = 0; b < nb; ++b) {
+    std::int64_t first_batch = 0;
+    if (state_.batch > 0) {  // resumed inside this epoch
+      first_batch = state_.batch;
+      e.learning_rate = state_.partial.at(0);
+      // Each rank takes its own sums back (the epoch's losses then come out the same bits);
+      // on another rank count rank 0 takes them all.
+      const std::size_t ranks = (state_.partial.size() - 1) / 3, me = static_cast<std::size_t>(comm_.rank());
+      for (std::size_t r = 0; r < ranks; ++r)
+        if (ranks == static_cast<std::size_t>(comm_.size()) ? r == me : me == 0)
+          for (int k = 0; k < 3; ++k) sums[k] += state_.partial[1 + 3 * r + static_cast<std::size_t>(k)];
+      state_.batch = 0;
+      state_.partial.clear();
+    }
+    for (std::int64_t b = first_batch; b < nb; ++b) {
       if (cosine) {
         state_.learning_rate = cosine_rate(state_.step, nb * epochs);
         adam.lr = static_cast<float>(state_.learning_rate);
@@ -276,6 +312,18 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
         const double eta = seconds_since(run_start) / done * (total - done);
         log::info("epoch {}/{} batch {}/{}  {:.0f} spectra/s  ETA {:.0f} s", epoch + 1, epochs, b + 1, nb,
                   static_cast<double>((b + 1) * batch_size_) / seconds_since(t0), eta);
+      }
+      if (b + 1 < nb && stop_now()) {
+        state_.batch = b + 1;
+        const std::vector<double> all = comm_.allgatherv(std::span<const double>(sums, 3));
+        state_.partial = {e.learning_rate};
+        state_.partial.insert(state_.partial.end(), all.begin(), all.end());
+        if (options.write_outputs) save(options, last_path);
+        state_.batch = 0;
+        state_.partial.clear();
+        throw Stopped(fmt::format("stopped by {} after batch {} of {} in epoch {} (step {}); {} holds the run: the same "
+                                  "command with --resume (or `specvae run` again) continues it",
+                                  stop_signal_name(), b + 1, nb, epoch + 1, state_.step, last_path.string()));
       }
     }
     const double train_seconds = seconds_since(t0);
@@ -329,6 +377,12 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
               e.epoch, epochs, e.train_loss, e.train_recon, e.train_kl, e.val_loss, monitored_text, e.val_mse,
               e.learning_rate, e.spectra_per_s, e.seconds, e.best ? "  (best)" : "");
     history.push_back(e);
+    if (e.epoch < epochs && stop_now()) {
+      if (options.write_outputs && e.epoch % every != 0) save(options, last_path);
+      throw Stopped(fmt::format("stopped by {} after epoch {} of {} (step {}); {} holds the run: the same command with "
+                                "--resume (or `specvae run` again) continues it",
+                                stop_signal_name(), e.epoch, epochs, state_.step, last_path.string()));
+    }
     if (options.stop_after_epoch > 0 && e.epoch >= options.stop_after_epoch && e.epoch < epochs) {
       if (options.write_outputs && e.epoch % every != 0) save(options, last_path);
       return history;  // stopped early: no verdict

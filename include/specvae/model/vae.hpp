@@ -3,6 +3,7 @@
 // off) on any backend, and the HDF5 checkpoint that holds weights and training state.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -68,6 +69,11 @@ struct TrainState {
   double best_val_loss = 0;        // best validation loss so far (+inf before the first epoch)
   std::int64_t best_epoch = 0;     // epoch that reached it
   std::int64_t bad_epochs = 0;     // epochs since the last improvement (plateau schedule)
+  // A run stopped inside an epoch (a batch system's signal): the batches of epoch `epoch` done,
+  // and that epoch's logged learning rate, then each rank's loss, reconstruction and KL sums so
+  // far: [lr, (loss, recon, kl) × ranks]. batch 0: stopped at an epoch's end, the usual case.
+  std::int64_t batch = 0;
+  std::vector<double> partial;
 };
 
 // The fixed affine map between data units and the network's units (model.standardize):
