@@ -12,6 +12,7 @@
 #include "../common/dataset_fixture.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/io/dataset.hpp"
+#include "specvae/io/hdf5.hpp"
 
 using namespace specvae;
 namespace fs = std::filesystem;
@@ -283,4 +284,65 @@ TEST(DatasetWriter, AbandonedWriterLeavesNoFileAndKeepsTheOldOne) {
   }
   EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
   EXPECT_EQ(read_dataset_info(MPI_COMM_NULL, path).dataset_hash, before);
+}
+
+// SPECVAE_H5_ALIGNMENT puts each large dataset on a boundary (the Lustre stripe in a job
+// script); the rows read back the same. A malformed value, or malformed MPI-IO hints, is one
+// error naming the variable.
+TEST(Dataset, AlignmentFromTheEnvironment) {
+  const int bins = 300;  // flux: 200 rows × 300 bins × 4 bytes = 240 kB, over half of 64 KiB
+  auto rows = fixtures::test_rows(0, 200, bins);
+  auto prov = fixtures::test_provenance(bins);
+  const fs::path path = scratch("aligned.h5");
+  fs::remove(path);
+  ::setenv("SPECVAE_H5_ALIGNMENT", "65536", 1);
+  write_dataset(MPI_COMM_NULL, path, rows, prov, false);
+  ::unsetenv("SPECVAE_H5_ALIGNMENT");
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t d = H5Dopen2(f, "flux", H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    // A contiguous dataset has an offset; a chunked one HADDR_UNDEF, and its first chunk one.
+    haddr_t at = H5Dget_offset(d);
+    if (at == HADDR_UNDEF) {
+      const hid_t space = H5Dget_space(d);
+      const herr_t got = H5Dget_chunk_info(d, space, 0, nullptr, nullptr, &at, nullptr);
+      H5Sclose(space);
+      ASSERT_GE(got, 0);
+    }
+    ASSERT_NE(at, HADDR_UNDEF);
+    EXPECT_GT(at, 0u);
+    EXPECT_EQ(at % 65536, 0u) << "flux starts at byte " << at;
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  const DatasetRows back = read_dataset_rows(MPI_COMM_NULL, path, 0, 200);
+  EXPECT_EQ(back.flux, rows.flux);
+  EXPECT_EQ(back.ivar, rows.ivar);
+
+  ::setenv("SPECVAE_H5_ALIGNMENT", "16M", 1);
+  fs::remove(path);
+  try {
+    write_dataset(MPI_COMM_NULL, path, rows, prov, false);
+    ADD_FAILURE() << "a malformed SPECVAE_H5_ALIGNMENT was taken";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("SPECVAE_H5_ALIGNMENT: '16M'"));
+  }
+  ::unsetenv("SPECVAE_H5_ALIGNMENT");
+  EXPECT_FALSE(fs::exists(path));
+
+  ::setenv("SPECVAE_MPIIO_HINTS", " striping_factor=32; romio_cb_write=enable,", 1);
+  const auto hints = h5::mpiio_hints();
+  ASSERT_EQ(hints.size(), 2u);
+  EXPECT_EQ(hints[0].first, "striping_factor");
+  EXPECT_EQ(hints[1].second, "enable");
+  ::setenv("SPECVAE_MPIIO_HINTS", "striping_factor", 1);
+  try {
+    h5::mpiio_hints();
+    ADD_FAILURE() << "a hint without a value was taken";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("SPECVAE_MPIIO_HINTS: 'striping_factor' is not key=value"));
+  }
+  ::unsetenv("SPECVAE_MPIIO_HINTS");
 }

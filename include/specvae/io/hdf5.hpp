@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <hdf5.h>
@@ -46,7 +47,16 @@ class Handle {
 bool use_mpio(MPI_Comm comm);
 
 // File access list: MPI-IO with collective metadata reads and writes, or the serial default.
+// Two environment variables tune it for a parallel file system (a job script sets them):
+//   SPECVAE_MPIIO_HINTS="key=value;key=value"  MPI-IO hints for every file opened with MPI-IO,
+//       e.g. striping_factor=32;striping_unit=16777216;romio_cb_write=enable (unknown keys are
+//       ignored by MPI; a malformed item is an InputError);
+//   SPECVAE_H5_ALIGNMENT=BYTES  start every object of at least BYTES/2 on a multiple of BYTES
+//       (H5Pset_alignment), e.g. the Lustre stripe size, so no rank's rows straddle two stripes
+//       more than they must.
 Handle file_access(MPI_Comm comm);
+// What SPECVAE_MPIIO_HINTS holds, parsed (empty when unset).
+std::vector<std::pair<std::string, std::string>> mpiio_hints();
 // Transfer list: collective MPI-IO transfers, or the default.
 Handle transfer(MPI_Comm comm);
 
