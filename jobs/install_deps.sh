@@ -15,6 +15,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   python3 python3-numpy python3-sklearn python3-astropy python3-h5py
   chromium  # the report's tests open it in a headless browser
+  slurm-wlm munge  # e2e_slurm_jobs starts a one-node Slurm to run the job scripts
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(python3-torch python3-scipy)
