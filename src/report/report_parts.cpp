@@ -133,11 +133,14 @@ std::string fill_template(std::string_view tmpl, std::string_view title, std::st
 }
 
 std::span<const Line> marked_lines() {
+  // Priority 1 is labelled first: the lines that are strongest in most galaxy and quasar spectra
+  // (emission, then absorption), so that a weaker neighbour never takes the label's room.
   static constexpr Line kLines[] = {
-      {"[O II]", 3728.48}, {"Ca K", 3934.78}, {"Ca H", 3969.59}, {"H\u03b4", 4102.89}, {"G", 4305.61},
-      {"H\u03b3", 4341.68}, {"H\u03b2", 4862.68}, {"[O III]", 4960.30}, {"[O III]", 5008.24}, {"Mg b", 5176.70},
-      {"He I", 5877.25}, {"Na D", 5894.60}, {"[O I]", 6302.05}, {"[N II]", 6549.86}, {"H\u03b1", 6564.61},
-      {"[N II]", 6585.27}, {"[S II]", 6718.29}, {"[S II]", 6732.67}};
+      {"H\u03b1", 6564.61, 1},   {"[O III]", 5008.24, 2}, {"H\u03b2", 4862.68, 3},  {"[O II]", 3728.48, 4},
+      {"Na D", 5894.60, 5},      {"Ca K", 3934.78, 6},    {"Ca H", 3969.59, 7},     {"Mg b", 5176.70, 8},
+      {"[N II]", 6585.27, 9},    {"[S II]", 6718.29, 10}, {"[S II]", 6732.67, 11},  {"H\u03b3", 4341.68, 12},
+      {"H\u03b4", 4102.89, 13},  {"G", 4305.61, 14},      {"[O III]", 4960.30, 15}, {"[Ne III]", 3869.86, 16},
+      {"[O I]", 6302.05, 17},    {"H\u03b5", 3971.20, 18}, {"He I", 5877.25, 19},   {"[N II]", 6549.86, 20}};
   return kLines;
 }
 

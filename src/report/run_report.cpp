@@ -339,7 +339,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   }
 
   json lines = json::array();
-  for (const Line& l : marked_lines()) lines.push_back({{"name", l.name}, {"wave", l.wave}});
+  for (const Line& l : marked_lines()) lines.push_back({{"name", l.name}, {"wave", l.wave}, {"priority", l.priority}});
   const std::string storage_key = "specvae-labels-" + fnv1a_hex(cat.dataset_hash + "/" + cat.model_hash);
   json page = {
       {"meta",

@@ -35,6 +35,7 @@
 
 using namespace specvae;
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -550,4 +551,18 @@ TEST(ReportBrowser, RendersAndTheLabellingKeysWorkInHeadlessChromium) {
                               std::to_string(cat.targetid[other]) + ",1\n\""));
   // Loss + lr, two histograms, the corner plot's 3 panels (3-d latent), traversals, spectra.
   EXPECT_GE(std::stoi(m[1]), 2 + 2 + 3 + 3 + 4);
+  // Line labels by priority: every spectrum (rest frame 3600-7556 Å) labels Hα, Hβ and [O III]
+  // 5007; [N II] 6549, 15 Å blueward of Hα, never takes Hα's place.
+  int spectra_with_labels = 0;
+  const std::regex labels_re("data-line-labels=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), labels_re); it != std::sregex_iterator(); ++it) {
+    const std::string shown = "|" + (*it)[1].str() + "|";
+    ++spectra_with_labels;
+    EXPECT_THAT(shown, HasSubstr("|H\u03b1|")) << shown;
+    EXPECT_THAT(shown, HasSubstr("|H\u03b2|")) << shown;
+    EXPECT_THAT(shown, HasSubstr("|[O III]|")) << shown;
+    EXPECT_THAT(shown, HasSubstr("|[O II]|")) << shown;
+    EXPECT_THAT(shown, Not(HasSubstr("[N II]|H\u03b1|"))) << shown;
+  }
+  EXPECT_GE(spectra_with_labels, 4);
 }

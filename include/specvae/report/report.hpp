@@ -85,7 +85,8 @@ std::string_view page_template();
 // Rest-frame (vacuum) wavelengths of the lines marked on spectra.
 struct Line {
   const char* name;
-  double wave;
+  double wave;      // vacuum, Å
+  int priority;     // 1 = labelled first; a label never hides one of a higher priority
 };
 std::span<const Line> marked_lines();
 
