@@ -368,9 +368,10 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
   const std::string title = fmt::format("specvae report: {} spectra", n);
   const std::string html = fill_template(page_template(), title,
                                          tables_html(cat, cat_path, dataset, ckpt_path, classes, classes_normal, detection),
-                                         page.dump(-1, ' ', /*ensure_ascii=*/true));
+                                         page.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace));
 
-  // Atomically: a reader never sees half a page.
+  // Strings that are not UTF-8 (a Latin-1 truth table, a file name) show U+FFFD; the page is
+  // written. Atomically: a reader never sees half a page.
   // An existing folder gets report.html inside it.
   const fs::path out = fs::is_directory(o.out) ? o.out / "report.html" : o.out;
   res.html = out;

@@ -477,6 +477,23 @@ TEST(Report, ATinyCatalogueStillGivesAWholePage) {
   EXPECT_TRUE(fs::is_regular_file(run.dir / "report.html"));
 }
 
+// A string that is not UTF-8 (here an anomaly kind in Latin-1 in the truth table) is shown with
+// U+FFFD in its place; the report is written.
+TEST(Report, AStringThatIsNotUtf8IsShownReplacedNotFatal) {
+  const SmallRun run = make_run("latin1", 40, 16);
+  {
+    std::ofstream t(run.truth);
+    t << "targetid,anomaly\n";
+    for (std::int64_t i = 0; i < 40; ++i) t << run.rows.targetid[i] << "," << (i == 5 ? "raie \xe9troite" : "normal") << "\n";
+  }
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.truth = run.truth;
+  o.out = run.dir / "r.html";
+  ASSERT_NO_THROW(report::run_report(small_config(), o));
+  EXPECT_THAT(slurp(o.out), HasSubstr("raie \\ufffdtroite"));
+}
+
 TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   const SmallRun run = make_run("foreign", 40, 16);
   const SmallRun other = make_run("foreign_other", 41, 16);
