@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "specvae/cli/cli.hpp"
+#include "specvae/dist/memory_check.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/folder_lock.hpp"
 #include "specvae/core/log.hpp"
@@ -290,6 +291,7 @@ int run_pipeline(const Config& config) {
       manifest->forget(gone);
     }
     comm.barrier();
+    reset_peak_rss();  // each stage's peak memory on its own
     const auto t0 = std::chrono::steady_clock::now();
     if (stage == "simulate") {
       sim::simulate_survey(config, L.survey, comm, /*overwrite=*/true);
@@ -366,7 +368,10 @@ int run_pipeline(const Config& config) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (comm.rank() == 0) manifest->record(stage, key, config, L, seconds);
     write_marker(comm, L.marker(stage), key);
-    log::info("run: {} done in {:.1f} s", stage, seconds);
+    const std::vector<double> peaks = comm.allgather(peak_rss_bytes());
+    std::vector<std::string> peak_text;
+    for (const double p : peaks) peak_text.push_back(p < 0 ? "?" : fmt::format("{:.2f}", p / 1e9));
+    log::info("run: {} done in {:.1f} s; peak memory per rank {} GB", stage, seconds, fmt::join(peak_text, ", "));
   }
   if (did_merge && comm.rank() == 0) {
     std::printf("\n%s", merged.report.c_str());

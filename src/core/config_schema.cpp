@@ -36,6 +36,8 @@ std::vector<ConfigKey> build_schema() {
       {"simulate.frac_star", T::Float, 0.015, 0, 1, {}, "fraction of stars"},
       {"simulate.mag_r_min", T::Float, 14.0, 5, 30, {}, "brightest r magnitude"},
       {"simulate.mag_r_max", T::Float, 20.175, 5, 30, {}, "faintest r magnitude (BGS faint limit)"},
+      {"simulate.resolution", T::Bool, true, 0, 0, {}, "write the B/R/Z_RESOLUTION HDUs as DESI does (78% of a coadd's bytes; specvae does not read them): false for scale tests"},
+      {"simulate.compress", T::String, std::string("none"), 0, 0, {"none", "rice"}, "coadd FLUX/IVAR/MASK images: none (as DESI writes them) or rice (CFITSIO tile compression, a row a tile: FLUX RICE_1 quantised at 1/4 of its pixel-to-pixel noise, lossy; IVAR GZIP_2 and MASK RICE_1, lossless), for scale tests"},
       {"simulate.exptime", T::Float, 600.0, 1, 1e6, {}, "effective exposure time, s (sets the noise; main BGS 180, SV3 coadds several times that)"},
       {"simulate.anomaly.extreme_emitter", T::Float, 0.0012, 0, 1, {}, "fraction: extreme Hα/[O III] emitters"},
       {"simulate.anomaly.broad_line_agn", T::Float, 0.0012, 0, 1, {}, "fraction: galaxies with a broad-line AGN"},

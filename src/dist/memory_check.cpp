@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -131,6 +132,20 @@ void check_disk_space(Communicator& comm, const std::filesystem::path& path, dou
   throw InputError(fmt::format("{}: not enough space for {}: about {} needed, {} free on its file system; free some "
                                "space (or point the output elsewhere) and run again: nothing was written",
                                path.string(), what, mb(bytes), mb(free)));
+}
+
+double peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) * 1024.0;  // "VmHWM:  1234 kB"
+  return -1;
+}
+
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
 }
 
 }  // namespace specvae

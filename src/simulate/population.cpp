@@ -155,6 +155,8 @@ SurveySpec SurveySpec::from_config(const Config& config) {
   s.mag_r_min = config.get_double("simulate.mag_r_min");
   s.mag_r_max = config.get_double("simulate.mag_r_max");
   s.exptime = config.get_double("simulate.exptime");
+  s.write_resolution = config.get_bool("simulate.resolution");
+  s.compress = config.get_string("simulate.compress") == "rice";
   double total = s.frac_qso + s.frac_star;
   for (int k = 1; k < kNumAnomalyKinds; ++k) {
     const auto kind = static_cast<AnomalyKind>(k);

@@ -123,6 +123,8 @@ GroupResult simulate_group(const SurveySpec& spec, const Instrument& inst, std::
   const int healpix = objects.front().healpix;
   CoaddContent coadd;
   coadd.nspec = d.nrows;
+  coadd.resolution = spec.write_resolution;
+  coadd.compress = spec.compress;
   coadd.primary = primary_keys(spec, group, healpix);
   coadd.fibermap = make_fibermap(spec, objects);
   coadd.exp_fibermap = make_exp_fibermap(spec, group, objects);

@@ -276,3 +276,54 @@ TEST(SimulateOverwrite, NeverTouchesFitsFilesItDidNotWrite) {
   run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), own.path(), comm, true); });
   EXPECT_TRUE(std::filesystem::exists(own.path() / ".specvae-simulate"));
 }
+
+// The lighter survey for scale tests (simulate.resolution = false, simulate.compress = "rice"):
+// no RESOLUTION HDUs, tile-compressed images that the reader takes as they are; masks and ivar
+// exact, flux within its quantisation (1/4 of the pixel-to-pixel noise), a fraction of the bytes.
+TEST(SimulateLighter, CompressedCoaddsWithoutResolutionReadBackWithinTheirQuantisation) {
+  TempDir dir;
+  Config config = small_survey(30, 30);
+  config.set_value("simulate.resolution", false);
+  config.set_value("simulate.compress", std::string("rice"));
+  run_in_process(1, [&](Communicator& comm) { simulate_survey(config, dir.path(), comm, false); });
+  const SurveySpec spec = SurveySpec::from_config(config);
+  const Instrument inst = make_instrument(spec.exptime);
+  const GroupData d = render_group(spec, inst, 0);
+  const auto path = coadd_path(dir.path(), spec, 0);
+  const DesiSpectra s = read_desi_spectra(path);
+  ASSERT_EQ(s.nspec, d.nrows);
+  double worst_flux = 0, worst_ivar = 0, sum_flux = 0;
+  std::int64_t n = 0;
+  for (int c = 0; c < kNumCameras; ++c) {
+    const CameraData& cam = s.cameras[c];
+    EXPECT_EQ(cam.mask, d.mask[c]) << cam.name;
+    ASSERT_EQ(cam.flux.size(), d.flux[c].size());
+    for (std::size_t i = 0; i < cam.flux.size(); ++i) {
+      const double ivar = d.ivar[c][i];
+      if (ivar <= 0) continue;
+      const double sigma = 1.0 / std::sqrt(ivar), df = std::abs(cam.flux[i] - d.flux[c][i]) / sigma;
+      worst_flux = std::max(worst_flux, df);
+      sum_flux += df;
+      ++n;
+      worst_ivar = std::max(worst_ivar, std::abs(cam.ivar[i] - ivar) / ivar);
+    }
+  }
+  ASSERT_GT(n, 0);
+  EXPECT_GT(worst_flux, 0) << "the flux was not quantised: is it compressed?";
+  EXPECT_LT(sum_flux / static_cast<double>(n), 0.1) << "mean |flux error| in units of the pixel's sigma";
+  EXPECT_LT(worst_flux, 1.0) << "largest |flux error| in units of the pixel's sigma";
+  EXPECT_EQ(worst_ivar, 0) << "largest relative ivar error (IVAR is compressed losslessly)";
+  fitsfile* f = nullptr;
+  int status = 0;
+  ASSERT_EQ(fits_open_file(&f, path.c_str(), READONLY, &status), 0);
+  EXPECT_NE(fits_movnam_hdu(f, ANY_HDU, const_cast<char*>("B_RESOLUTION"), 0, &status), 0) << "RESOLUTION written";
+  status = 0;
+  ASSERT_EQ(fits_movnam_hdu(f, ANY_HDU, const_cast<char*>("B_FLUX"), 0, &status), 0);
+  EXPECT_EQ(fits_is_compressed_image(f, &status), 1);
+  fits_close_file(f, &status);
+  const double bytes_per_spectrum = static_cast<double>(std::filesystem::file_size(path)) / static_cast<double>(d.nrows);
+  RecordProperty("coadd_bytes_per_spectrum", std::to_string(bytes_per_spectrum));
+  std::printf("lighter coadd: %.0f bytes a spectrum; flux error mean %.4f, max %.3f sigma; ivar max %.2e\n",
+              bytes_per_spectrum, sum_flux / static_cast<double>(n), worst_flux, worst_ivar);
+  EXPECT_LT(bytes_per_spectrum, 40000);  // DESI's layout: ≈ 446 KB, 95 KB without RESOLUTION
+}

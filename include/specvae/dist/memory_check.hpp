@@ -32,6 +32,12 @@ MemoryEstimate score_memory_estimate(int n_bins, std::int64_t n_params, int late
 // Bytes free to this process's node: MemAvailable, or less within a cgroup memory limit.
 double available_memory_bytes();
 
+// This process's peak resident memory (VmHWM), bytes; -1 where /proc cannot tell.
+double peak_rss_bytes();
+// Starts a new peak from the current resident memory (Linux: "5" to /proc/self/clear_refs);
+// false where the kernel does not allow it (the next peak is then the process's so far).
+bool reset_peak_rss();
+
 // Logs the estimate and throws InputError when the node cannot hold it (collective).
 void check_memory(const Config& config, Communicator& comm, int ranks_on_node, const std::string& stage,
                   const MemoryEstimate& e, std::int64_t local_rows, std::int64_t total_rows);

@@ -69,6 +69,8 @@ struct CoaddContent {
   std::vector<FitsKey> primary;
   FitsTable fibermap, exp_fibermap, scores;
   std::vector<CoaddCamera> cameras;
+  bool resolution = true;  // write X_RESOLUTION (false: omit it, as QuasarNP's test coadds do)
+  bool compress = false;   // RICE_1 tile-compress X_FLUX, X_IVAR (quantised, lossy) and X_MASK
 };
 
 struct RedrockContent {

@@ -43,6 +43,8 @@ struct SurveySpec {
   double frac_qso = 0, frac_star = 0;
   double mag_r_min = 14, mag_r_max = 20.175;
   double exptime = 180;
+  bool write_resolution = true;  // simulate.resolution
+  bool compress = false;          // simulate.compress = "rice"
   std::array<double, kNumAnomalyKinds> anomaly_fraction{};  // indexed by AnomalyKind
 
   static SurveySpec from_config(const Config& config);
