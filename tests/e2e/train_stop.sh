@@ -27,30 +27,7 @@ stop_after() {
   kill -USR1 "$pid" 2>/dev/null || true
   rc=0; wait "$pid" || rc=$?
 }
-same_checkpoints() {
-  "$python" - "$1" "$2" <<'PY'
-import sys, json
-import h5py, numpy as np
-a, b = sys.argv[1], sys.argv[2]
-for f in ["checkpoint-last.h5", "checkpoint-best.h5"]:
-    with h5py.File(f"{a}/{f}") as x, h5py.File(f"{b}/{f}") as y:
-        names = []
-        x.visit(names.append)
-        for n in names:
-            if isinstance(x[n], h5py.Dataset):
-                assert np.array_equal(x[n][()], y[n][()]), f"{f}: {n} differs"
-        for k in ["epoch", "step", "learning_rate", "best_val_loss", "best_epoch"]:
-            assert x.attrs[k] == y.attrs[k], (f, k, x.attrs[k], y.attrs[k])
-        assert "batch_in_epoch" not in y.attrs, "the final checkpoint says it stopped inside an epoch"
-la = [json.loads(l) for l in open(f"{a}/metrics.jsonl")]
-lb = [json.loads(l) for l in open(f"{b}/metrics.jsonl")]
-assert len(la) == len(lb), (len(la), len(lb))
-for x, y in zip(la, lb):
-    for k in ["epoch", "step", "train_loss", "train_recon", "train_kl", "val_loss", "val_mse", "lr", "best"]:
-        assert x[k] == y[k], (x["epoch"], k, x[k], y[k])
-print(f"same: {len(la)} epochs, step {la[-1]['step']}")
-PY
-}
+same_checkpoints() { "$python" "$(dirname "$0")/same_training.py" "$1" "$2"; }
 
 run "$@" "$specvae" simulate --out "$work/survey" "${common[@]}" > "$work/log0" 2>&1 || fail simulate "$work/log0"
 run "$@" "$specvae" ingest --input "$work/survey" --out "$work/d.h5" "${common[@]}" >> "$work/log0" 2>&1 || fail ingest "$work/log0"

@@ -86,30 +86,9 @@ else
 fi
 echo "   $runs runs; $(grep -c 'requeuing' "$work/requeued.log") requeue(s)"
 
-"$python" - "$work/ref" "$work/requeued" <<'PY' || fail "the requeued job's results differ from the reference" "$work/requeued.log"
-import sys, json
-import h5py, numpy as np
-a, b = sys.argv[1], sys.argv[2]
-for f in ["train/checkpoint-last.h5", "train/checkpoint-best.h5"]:
-    with h5py.File(f"{a}/{f}") as x, h5py.File(f"{b}/{f}") as y:
-        names = []
-        x.visit(names.append)
-        for n in names:
-            if isinstance(x[n], h5py.Dataset):
-                assert np.array_equal(x[n][()], y[n][()]), f"{f}: {n} differs"
-        for k in ["epoch", "step", "learning_rate", "best_val_loss", "best_epoch"]:
-            assert x.attrs[k] == y.attrs[k], (f, k, x.attrs[k], y.attrs[k])
-la = [json.loads(l) for l in open(f"{a}/train/metrics.jsonl")]
-lb = [json.loads(l) for l in open(f"{b}/train/metrics.jsonl")]
-assert len(la) == len(lb) == 400, (len(la), len(lb))
-for x, y in zip(la, lb):
-    for k in ["epoch", "step", "train_loss", "val_loss", "val_mse", "lr", "best"]:
-        assert x[k] == y[k], (x["epoch"], k, x[k], y[k])
-with h5py.File(f"{a}/catalogue/catalogue.h5") as x, h5py.File(f"{b}/catalogue/catalogue.h5") as y:
-    for n in ["targetid", "mse", "recon_logprob", "nof", "pca_mse", "latent_mu"]:
-        assert np.array_equal(x[n][()], y[n][()]), f"catalogue: {n} differs"
-print("   final checkpoints, 400 epochs of metrics and the catalogue equal the reference's")
-PY
+"$python" "$here/../e2e/same_training.py" "$work/ref/train" "$work/requeued/train" --epochs 400 \
+  --catalogues "$work/ref/catalogue" "$work/requeued/catalogue" ||
+  fail "the requeued job's results differ from the reference" "$work/requeued.log"
 
 # 3. perlmutter.sbatch: the GPU-node script's options on a node with 4 GPUs.
 echo "== perlmutter.sbatch (GPU-node options, CPU backend)"
