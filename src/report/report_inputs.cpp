@@ -34,7 +34,7 @@ json read_metrics(const fs::path& path) {
       throw InputError(fmt::format("{}:{}: a metrics line needs an object with an 'epoch'", path.string(), no));
     json keep;
     for (const char* key : {"epoch", "train_loss", "val_loss", "lr", "train_recon", "train_kl", "val_recon", "val_kl",
-                            "val_mse_galaxy", "spectra_per_s"})
+                            "val_mse", "val_mse_galaxy", "spectra_per_s"})
       if (j.contains(key)) keep[key] = j[key];
     out.push_back(std::move(keep));
   }

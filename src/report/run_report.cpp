@@ -337,6 +337,25 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
     else if (!o.metrics.empty()) throw InputError(fmt::format("{}: no such metrics file", mpath.string()));
     else res.notes.push_back(fmt::format("no loss curves: {} not found", mpath.string()));
   }
+  // train's verdict (train_summary.json beside the metrics): the page warns when the model did
+  // not converge or sits far above the noise floor.
+  json training_summary = nullptr;
+  {
+    const fs::path spath = (o.metrics.empty() ? ckpt_path.parent_path() : o.metrics.parent_path()) / "train_summary.json";
+    if (fs::exists(spath)) {
+      std::ifstream in(spath);
+      try {
+        const json j = json::parse(in);
+        if (j.is_object()) {
+          training_summary = json::object();
+          for (const char* key : {"converged", "reason", "final_val_mse", "epochs", "steps", "schedule", "final_lr", "best_epoch"})
+            if (j.contains(key)) training_summary[key] = j[key];
+        }
+      } catch (const json::exception& e) {
+        res.notes.push_back(fmt::format("no model-quality verdict: {} is not JSON ({})", spath.string(), e.what()));
+      }
+    }
+  }
 
   json lines = json::array();
   for (const Line& l : marked_lines()) lines.push_back({{"name", l.name}, {"wave", l.wave}, {"priority", l.priority}});
@@ -347,6 +366,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
         {"storage_key", storage_key},
         {"has_truth", !truth.empty()}}},
       {"metrics", std::move(metrics)},
+      {"training_summary", std::move(training_summary)},
       {"hist", std::move(hist)},
       {"wave", info.wave},
       {"lines", std::move(lines)},

@@ -96,7 +96,9 @@ SmallRun make_run(const std::string& name, std::int64_t n = 120, int bins = 48) 
   {
     std::ofstream m(r.dir / "train" / "metrics.jsonl");
     for (int e = 1; e <= 3; ++e)
-      m << json{{"epoch", e}, {"train_loss", 1000.0 / e}, {"val_loss", 1100.0 / e}, {"lr", 1e-3}, {"best", true}}.dump() << "\n";
+      m << json{{"epoch", e}, {"train_loss", 1000.0 / e}, {"val_loss", 1100.0 / e}, {"val_mse", 3.6 / e}, {"lr", 1e-3},
+                {"best", true}}.dump()
+        << "\n";
   }
 
   model::Vae vae(r.shape, r.params, model::make_backend("cpu", 1, "batch-invariant"));
@@ -492,6 +494,37 @@ TEST(Report, AStringThatIsNotUtf8IsShownReplacedNotFatal) {
   o.out = run.dir / "r.html";
   ASSERT_NO_THROW(report::run_report(small_config(), o));
   EXPECT_THAT(slurp(o.out), HasSubstr("raie \\ufffdtroite"));
+}
+
+// The Training section opens with a model-quality box: a warning when train's verdict says the
+// model did not converge or its validation weighted MSE is far above the noise floor of 1, a
+// plain line otherwise. Checked in the browser, as a reader sees it.
+TEST(ReportBrowser, WarnsWhenTheModelIsPoor) {
+  const std::string b = browser();
+  if (b.empty()) GTEST_SKIP() << "no chromium on this machine (jobs/install_deps.sh installs it)";
+  const SmallRun run = make_run("quality");
+  const auto page_for = [&](const json& summary, const std::string& name) {
+    std::ofstream(run.dir / "train" / "train_summary.json") << summary.dump();
+    report::ReportOptions o;
+    o.catalogue = run.catalogue;
+    o.out = run.dir / (name + ".html");
+    report::run_report(small_config(), o);
+    EXPECT_EQ(page_data(slurp(o.out))["training_summary"]["converged"], summary["converged"]);
+    const fs::path profile = run.dir / ("chromium-" + name);
+    return run_capture(b + " --headless --no-sandbox --disable-gpu --user-data-dir=" + profile.string() +
+                       " --virtual-time-budget=5000 --dump-dom 'file://" + o.out.string() + "' 2>/dev/null");
+  };
+  const std::string poor = page_for({{"converged", false},
+                                     {"reason", "the validation loss still fell 6.0% over the last 10 of 50 epochs"},
+                                     {"final_val_mse", 11.55}},
+                                    "poor");
+  EXPECT_THAT(poor, HasSubstr("data-model-quality=\"poor\""));
+  EXPECT_THAT(poor, HasSubstr("The model did not converge: the validation loss still fell 6.0%"));
+  EXPECT_THAT(poor, HasSubstr("validation weighted MSE is 11.6"));
+  const std::string good = page_for({{"converged", true}, {"reason", ""}, {"final_val_mse", 1.2}}, "good");
+  EXPECT_THAT(good, HasSubstr("data-model-quality=\"ok\""));
+  EXPECT_THAT(good, Not(HasSubstr("data-model-quality=\"poor\"")));
+  EXPECT_THAT(good, HasSubstr("converged; validation weighted MSE 1.2 (noise floor"));
 }
 
 TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
