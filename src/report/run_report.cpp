@@ -359,7 +359,9 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
 
   json lines = json::array();
   for (const Line& l : marked_lines()) lines.push_back({{"name", l.name}, {"wave", l.wave}, {"priority", l.priority}});
-  const std::string storage_key = "specvae-labels-" + fnv1a_hex(cat.dataset_hash + "/" + cat.model_hash);
+  // Browser-kept labels belong to the spectra, not the model: a retrain on the same dataset
+  // finds them again; another dataset starts afresh.
+  const std::string storage_key = "specvae-labels-" + fnv1a_hex(cat.dataset_hash);
   json page = {
       {"meta",
        {{"n_rows", n}, {"latent_dim", latent}, {"top_fraction", cat.top_fraction}, {"n_flagged", cat.n_flagged},

@@ -527,6 +527,18 @@ TEST(ReportBrowser, WarnsWhenTheModelIsPoor) {
   EXPECT_THAT(good, HasSubstr("converged; validation weighted MSE 1.2 (noise floor"));
 }
 
+// Labels kept in the browser are keyed by the dataset alone: a retrained model on the same rows
+// finds them again.
+TEST(Report, BrowserLabelsAreKeyedByTheDatasetNotTheModel) {
+  const SmallRun run = make_run("storage", 40, 16);
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.out = run.dir / "r.html";
+  report::run_report(small_config(), o);
+  const merge::Catalogue cat = merge::read_catalogue(run.catalogue);
+  EXPECT_EQ(page_data(slurp(o.out))["meta"]["storage_key"], "specvae-labels-" + fnv1a_hex(cat.dataset_hash));
+}
+
 TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   const SmallRun run = make_run("foreign", 40, 16);
   const SmallRun other = make_run("foreign_other", 41, 16);
