@@ -3,7 +3,6 @@
 // off) on any backend, and the HDF5 checkpoint that holds weights and training state.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
