@@ -9,7 +9,9 @@
 #include "report_inputs.hpp"
 #include "specvae/core/csv.hpp"
 #include "specvae/core/error.hpp"
+#include "specvae/io/hdf5.hpp"
 #include "specvae/learn/learn.hpp"
+#include "specvae/score/h5_columns.hpp"
 
 namespace specvae::report {
 
@@ -77,6 +79,31 @@ LearnOrder read_learn_scores(const fs::path& path) {
     }
   }
   return o;
+}
+
+// learn's columns in catalogue.h5, when `specvae learn` added them (all three or none).
+LearnColumns read_learn_columns(const fs::path& catalogue_h5, std::int64_t rows) {
+  LearnColumns c;
+  h5::Handle f = h5::open_file(MPI_COMM_NULL, catalogue_h5);
+  const bool order = H5Lexists(f, "learn_order", H5P_DEFAULT) > 0, label = H5Lexists(f, "learn_label", H5P_DEFAULT) > 0,
+             trained = H5Lexists(f, "learn_trained_score", H5P_DEFAULT) > 0;
+  if (!order && !label && !trained) return c;
+  if (!order || !label || !trained)
+    throw InputError(fmt::format("{}: has only some of learn's columns (learn_order {}, learn_label {}, "
+                                 "learn_trained_score {}); run `specvae learn` again",
+                                 catalogue_h5.string(), order ? "present" : "missing", label ? "present" : "missing",
+                                 trained ? "present" : "missing"));
+  c.present = true;
+  c.order = h5col::read<std::int64_t>(f, "learn_order", rows, 0, catalogue_h5);
+  c.label = h5col::read<std::int64_t>(f, "learn_label", rows, 0, catalogue_h5);
+  c.score = h5::has_attr(f, "learn_score") ? h5::read_attr_string(f, "learn_score") : std::string();
+  return c;
+}
+
+std::vector<double> read_learn_trained_score(const fs::path& catalogue_h5, std::int64_t rows,
+                                             const std::vector<std::int64_t>& which) {
+  h5::Handle f = h5::open_file(MPI_COMM_NULL, catalogue_h5);
+  return h5col::read_rows<double>(f, "learn_trained_score", rows, 0, which, catalogue_h5);
 }
 
 // Rows of the dataset, read in contiguous runs (rows sorted and unique).

@@ -141,6 +141,14 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
     outliers[name] = rows;
     wanted.insert(rows.begin(), rows.end());
   }
+  // learn's columns, when `specvae learn` has added them to the catalogue: its list is one more
+  // outlier list, its order the labelling view's, its labels where the view starts.
+  const LearnColumns learned = read_learn_columns(cat_path, n);
+  if (learned.present) {
+    const std::vector<std::int64_t> rows = top_rows(learned.order, n_top);
+    outliers["learn"] = rows;
+    wanted.insert(rows.begin(), rows.end());
+  }
 
   // The labelling view: learn's order when given, else the combined score's.
   std::vector<std::int64_t> label_rows;
@@ -160,6 +168,15 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
       }
       label_source = fmt::format("{} (active-learning order)", o.learn_scores.filename().string());
     }
+    if (learned.present) {
+      for (std::int64_t i = 0; i < n; ++i)
+        if (learned.label[i] >= 0) initial_labels[cat.targetid[i]] = static_cast<int>(learned.label[i]);
+      if (o.learn_scores.empty()) {
+        label_rows = top_rows(learned.order, n_label);
+        label_source = fmt::format("learn's order in the catalogue (learn_order: {} re-ranked with the labels, unlabelled first)",
+                                   learned.score.empty() ? std::string("a score") : learned.score);
+      }
+    }
     if (!o.labels.empty()) {
       // The page keys labels by TARGETID (a label given per survey and program shows on each).
       for (const learn::Label& l : learn::read_labels(o.labels)) {
@@ -178,7 +195,7 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
           throw InputError(fmt::format("{}: TARGETID {} is not in {}", o.learn_scores.string(), t, cat_path.string()));
         label_rows.push_back(r);
       }
-    } else {
+    } else if (label_rows.empty()) {
       const std::vector<std::int64_t>* rank = &cat.rank_combined;
       for (int k = 0; k < merge::kNumScores; ++k)
         if (learn_score == merge::kScores[k].name) rank = &cat.rank[k];
@@ -202,6 +219,13 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
       std::copy_n(cat.latent_mu.begin() + rows[k] * latent, latent, mu.begin() + k * latent);
     if (!rows.empty()) vae.decode(mu, static_cast<std::int64_t>(rows.size()), xhat);
   }
+  const std::vector<double> learn_trained =
+      learned.present ? read_learn_trained_score(cat_path, n, rows) : std::vector<double>();
+  const auto mu_of = [&](std::int64_t r) {  // the latent mean, for the corner plot's click-through
+    json m = json::array();
+    for (int j = 0; j < latent; ++j) m.push_back(rounded(cat.latent_mu[r * latent + j], 3));
+    return m;
+  };
   json spectra = json::object();
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const std::int64_t r = rows[k];
@@ -234,10 +258,15 @@ ReportResult run_report(const Config& config, const ReportOptions& o) {
                 {"combined", finite_or_null(shown.combined[k])}}},
               {"ranks",
                {{"mse", shown.rank[0][k]}, {"recon_logprob", shown.rank[1][k]}, {"nof", shown.rank[2][k]}, {"combined", shown.rank_combined[k]}}},
+              {"mu", mu_of(r)},
               {"flux", std::move(flux)},
               {"model", std::move(model_flux)},
               {"sigma", std::move(sigma)},
               {"mask", std::move(mask)}};
+    if (learned.present) {
+      s["scores"]["learn"] = finite_or_null(learn_trained[k]);
+      s["ranks"]["learn"] = learned.order[r];
+    }
     spectra[std::to_string(r)] = std::move(s);
   }
 

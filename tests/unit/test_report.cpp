@@ -22,6 +22,8 @@
 #include "specvae/core/config.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/io/dataset.hpp"
+#include "specvae/io/hdf5.hpp"
+#include "specvae/learn/learn.hpp"
 #include "specvae/merge/merge.hpp"
 #include "specvae/model/backend.hpp"
 #include "specvae/model/vae.hpp"
@@ -29,6 +31,7 @@
 #include "specvae/dist/communicator.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/pca_yardstick.hpp"
+#include "specvae/score/h5_columns.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
 #include "test_score_fixture.hpp"
@@ -457,6 +460,63 @@ TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
     EXPECT_THAT(e.what(), HasSubstr("learn_scores.csv"));
     EXPECT_THAT(e.what(), HasSubstr("123456789"));
   }
+}
+
+// After `specvae learn` has put its columns into the catalogue, a plain `specvae report` (no
+// learn_scores.csv handed over) shows learn's scores, its list and its order, and starts the
+// labelling view from learn's labels.
+TEST(Report, LearnColumnsInTheCatalogueReachThePage) {
+  const SmallRun run = make_run("learncols", 80, 16);
+  const fs::path labels = run.dir / "labels.csv";
+  {
+    std::ofstream f(labels);
+    f << "targetid,label\n" << run.rows.targetid[5] << ",5\n" << run.rows.targetid[10] << ",0\n" << run.rows.targetid[22] << ",3\n";
+  }
+  learn::LearnOptions lo;
+  lo.catalogue = run.catalogue;
+  lo.labels = labels;
+  lo.out_dir = run.dir / "learn";
+  learn::run_learn(Config::defaults(), lo);
+  const fs::path h5 = run.catalogue / "catalogue.h5";
+  std::vector<std::int64_t> order;
+  std::vector<double> trained;
+  {
+    h5::Handle f = h5::open_file(MPI_COMM_NULL, h5);
+    order = h5col::read<std::int64_t>(f, "learn_order", 80, 0, h5);
+    trained = h5col::read<double>(f, "learn_trained_score", 80, 0, h5);
+  }
+
+  report::ReportOptions o;
+  o.catalogue = run.catalogue;
+  o.out = run.dir / "r.html";
+  report::run_report(small_config(), o);  // n_label 8, n_top 5
+  const json d = page_data(slurp(o.out));
+  EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(order, 8));
+  EXPECT_THAT(d["labelling"]["source"].get<std::string>(), HasSubstr("learn_order"));
+  EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[5])], 5);
+  EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[10])], 0);
+  EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[22])], 3);
+  EXPECT_EQ(d["outliers"]["learn"].get<std::vector<std::int64_t>>(), report::top_rows(order, 5));
+  int with_learn = 0;
+  for (const auto& [key, s] : d["spectra"].items()) {
+    const std::int64_t r = s["row"];
+    ASSERT_TRUE(s["scores"].contains("learn")) << "row " << r;
+    EXPECT_NEAR(s["scores"]["learn"].get<double>(), trained[r], 1e-12 * (1 + std::fabs(trained[r])));
+    EXPECT_EQ(s["ranks"]["learn"], order[r]);
+    EXPECT_EQ(s["mu"].size(), 3u);
+    ++with_learn;
+  }
+  EXPECT_GE(with_learn, 8);
+
+  // Without learn's columns the page has no learn score and the labelling view follows learn.score.
+  const SmallRun plain = make_run("learncols-none", 80, 16);
+  o.catalogue = plain.catalogue;
+  o.out = plain.dir / "r.html";
+  report::run_report(small_config(), o);
+  const json p = page_data(slurp(o.out));
+  EXPECT_FALSE(p["outliers"].contains("learn"));
+  EXPECT_THAT(p["labelling"]["source"].get<std::string>(), HasSubstr("learn.score"));
+  for (const auto& [key, s] : p["spectra"].items()) EXPECT_FALSE(s["scores"].contains("learn"));
 }
 
 TEST(Report, ATinyCatalogueStillGivesAWholePage) {
