@@ -15,7 +15,6 @@
 #include "specvae/gpu/resources.hpp"
 
 #if SPECVAE_HAVE_CUDA
-#include "specvae/gpu/cuda_backend.hpp"
 #include "specvae/gpu/nccl_comm.hpp"
 #endif
 
@@ -40,10 +39,7 @@ std::uint64_t host_hash() {
 }  // namespace
 
 BackendAllReduce::BackendAllReduce(Communicator& comm, model::Backend& backend) : comm_(comm), backend_(backend) {
-  int device = -1;
-#if SPECVAE_HAVE_CUDA
-  device = cuda_backend_device(backend);
-#endif
+  const int device = backend.device();
   GpuSlot mine{host_hash(), static_cast<std::uint64_t>(device), device};
   if (device >= 0) {
     const std::vector<GpuDeviceInfo> devices = gpu_devices();
@@ -82,7 +78,7 @@ void BackendAllReduce::sum(float* data, std::size_t n) {
   }
 #if SPECVAE_HAVE_CUDA
   if (nccl_) {
-    nccl_->allreduce_sum(data, n, cuda_backend_stream(backend_));
+    nccl_->allreduce_sum(data, n, backend_.device_stream());
     return;
   }
 #endif

@@ -45,6 +45,7 @@ class CudaBackend final : public model::Backend {
   }
 
   std::string name() const override { return "cuda"; }
+  model::BackendKind kind() const override { return model::BackendKind::Cuda; }
   std::string describe() const override {
     const auto& i = gpu_.info();
     return fmt::format("cuda: {} (sm_{}{}, {} SMs, {:.0f} GiB), cuBLAS SGEMM{}{}", i.name, i.compute_major,
@@ -55,8 +56,8 @@ class CudaBackend final : public model::Backend {
                                          lt_->fallbacks(), lt_->calls())
                            : std::string());
   }
-  cudaStream_t stream() const { return stream_; }
-  int device() const { return gpu_.device(); }
+  void* device_stream() const override { return stream_; }
+  int device() const override { return gpu_.device(); }
 
   // --- memory --------------------------------------------------------------------------------
   float* allocate(std::size_t n) override {
@@ -245,16 +246,6 @@ std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32, bool lt
   if (device < 0 || device >= count)
     throw ConfigError(fmt::format("train.backend = \"cuda\": GPU {} requested, {} visible", device, count));
   return std::make_unique<CudaBackend>(device, tf32, lt_epilogue);
-}
-
-void* cuda_backend_stream(model::Backend& backend) {
-  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-  return cuda ? static_cast<void*>(cuda->stream()) : nullptr;
-}
-
-int cuda_backend_device(model::Backend& backend) {
-  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-  return cuda ? cuda->device() : -1;
 }
 
 }  // namespace specvae::gpu

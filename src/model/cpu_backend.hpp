@@ -27,6 +27,7 @@ class CpuBackend final : public HostMemoryBackend {
   // results depend only on the number of rows in the pass and its place among them.
   explicit CpuBackend(int threads = 0, const std::string& gemm = "auto");
   std::string name() const override { return "cpu"; }
+  BackendKind kind() const override { return BackendKind::Cpu; }
   std::string describe() const override;
   int threads() const { return threads_; }
   const GemmLibraryInfo& gemm_info() const { return gemm_; }

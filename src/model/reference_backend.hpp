@@ -9,6 +9,7 @@ namespace specvae::model {
 class ReferenceBackend final : public HostMemoryBackend {
  public:
   std::string name() const override { return "reference"; }
+  BackendKind kind() const override { return BackendKind::Reference; }
   std::string describe() const override { return "reference (plain loops, double accumulation)"; }
   void fill_zero(float* x, std::size_t n) override;
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,

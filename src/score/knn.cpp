@@ -14,29 +14,35 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
-#if SPECVAE_HAVE_CUDA
 #include "specvae/gpu/knn_cuda.hpp"
-#endif
+#include "specvae/gpu/resources.hpp"
 #include "specvae/score/bruteforce_tile.hpp"
 #include "specvae/score/kdtree.hpp"
 
 namespace specvae::score {
 
-KnnMethod parse_knn_method(const std::string& name, [[maybe_unused]] int gpu_device, [[maybe_unused]] int k) {
-  if (name == "auto") {
-#if SPECVAE_HAVE_CUDA
-    if (gpu_device >= 0 && k <= gpu::kGpuKnnMaxK) return KnnMethod::Cuda;
-#endif
-    return KnnMethod::KdTree;
-  }
+KnnMethod parse_knn_method(const std::string& name, int gpu_device, int k) {
+  if (name == "auto") return cuda_built() && gpu_device >= 0 && k <= gpu::kGpuKnnMaxK ? KnnMethod::Cuda : KnnMethod::KdTree;
   if (name == "kdtree") return KnnMethod::KdTree;
   if (name == "bruteforce") return KnnMethod::BruteForce;
   if (name == "faiss") return KnnMethod::Faiss;
   if (name == "cuda") {
-    if (!SPECVAE_HAVE_CUDA) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
+    if (!cuda_built()) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
     return KnnMethod::Cuda;
   }
   throw ConfigError("score.knn: unknown kNN method '" + name + "' (expected auto, kdtree, bruteforce, faiss or cuda)");
+}
+
+KnnMethod choose_knn_method(const std::string& name, int gpu_device, int k, std::int64_t n_query, std::int64_t n_base,
+                            int dim, int rank) {
+  const KnnMethod method = parse_knn_method(name, gpu_device, k);
+  if (method != KnnMethod::Cuda || name != "auto") return method;
+  std::size_t need = 0, free = 0;
+  if (gpu::gpu_knn_fits(gpu_device, n_query, n_base, dim, k, &need, &free)) return method;
+  log::warn("rank {}: the GPU kNN over {} latent means needs ≈ {:.1f} GiB, the GPU has {:.1f} GiB free; this rank "
+            "searches with the k-d tree on the CPU",
+            rank, n_base, double(need) / (1 << 30), double(free) / (1 << 30));
+  return KnnMethod::KdTree;
 }
 
 std::string knn_method_name(KnnMethod method) {
@@ -74,15 +80,13 @@ void faiss_candidates(std::span<const float> points, std::int64_t n, int d, std:
 }  // namespace
 
 KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int d, std::int64_t q_begin,
-                             std::int64_t nq, int k, KnnMethod method, int threads, [[maybe_unused]] int gpu_device) {
+                             std::int64_t nq, int k, KnnMethod method, int threads, int gpu_device) {
   SPECVAE_CHECK(d > 0 && n >= 0 && static_cast<std::int64_t>(points.size()) == n * d, "points: {} floats for {}×{}",
                 points.size(), n, d);
   SPECVAE_CHECK(k >= 1 && k <= n - 1, "k = {} needs 1 ≤ k ≤ n−1 with n = {}", k, n);
   SPECVAE_CHECK(q_begin >= 0 && nq >= 0 && q_begin + nq <= n, "queries [{}, {}) outside [0, {})", q_begin,
                 q_begin + nq, n);
-#if !SPECVAE_HAVE_CUDA
-  if (method == KnnMethod::Cuda) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
-#endif
+  if (method == KnnMethod::Cuda && !cuda_built()) throw ConfigError("score.knn=cuda: this specvae was built without CUDA");
   const int cap = k + 1;  // the query itself is among its own k+1 nearest, as in scikit-learn
   // The k-d tree ranks by float distance²: at 200k points a few queries per run have their
   // (k+1)-th and (k+2)-th neighbours within float rounding of each other, so 4 spare
@@ -91,7 +95,6 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
   if (method == KnnMethod::Faiss) width = static_cast<int>(std::min<std::int64_t>(n, 2 * cap + 16));
   if (method == KnnMethod::BruteForce)
     width = static_cast<int>(std::min<std::int64_t>(n, cap + 4 + bruteforce_extra_candidates(d)));
-#if SPECVAE_HAVE_CUDA
   // The GPU search's candidates (k + self and its spares, ranked in float), re-ranked and
   // checked below as the CPU brute force's are.
   gpu::GpuKnnResult g;
@@ -102,7 +105,6 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
     g = gpu::gpu_knn(points.data() + q_begin * d, nq, points.data(), n, d, k, q_begin, options);
     width = g.k_cand;
   }
-#endif
   std::vector<std::int64_t> cand(static_cast<std::size_t>(nq) * width, -1);
   std::vector<float> cand_d(static_cast<std::size_t>(nq) * width, std::numeric_limits<float>::infinity());
   switch (method) {
@@ -118,9 +120,7 @@ KnnResult knn_excluding_self(std::span<const float> points, std::int64_t n, int 
       faiss_candidates(points, n, d, q_begin, nq, width, cand.data(), threads);
       break;
     case KnnMethod::Cuda:
-#if SPECVAE_HAVE_CUDA
       std::copy(g.candidates.begin(), g.candidates.end(), cand.begin());
-#endif
       break;
   }
 

@@ -19,9 +19,6 @@
 #include "specvae/score/pca_yardstick.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
-#if SPECVAE_HAVE_CUDA
-#include "specvae/gpu/knn_cuda.hpp"
-#endif
 
 namespace specvae::score {
 
@@ -120,27 +117,13 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   std::vector<double> yard = pca_mse(pca, rows);
   summary.pca_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  // A GPU is used for the kNN when this rank has one and the model ran on it (train.backend).
-  const int gpu = backend->name() == "cuda" ? init_distributed(nullptr, nullptr).gpu_device : -1;
-  KnnMethod method =
-      parse_knn_method(config.get_string("score.knn"), gpu, static_cast<int>(config.get_int("score.lof_k")));
-#if SPECVAE_HAVE_CUDA
-  // score.knn = auto takes the GPU only when the search fits its free memory (the base is
-  // every rank's latent means); otherwise this rank searches on the CPU (the search is no
-  // collective, so ranks may differ).
-  if (method == KnnMethod::Cuda && config.get_string("score.knn") == "auto") {
-    std::size_t need = 0, free = 0;
-    if (!gpu::gpu_knn_fits(gpu, rows.count, info.rows, latent, static_cast<int>(config.get_int("score.lof_k")), &need,
-                           &free)) {
-      log::warn("rank {}: the GPU kNN over {} latent means needs ≈ {:.1f} GiB, the GPU has {:.1f} GiB free; this "
-                "rank searches with the k-d tree on the CPU",
-                rank, info.rows, double(need) / (1 << 30), double(free) / (1 << 30));
-      method = KnnMethod::KdTree;
-    }
-  }
-#endif
+  // A GPU is used for the kNN when the model ran on one (train.backend); score.knn = auto
+  // takes it when the search fits (the base is every rank's latent means).
+  const int gpu = backend->device();
+  const int lof_k = static_cast<int>(config.get_int("score.lof_k"));
+  const KnnMethod method = choose_knn_method(config.get_string("score.knn"), gpu, lof_k, rows.count, info.rows, latent, rank);
   t0 = Clock::now();
-  const LofResult lof = distributed_lof(comm, rs.mu, latent, static_cast<int>(config.get_int("score.lof_k")), method,
+  const LofResult lof = distributed_lof(comm, rs.mu, latent, lof_k, method,
                                         static_cast<int>(config.get_int("train.threads")), gpu);
   summary.lof_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   SPECVAE_CHECK(lof.row_begin == rows.begin && lof.n_total == info.rows, "LOF rows [{}, +{}) of {} vs shard {} of {}",

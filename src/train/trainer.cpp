@@ -11,9 +11,6 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/dist/trimmed_mean.hpp"
-#if SPECVAE_HAVE_CUDA
-#include "specvae/gpu/cuda_backend.hpp"
-#endif
 
 namespace specvae::train {
 
@@ -73,7 +70,7 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
   reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
-  want_device_shard_ = SPECVAE_HAVE_CUDA && be_->name() == "cuda" && config.get_bool("train.device_shard");
+  want_device_shard_ = be_->kind() == model::BackendKind::Cuda && config.get_bool("train.device_shard");
   shard_ = be_->host_memory() && comm_.size() > 1 && config.get_bool("train.shard_optimizer");
   if (shard_) {
     // Chunks of whole 64-byte lines, the last rank's the remainder (possibly empty).
@@ -167,13 +164,12 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
   const int m = static_cast<int>(ids.size());
   local_rows_.resize(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) local_rows_[i] = ids[i] - train_offset_;
-#if SPECVAE_HAVE_CUDA
   if (want_device_shard_ && !device_shard_) {
     // Once: the rows in the model's units (the same arithmetic as gather_to_model), then onto
     // the GPU, resident when they fit, else streamed through pinned memory batch by batch.
     scaling_.to_model(train_x_.data(), train_w_.data(), local_train_, shape_.n_input, threads_);
-    device_shard_ = std::make_shared<gpu::DeviceShard>(gpu::cuda_backend_device(*be_), train_x_.data(),
-                                                       train_w_.data(), local_train_, shape_.n_input);
+    device_shard_ = std::make_shared<gpu::DeviceShard>(be_->device(), train_x_.data(), train_w_.data(), local_train_,
+                                                       shape_.n_input);
     log::info("training rows on the GPU: {} ({} rows on rank 0)", device_shard_->resident() ? "resident" : "streamed",
               local_train_);
     if (device_shard_->streams_for_lack_of_memory())
@@ -182,10 +178,8 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
                 comm_.rank());
   }
   if (device_shard_) {
-    device_shard_->gather(local_rows_, batch_x_.data(), batch_w_.data(), gpu::cuda_backend_stream(*be_));
-  } else
-#endif
-  {
+    device_shard_->gather(local_rows_, batch_x_.data(), batch_w_.data(), be_->device_stream());
+  } else {
     // Gather the rows straight into backend memory when it is host memory; else stage them.
     const bool direct = be_->host_memory();
     if (!direct) {

@@ -1,6 +1,8 @@
 // The CUDA backend of the VAE (model::Backend on one GPU): cuBLAS SGEMM (optionally TF32
 // tensor-core math, train.tf32) and the kernels in kernels/. Declared here as a factory so
-// plain C++ (model::make_backend) can construct it without CUDA headers.
+// plain C++ (model::make_backend) can construct it without CUDA headers; a build without CUDA
+// links src/gpu/stubs_none.cpp, whose factory says so. The backend describes itself
+// (Backend::kind, device, device_stream): nothing casts to it.
 #pragma once
 
 #include <memory>
@@ -19,11 +21,5 @@ std::unique_ptr<model::Backend> make_cuda_backend(int device, bool tf32 = false,
 // The node-local rank (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, MPI_LOCALRANKID) modulo
 // the visible devices, as init_distributed assigns GPUs; else the current device; −1 if none.
 int default_cuda_device();
-
-// The compute stream (cudaStream_t) of a backend made by make_cuda_backend, for code that
-// enqueues its own work after the backend's (the NCCL gradient all-reduce); null otherwise.
-void* cuda_backend_stream(model::Backend& backend);
-// Its device, or −1 for a backend that is not a CUDA backend.
-int cuda_backend_device(model::Backend& backend);
 
 }  // namespace specvae::gpu

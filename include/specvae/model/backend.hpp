@@ -18,6 +18,11 @@ namespace specvae::model {
 
 enum class Activation { Identity, Relu };
 
+// What a backend is, for the code that must treat device memory differently (the trainer's
+// device-resident rows, the gradient all-reduce, the kNN's device choice): asked of the
+// backend, never read from its name.
+enum class BackendKind { Reference, Cpu, Cuda };
+
 struct AdamParams {
   float lr = 1e-3f;
   float beta1 = 0.9f;
@@ -29,8 +34,13 @@ struct AdamParams {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // "reference", "cpu", "cuda".
+  // "reference", "cpu", "cuda" (for logs and files; code asks kind()).
   virtual std::string name() const = 0;
+  virtual BackendKind kind() const = 0;
+  // The GPU ordinal it runs on, -1 for a host backend.
+  virtual int device() const { return -1; }
+  // The device stream its ops are enqueued on (a cudaStream_t), null for a host backend.
+  virtual void* device_stream() const { return nullptr; }
   // Human-readable: GEMM library, kernel/ISA, threads.
   virtual std::string describe() const = 0;
 

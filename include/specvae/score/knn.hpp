@@ -30,6 +30,13 @@ enum class KnnMethod { KdTree, BruteForce, Faiss, Cuda };
 // k (when > 0): "auto" picks the CPU k-d tree where the GPU search cannot take k.
 KnnMethod parse_knn_method(const std::string& name, int gpu_device = -1, int k = 0);
 std::string knn_method_name(KnnMethod method);
+// The method `specvae score` uses, the one place its `auto` policy lives: score.knn by name,
+// where "auto" takes the GPU (gpu_device ≥ 0, a build with CUDA, k within the GPU kernels'
+// reach) only when a search of n_query rows over n_base points of `dim` fits the GPU's free
+// memory; otherwise this rank uses the k-d tree and says why (the search is no collective,
+// so ranks may differ).
+KnnMethod choose_knn_method(const std::string& name, int gpu_device, int k, std::int64_t n_query, std::int64_t n_base,
+                            int dim, int rank);
 
 // Neighbours of nq query rows, k per row, sorted by (distance, index).
 struct KnnResult {
