@@ -125,7 +125,9 @@ TEST(CudaBackendOps, LinearForwardAndBiasActivationExact) {
           EXPECT_TRUE(near_all(y, y_ref, 0, 0))
               << (lt ? "cuBLASLt epilogue" : "SGEMM + kernel") << ", ldx " << ldx << ", offset " << offset << " floats";
           EXPECT_TRUE(any_nonzero(y));
-          if (act == Activation::Relu) EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
+          if (act == Activation::Relu) {
+            EXPECT_TRUE(std::any_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
+          }
           for (float* q : {dx, dw, dbias, dy}) p.gpu->release(q);
         }
       }

@@ -124,11 +124,15 @@ void expect_same_neighbours(const gpu::GpuKnnResult& got, const CpuKnn& want, co
       const std::int64_t j = g[static_cast<std::size_t>(c)];
       ASSERT_GE(j, 0) << "query " << i;
       ASSERT_LT(j, base.n) << "query " << i;
-      if (self_offset >= 0) ASSERT_NE(j, self_offset + i) << "query " << i << " lists itself";
+      if (self_offset >= 0) {
+        ASSERT_NE(j, self_offset + i) << "query " << i << " lists itself";
+      }
       const double exact = exact_dist(q.row(i), base.row(j), q.d);
       ASSERT_NEAR(got.distance[row + c], exact, 1e-12 * (1 + exact)) << "query " << i << " col " << c;
       ASSERT_LE(exact * exact, kth * kth + tie_d2) << "query " << i << " neighbour " << j << " beyond the k-th";
-      if (c > 0) ASSERT_LE(got.distance[row + c - 1], got.distance[row + c]) << "query " << i << " unsorted";
+      if (c > 0) {
+        ASSERT_LE(got.distance[row + c - 1], got.distance[row + c]) << "query " << i << " unsorted";
+      }
     }
     std::sort(g.begin(), g.end());
     ASSERT_TRUE(std::adjacent_find(g.begin(), g.end()) == g.end()) << "query " << i << " repeats a neighbour";

@@ -84,9 +84,10 @@ void check_step(bool tf32, bool lt_epilogue = false) {
     const auto wb = want.grads.begin() + l.w_offset, gb = got.grads.begin() + l.w_offset;
     const std::size_t len = static_cast<std::size_t>(l.n_out) * (l.n_in + 1);
     const std::vector<float> wl(wb, wb + static_cast<std::ptrdiff_t>(len)), gl(gb, gb + static_cast<std::ptrdiff_t>(len));
-    if (any_nonzero(wl))
+    if (any_nonzero(wl)) {
       EXPECT_LE(rel_norm_diff(gl, wl), tf32 ? tol::kLayerGradNormRelTf32 : tol::kLayerGradNormRel)
           << "layer " << l.n_in << "→" << l.n_out;
+    }
   }
 
   // Adam at t = 1 moves each weight by ≈ lr·sign(g): equal where the gradient is clearly

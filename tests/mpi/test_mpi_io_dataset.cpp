@@ -67,7 +67,7 @@ TEST(MpiDataset, CollectiveWriteWithEmptyRankMatchesSerial) {
 TEST(MpiDataset, StreamedRoundsWithUnevenChunkCounts) {
   auto& ctx = init_distributed(nullptr, nullptr);
   Communicator& comm = *ctx.world;
-  const int P = comm.size(), r = comm.rank();
+  const int r = comm.rank();
   const int bins = 32;
   // Rank r owns 3r rows (rank 0 none), written in chunks of at most 2 rows: ranks need
   // different numbers of chunks, so the others pad with empty rounds.

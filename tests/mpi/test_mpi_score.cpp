@@ -248,9 +248,11 @@ TEST(MpiScore, AShardOneRankCannotWriteKeepsThePreviousSet) {
   EXPECT_EQ(score::find_score_shards(o.out_dir).size(), static_cast<std::size_t>(P));
   EXPECT_EQ(fs::last_write_time(score::score_shard_path(o.out_dir, r)), before);
   // Nothing of the failed attempt is left: no staging folder, no temporary file.
-  if (r == 0)
-    for (const auto& e : fs::directory_iterator(o.out_dir))
+  if (r == 0) {
+    for (const auto& e : fs::directory_iterator(o.out_dir)) {
       EXPECT_TRUE(e.path().filename().string().starts_with("score-shard-")) << e.path();
+    }
+  }
   comm.barrier();
   if (r == 0) fs::remove_all(dir);
 }

@@ -195,8 +195,8 @@ TEST(DesiReaderReal, AgreesWithAstropy) {
                                   "redrock-special-dark-27247.fits", "redrock-test.fits"};
   std::string cmd = std::string(SPECVAE_PYTHON) + " " + SPECVAE_SOURCE_DIR +
                     "/tests/data/desi_reference.py";
-  for (const char* f : spectra_files) cmd += " " + desi(f).string();
-  for (const char* f : redshift_files) cmd += " " + desi(f).string();
+  for (const char* f : spectra_files) cmd.append(1, ' ').append(desi(f).string());
+  for (const char* f : redshift_files) cmd.append(1, ' ').append(desi(f).string());
   std::string text;
   if (FILE* pipe = popen(cmd.c_str(), "r")) {
     char buf[65536];

@@ -169,7 +169,9 @@ TEST_F(IngestSurvey, SelectsNormalisesAndCountsRejections) {
   EXPECT_EQ(r.prov.wave.size(), 1000u);
   std::int64_t n_val = 0;
   for (std::int64_t i = 0; i < r.rows.count; ++i) {
-    if (i > 0) EXPECT_LT(r.rows.targetid[i - 1], r.rows.targetid[i]) << "rows follow file order then row";
+    if (i > 0) {
+      EXPECT_LT(r.rows.targetid[i - 1], r.rows.targetid[i]) << "rows follow file order then row";
+    }
     EXPECT_GE(r.rows.z[i], 0.0);
     EXPECT_LE(r.rows.z[i], 0.3);
     EXPECT_GT(r.rows.snr[i], 5.0f);

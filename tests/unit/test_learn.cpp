@@ -301,7 +301,9 @@ TEST(Learn, MoreLabelsKeepImprovingTheRankingOfInterestingObjects) {
         before += a < b ? 1 : 0;
       }
     aucs.push_back(before / pairs);
-    if (round > 0) EXPECT_GE(aucs.back() + 1.0 / pairs, aucs[aucs.size() - 2]) << "round " << round;
+    if (round > 0) {
+      EXPECT_GE(aucs.back() + 1.0 / pairs, aucs[aucs.size() - 2]) << "round " << round;
+    }
   }
   EXPECT_LT(aucs.front(), 0.7) << "interesting and junk objects should start mixed";
   EXPECT_GT(aucs.back(), 0.95);

@@ -160,7 +160,7 @@ TEST(ScoreRows, CpuScoresDoNotDependOnRankCountOrThreadsAcrossTiles) {
   const score::RowScores ref = score::score_rows(one, all, 3, 4, batch);
   for (const int threads : {1, 3}) {
     model::Vae vae(shape, params, model::make_backend("cpu", threads, "batch-invariant"));
-    for (const std::vector<std::int64_t> cuts : {std::vector<std::int64_t>{0, 350, 700},
+    for (const std::vector<std::int64_t>& cuts : {std::vector<std::int64_t>{0, 350, 700},
                                                  std::vector<std::int64_t>{0, 233, 467, 700},
                                                  std::vector<std::int64_t>{0, 0, 301, 700}}) {
       for (std::size_t r = 0; r + 1 < cuts.size(); ++r) {

@@ -113,8 +113,6 @@ TEST(SimulatePhysics, IvarMatchesTheNoiseAdded) {
     v.ivar[c] = ivar[c].data();
     v.mask[c] = mask[c].data();
   }
-  double sum = 0, sum2 = 0;
-  std::int64_t n = 0;
   // The noise alone (sky subtraction perfect), then with each spectrum's own sky residual: that
   // is a systematic error the pipeline's ivar does not carry, as in real coadds.
   double var_sky = 0;
