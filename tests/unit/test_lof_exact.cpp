@@ -187,3 +187,15 @@ TEST(LofExact, KnnMethodNames) {
     EXPECT_EQ(parse_knn_method("auto", 0), KnnMethod::KdTree);
   }
 }
+
+// score's choice, in one place: a named method is taken as given; auto without a GPU for this
+// rank (device −1) is the k-d tree, in every build.
+TEST(LofExact, ScoreChoosesTheKnnMethodInOnePlace) {
+  EXPECT_EQ(choose_knn_method("auto", -1, 20, 1000, 1000, 10, 0), KnnMethod::KdTree);
+  EXPECT_EQ(choose_knn_method("faiss", -1, 20, 1000, 1000, 10, 0), KnnMethod::Faiss);
+  EXPECT_EQ(choose_knn_method("bruteforce", 0, 20, 1000, 1000, 10, 0), KnnMethod::BruteForce);
+  EXPECT_THROW(choose_knn_method("ball_tree", -1, 20, 1000, 1000, 10, 0), specvae::ConfigError);
+  if (!SPECVAE_HAVE_CUDA) {
+    EXPECT_THROW(choose_knn_method("cuda", 0, 20, 1000, 1000, 10, 0), specvae::ConfigError);
+  }
+}

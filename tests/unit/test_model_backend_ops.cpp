@@ -42,6 +42,18 @@ struct Pair {
 };
 }  // namespace
 
+// A backend says what it is; code asks it instead of comparing names or casting.
+TEST(BackendOps, HostBackendsDescribeThemselves) {
+  const std::unique_ptr<Backend> ref = make_backend("reference"), cpu = make_backend("cpu", 1);
+  EXPECT_EQ(ref->kind(), BackendKind::Reference);
+  EXPECT_EQ(cpu->kind(), BackendKind::Cpu);
+  for (const Backend* b : {ref.get(), cpu.get()}) {
+    EXPECT_EQ(b->device(), -1) << b->name();
+    EXPECT_EQ(b->device_stream(), nullptr) << b->name();
+    EXPECT_TRUE(b->host_memory()) << b->name();
+  }
+}
+
 TEST(BackendOps, GemmAllTransposes) {
   for (const char* gemm : {"openblas", "onednn"}) {
   Pair p;
