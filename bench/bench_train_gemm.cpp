@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "../src/model/cpu_gemm.hpp"
+#include "specvae/model/cpu_gemm.hpp"
 
 using namespace specvae::model;
 

@@ -19,15 +19,6 @@ void allreduce_pieces(MPI_Comm comm, T* data, std::size_t n, MPI_Datatype type, 
 }
 }  // namespace
 
-namespace detail {
-std::string mpi_error_string(int code) {
-  char buffer[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  if (MPI_Error_string(code, buffer, &len) != MPI_SUCCESS) return fmt::format("MPI error {}", code);
-  return std::string(buffer, std::size_t(len));
-}
-}  // namespace detail
-
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   SPECVAE_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   SPECVAE_MPI_CHECK(MPI_Comm_size(comm_, &size_));

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "cpu_gemm.hpp"
+#include "specvae/model/cpu_gemm.hpp"
 #include "isa_clones.hpp"
 #include "specvae/core/error.hpp"
 

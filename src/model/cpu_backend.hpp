@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "cpu_gemm.hpp"
+#include "specvae/model/cpu_gemm.hpp"
 #include "host_memory.hpp"
 
 namespace specvae::model {

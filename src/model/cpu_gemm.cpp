@@ -1,5 +1,5 @@
 // SGEMM through OpenBLAS or oneDNN, and the run-time choice between them (cpu_gemm.hpp).
-#include "cpu_gemm.hpp"
+#include "specvae/model/cpu_gemm.hpp"
 
 #include <cblas.h>
 #include <omp.h>

@@ -2,7 +2,7 @@
 // (collective), log the GEMM library in use, and run the trainer.
 #include <omp.h>
 
-#include "../model/cpu_gemm.hpp"
+#include "specvae/model/cpu_gemm.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/dist/distributed.hpp"
