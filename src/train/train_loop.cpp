@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <limits>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -94,12 +95,22 @@ void Trainer::save(const TrainOptions& options, const std::filesystem::path& pat
   comm_.barrier();
 }
 
+namespace {
+// The training state's scalars as rank 0 read them, sent to every rank as they are (no
+// integers through doubles); the per-rank partial sums follow apart.
+struct ResumeScalars {
+  std::int64_t epoch = 0, step = 0, best_epoch = 0, bad_epochs = 0, batch = 0;
+  double learning_rate = 0, best_val_loss = 0;
+};
+static_assert(std::is_trivially_copyable_v<ResumeScalars>);
+}  // namespace
+
 void Trainer::restore(const std::filesystem::path& path, const std::string& dataset_hash) {
   // Rank 0 reads, everyone receives: one reader however many ranks.
   // buf: params, adam_m, adam_v, then the input scaling (offset [n_input], scale, has-offset).
   const std::size_t n_in = static_cast<std::size_t>(shape_.n_input);
   std::vector<float> buf(static_cast<std::size_t>(3 * n_params_) + n_in + 2);
-  double state[7] = {};
+  ResumeScalars state;
   std::vector<double> partial;  // a stop inside an epoch: [lr, (loss, recon, kl) × ranks then]
   std::int64_t ok = 1;
   std::string error;
@@ -138,13 +149,13 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
       std::copy(c.scaling.offset.begin(), c.scaling.offset.end(), buf.begin() + 3 * n_params_);
       buf[static_cast<std::size_t>(3 * n_params_) + n_in] = c.scaling.scale;
       buf[static_cast<std::size_t>(3 * n_params_) + n_in + 1] = c.scaling.offset.empty() ? 0.0f : 1.0f;
-      state[0] = static_cast<double>(c.state.epoch);
-      state[1] = static_cast<double>(c.state.step);
-      state[2] = c.state.learning_rate;
-      state[3] = c.state.best_val_loss;
-      state[4] = static_cast<double>(c.state.best_epoch);
-      state[5] = static_cast<double>(c.state.bad_epochs);
-      state[6] = static_cast<double>(c.state.batch);
+      state = {.epoch = c.state.epoch,
+               .step = c.state.step,
+               .best_epoch = c.state.best_epoch,
+               .bad_epochs = c.state.bad_epochs,
+               .batch = c.state.batch,
+               .learning_rate = c.state.learning_rate,
+               .best_val_loss = c.state.best_val_loss};
       partial = c.state.partial;
       if (c.state.batch >= batches_per_epoch())
         throw InputError(fmt::format("checkpoint {} stopped after batch {} of an epoch, but an epoch here has {} batches "
@@ -158,7 +169,7 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   comm_.broadcast(std::span<std::int64_t>(&ok, 1), 0);
   if (!ok) throw InputError(comm_.rank() == 0 ? error : "resume failed on rank 0 (see its message)");
   comm_.broadcast(std::span<float>(buf), 0);
-  comm_.broadcast(std::span<double>(state, 7), 0);
+  comm_.broadcast_bytes(&state, sizeof state, 0);
   {
     std::int64_t n_partial = static_cast<std::int64_t>(partial.size());
     comm_.broadcast(std::span<std::int64_t>(&n_partial, 1), 0);
@@ -172,13 +183,13 @@ void Trainer::restore(const std::filesystem::path& path, const std::string& data
   scaling_.scale = sc[n_in];
   if (sc[n_in + 1] != 0.0f) scaling_.offset.assign(sc, sc + n_in);
   else scaling_.offset.clear();
-  state_.epoch = static_cast<std::int64_t>(state[0]);
-  state_.step = static_cast<std::int64_t>(state[1]);
-  state_.learning_rate = state[2];
-  state_.best_val_loss = state[3];
-  state_.best_epoch = static_cast<std::int64_t>(state[4]);
-  state_.bad_epochs = static_cast<std::int64_t>(state[5]);
-  state_.batch = static_cast<std::int64_t>(state[6]);
+  state_.epoch = state.epoch;
+  state_.step = state.step;
+  state_.learning_rate = state.learning_rate;
+  state_.best_val_loss = state.best_val_loss;
+  state_.best_epoch = state.best_epoch;
+  state_.bad_epochs = state.bad_epochs;
+  state_.batch = state.batch;
   state_.partial = std::move(partial);
 }
 
