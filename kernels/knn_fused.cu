@@ -10,8 +10,8 @@
 #include "block_reduce.cuh"
 #include "cuda_check.cuh"
 #include "knn_fused.h"
-#include "knn_key.cuh"
 #include "knn_ops.h"
+#include "specvae/neighbours/topk.hpp"
 
 namespace specvae::kernels {
 namespace {
@@ -73,15 +73,8 @@ knn_fused_kernel(const float* __restrict__ q_padded, const float* __restrict__ q
       const std::int64_t g = c0 + p;
       if (g == self) d = 0.0f;
       const int gi = static_cast<int>(g);
-      if (knn_key_less(d, gi, thr_d, thr_i)) {
-        int s = k_sel - 1;
-        while (s > 0 && knn_key_less(d, gi, list_d[s - 1], list_i[s - 1])) {
-          list_d[s] = list_d[s - 1];
-          list_i[s] = list_i[s - 1];
-          --s;
-        }
-        list_d[s] = d;
-        list_i[s] = gi;
+      if (neighbours::key_less(d, gi, thr_d, thr_i)) {
+        neighbours::topk_insert(list_d, list_i, k_sel, k_sel, d, gi);  // always full (padded with +inf)
         thr_d = list_d[k_sel - 1];
         thr_i = list_i[k_sel - 1];
       }

@@ -9,14 +9,15 @@
 
 #include "block_reduce.cuh"
 #include "cuda_check.cuh"
-#include "knn_key.cuh"
 #include "knn_ops.h"
+#include "specvae/neighbours/topk.hpp"
 
 namespace specvae::kernels {
 namespace {
 constexpr int kBlock = 256;
 
-__device__ __forceinline__ bool key_less(float da, int ia, float db, int ib) { return knn_key_less(da, ia, db, ib); }
+using neighbours::key_less;
+using neighbours::topk_insert;
 
 __global__ void centre_rows_kernel(float* __restrict__ x, std::size_t total, int d, const float* __restrict__ mean) {
   for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; idx < total;
@@ -72,14 +73,7 @@ __global__ void knn_select_kernel(const float* __restrict__ ip, std::int64_t ld_
     if (g == self) d = 0.0f;
     const int gi = static_cast<int>(g);
     if (key_less(d, gi, thr_d, thr_i)) {
-      int s = k_sel - 1;
-      while (s > 0 && key_less(d, gi, my_d[s - 1], my_i[s - 1])) {
-        my_d[s] = my_d[s - 1];
-        my_i[s] = my_i[s - 1];
-        --s;
-      }
-      my_d[s] = d;
-      my_i[s] = gi;
+      topk_insert(my_d, my_i, k_sel, k_sel, d, gi);  // the list is always full (padded with +inf)
       thr_d = my_d[k_sel - 1];
       thr_i = my_i[k_sel - 1];
     }
@@ -130,14 +124,7 @@ __global__ void knn_refine_kernel(const float* __restrict__ queries, int n_rows,
       }
       dd = sqrt(acc);
     }
-    int p = s;  // insertion sort by (distance, index)
-    while (p > 0 && (dd < dist[p - 1] || (dd == dist[p - 1] && gi < idx[p - 1]))) {
-      dist[p] = dist[p - 1];
-      idx[p] = idx[p - 1];
-      --p;
-    }
-    dist[p] = dd;
-    idx[p] = gi;
+    topk_insert(dist, idx, s, k_cand, dd, gi);  // insertion sort by (distance, index)
   }
   int drop = -1;
   if (self_begin >= 0) {

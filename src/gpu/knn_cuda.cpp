@@ -1,5 +1,5 @@
-// The tiled brute-force kNN and LOF drivers (see specvae/gpu/knn_cuda.hpp): uploads, centring,
-// the tile loops over cuBLAS GEMMs and the selection kernel, refinement and LOF on device.
+// The tiled brute-force kNN driver (see specvae/gpu/knn_cuda.hpp): uploads, centring, the tile
+// loops over cuBLAS GEMMs and the selection kernel (or the fused scan), and the refinement.
 #include "specvae/gpu/knn_cuda.hpp"
 
 #include <algorithm>
@@ -13,7 +13,6 @@
 #include "cuda_check.cuh"
 #include "knn_fused.h"
 #include "knn_ops.h"
-#include "lof_ops.h"
 #include "specvae/core/error.hpp"
 #include "specvae/gpu/resources.hpp"
 
@@ -286,39 +285,6 @@ bool gpu_knn_fits(int device, std::int64_t n_q, std::int64_t n_b, int dim, int k
   if (need) *need = bytes;
   if (free) *free = free_b;
   return bytes + bytes / 4 <= free_b;
-}
-
-GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options) {
-  const auto t0 = Clock::now();
-  if (n < 2) throw InputError(fmt::format("LOF needs at least 2 points, got {}", n));
-  const int k_eff = std::max(1, static_cast<int>(std::min<std::int64_t>(k, n - 1)));
-  check_sizes(n, n, dim, k_eff, true);
-  GpuResources gpu(options.device);
-  auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
-  GpuLofResult result;
-  result.k = k_eff;
-  DeviceBase dbase(points, n, dim, stream);
-  const Queries q{dbase.original.get(), dbase.centred.get(), dbase.norms.get(), n};
-  const std::size_t out_n = static_cast<std::size_t>(n) * k_eff;
-  DeviceArray<std::int64_t> d_index(out_n, stream);
-  DeviceArray<double> d_dist(out_n, stream);
-  const auto t_search = Clock::now();
-  search(gpu, dbase, n, q, dim, k_eff + 1, 0, k_eff, d_index.get(), d_dist.get(), nullptr, options, result.knn_stats);
-  DeviceArray<double> kdist(static_cast<std::size_t>(n), stream), lrd(static_cast<std::size_t>(n), stream),
-      nof(static_cast<std::size_t>(n), stream);
-  kernels::launch_k_distance(d_dist.get(), n, k_eff, kdist.get(), stream);
-  kernels::launch_lrd(d_index.get(), d_dist.get(), n, k_eff, kdist.get(), lrd.get(), stream);
-  kernels::launch_nof(d_index.get(), n, k_eff, lrd.get(), lrd.get(), nof.get(), stream);
-  result.nof.resize(static_cast<std::size_t>(n));
-  result.lrd.resize(static_cast<std::size_t>(n));
-  result.k_distance.resize(static_cast<std::size_t>(n));
-  d2h(result.nof.data(), nof.get(), result.nof.size() * sizeof(double), stream);
-  d2h(result.lrd.data(), lrd.get(), result.lrd.size() * sizeof(double), stream);
-  d2h(result.k_distance.data(), kdist.get(), result.k_distance.size() * sizeof(double), stream);
-  SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
-  result.knn_stats.seconds = since(t_search);  // the search and LOF kernels (all in stream order)
-  result.seconds = since(t0);
-  return result;
 }
 
 }  // namespace specvae::gpu

@@ -1,5 +1,5 @@
 // The GPU layer's entry points in a build without CUDA, so the layers above call them without
-// knowing how specvae was built: the CUDA backend, the GPU kNN/LOF and the device-resident
+// knowing how specvae was built: the CUDA backend, the GPU kNN and the device-resident
 // training rows each say, as a ConfigError, that this build has no CUDA. Callers reach them
 // only after asking (cuda_built(), Backend::kind()); the messages are the last line of defence.
 #include "specvae/core/error.hpp"
@@ -26,7 +26,6 @@ bool gpu_knn_fits(int, std::int64_t, std::int64_t, int, int, std::size_t* need, 
   if (free) *free = 0;
   return false;
 }
-GpuLofResult gpu_lof(const float*, std::int64_t, int, int, const GpuKnnOptions&) { no_cuda("the GPU LOF"); }
 
 struct DeviceShard::Impl {};
 DeviceShard::DeviceShard(int, const float*, const float*, std::int64_t, int, std::size_t) {

@@ -6,7 +6,7 @@
 
 #include "specvae/core/error.hpp"
 #include "specvae/learn/learn.hpp"
-#include "specvae/score/kdtree.hpp"
+#include "specvae/neighbours/kdtree.hpp"
 
 namespace specvae::learn {
 
@@ -56,7 +56,7 @@ NeighbourResult neighbour_score(std::span<const float> features, int dim, std::s
   for (double& u : r.predicted_user_score) u = std::clamp(u, p.min_score, p.max_score);
 
   // Distance to the nearest labelled object (a labelled object finds itself at 0).
-  const score::KdTree tree(labelled_points, static_cast<std::int64_t>(labelled_rows.size()), dim);
+  const neighbours::KdTree tree(labelled_points, static_cast<std::int64_t>(labelled_rows.size()), dim);
   r.distance.resize(n);
   double sum = 0;
   for (std::size_t i = 0; i < n; ++i) {

@@ -13,9 +13,13 @@
 #include <omp.h>
 
 #include "specvae/score/bruteforce_tile.hpp"
-#include "specvae/score/kdtree.hpp"
+#include "specvae/neighbours/kdtree.hpp"
 
 namespace specvae::score {
+
+using neighbours::kDistanceLanes;
+using neighbours::squared_distances;
+using neighbours::TopList;
 
 namespace {
 

@@ -1,6 +1,10 @@
-// GPU exact kNN and LOF against CPU brute force written here (double, exact distances,
-// scikit-learn's self exclusion and (distance, index) ties): random, clustered and
-// duplicated points, forced multi-tile searches, k up to 100; NOF within 1e-3. Both search
+// The GPU exact kNN against the production CPU search (`score.knn = kdtree`: the k-d tree
+// through the exact re-rank, neighbours/exact_knn.hpp), and LOF from the GPU's neighbours —
+// as gpu_knn returns them, and as `specvae score` takes them (its candidates through the same
+// re-rank) — against LOF from the CPU's, both by the production LOF steps
+// (neighbours/lof_steps.hpp): random, clustered and duplicated points, forced multi-tile
+// searches, k up to 100; NOF within 1e-3. External queries (no self to exclude; `specvae
+// score` never asks for them) are checked against a brute force written here. Both search
 // paths (cuBLAS tiles + selection, and the fused on-chip scan) run every case.
 #if SPECVAE_HAVE_CUDA
 #include <algorithm>
@@ -12,6 +16,8 @@
 #include "gpu_tolerances.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/gpu/knn_cuda.hpp"
+#include "specvae/neighbours/exact_knn.hpp"
+#include "specvae/neighbours/lof_steps.hpp"
 
 using namespace specvae;
 using namespace specvae::gpu_test;
@@ -62,29 +68,23 @@ double exact_dist(const float* a, const float* b, int d) {
   return std::sqrt(s);
 }
 
-struct CpuKnn {
-  int k;
-  std::vector<std::int64_t> index;
-  std::vector<double> distance;
-};
+using neighbours::KnnResult;
 
-// Exact brute force: the k (+1 with self) smallest by (distance, index); self removed as in
-// scikit-learn (its column, else the first).
-CpuKnn cpu_knn(const Points& q, const Points& base, int k, std::int64_t self_offset) {
-  CpuKnn out{k, std::vector<std::int64_t>(static_cast<std::size_t>(q.n) * k), std::vector<double>(static_cast<std::size_t>(q.n) * k)};
-  const int k_sel = k + (self_offset >= 0 ? 1 : 0);
+// The production CPU neighbours of rows [offset, offset + n_q) among all rows (n_q < 0: all).
+KnnResult cpu_knn(const Points& all, int k, std::int64_t offset = 0, std::int64_t n_q = -1) {
+  return neighbours::kdtree_neighbours(all.x, all.n, all.d, offset, n_q < 0 ? all.n - offset : n_q, k);
+}
+
+// External queries: the k smallest by (exact distance, index), by brute force.
+KnnResult brute_force(const Points& q, const Points& base, int k) {
+  KnnResult out{k, std::vector<std::int64_t>(static_cast<std::size_t>(q.n) * k), std::vector<double>(static_cast<std::size_t>(q.n) * k)};
   std::vector<std::pair<double, std::int64_t>> all(static_cast<std::size_t>(base.n));
   for (std::int64_t i = 0; i < q.n; ++i) {
     for (std::int64_t j = 0; j < base.n; ++j) all[static_cast<std::size_t>(j)] = {exact_dist(q.row(i), base.row(j), q.d), j};
-    std::partial_sort(all.begin(), all.begin() + k_sel, all.end());
-    std::vector<std::pair<double, std::int64_t>> chosen(all.begin(), all.begin() + k_sel);
-    if (self_offset >= 0) {
-      auto it = std::find_if(chosen.begin(), chosen.end(), [&](auto& c) { return c.second == self_offset + i; });
-      chosen.erase(it == chosen.end() ? chosen.begin() : it);
-    }
+    std::partial_sort(all.begin(), all.begin() + k, all.end());
     for (int c = 0; c < k; ++c) {
-      out.index[static_cast<std::size_t>(i * k + c)] = chosen[static_cast<std::size_t>(c)].second;
-      out.distance[static_cast<std::size_t>(i * k + c)] = chosen[static_cast<std::size_t>(c)].first;
+      out.index[static_cast<std::size_t>(i * k + c)] = all[static_cast<std::size_t>(c)].second;
+      out.distance[static_cast<std::size_t>(i * k + c)] = all[static_cast<std::size_t>(c)].first;
     }
   }
   return out;
@@ -108,7 +108,7 @@ double centred_scale(const Points& base) {
 // distinct, not the query itself (when excluded), carries its exact distance, lies within
 // the CPU's k-th distance up to the tie tolerance, and the rows are sorted.
 // max_differing: rows whose sets may differ (ties are the exception on continuous data).
-void expect_same_neighbours(const gpu::GpuKnnResult& got, const CpuKnn& want, const Points& q, const Points& base,
+void expect_same_neighbours(const gpu::GpuKnnResult& got, const KnnResult& want, const Points& q, const Points& base,
                             std::int64_t self_offset, std::int64_t max_differing = -1) {
   ASSERT_EQ(got.k, want.k);
   const int k = want.k;
@@ -142,24 +142,32 @@ void expect_same_neighbours(const gpu::GpuKnnResult& got, const CpuKnn& want, co
   EXPECT_LE(differing_rows, max_differing >= 0 ? max_differing : std::max<std::int64_t>(2, q.n / 20));
 }
 
-std::vector<double> cpu_nof(const Points& p, int k) {
-  const CpuKnn knn = cpu_knn(p, p, k, 0);
-  std::vector<double> kdist(static_cast<std::size_t>(p.n)), lrd(static_cast<std::size_t>(p.n)), nof(static_cast<std::size_t>(p.n));
-  for (std::int64_t i = 0; i < p.n; ++i) kdist[static_cast<std::size_t>(i)] = knn.distance[static_cast<std::size_t>(i * k + k - 1)];
-  for (std::int64_t i = 0; i < p.n; ++i) {
-    double s = 0;
-    for (int c = 0; c < k; ++c) {
-      const auto at = static_cast<std::size_t>(i * k + c);
-      s += std::max(knn.distance[at], kdist[static_cast<std::size_t>(knn.index[at])]);
+std::vector<double> cpu_nof(const Points& p, int k) { return neighbours::negative_outlier_factor_all(cpu_knn(p, k)); }
+
+// NOF from the GPU's neighbours of every row, as gpu_knn returns them (its own double
+// refinement) and as `specvae score` takes them (the candidates through the CPU re-rank).
+struct GpuNof {
+  std::vector<double> refined, rescored;
+};
+GpuNof gpu_nof(const Points& p, int k, gpu::GpuKnnOptions opt) {
+  opt.keep_candidates = true;
+  const auto g = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, k, 0, opt);
+  const std::vector<std::int64_t> cand(g.candidates.begin(), g.candidates.end());
+  const KnnResult rescored = neighbours::exact_neighbours(p.x, p.n, p.d, 0, p.n, k, cand, g.k_cand, true, "cuda");
+  return {neighbours::negative_outlier_factor_all(KnnResult{g.k, g.index, g.distance}),
+          neighbours::negative_outlier_factor_all(rescored)};
+}
+
+void expect_nof_near(const std::vector<double>& got, const std::vector<double>& want, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double worst = 0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (std::abs(got[i] - want[i]) > worst) {
+      worst = std::abs(got[i] - want[i]);
+      at = i;
     }
-    lrd[static_cast<std::size_t>(i)] = 1.0 / (s / k + 1e-10);
-  }
-  for (std::int64_t i = 0; i < p.n; ++i) {
-    double s = 0;
-    for (int c = 0; c < k; ++c) s += lrd[static_cast<std::size_t>(knn.index[static_cast<std::size_t>(i * k + c)])] / lrd[static_cast<std::size_t>(i)];
-    nof[static_cast<std::size_t>(i)] = -s / k;
-  }
-  return nof;
+  EXPECT_LE(worst, tol::kNofAbs) << what << ", row " << at << ": gpu " << got[at] << ", cpu " << want[at];
 }
 constexpr gpu::GpuKnnMethod kMethods[] = {gpu::GpuKnnMethod::Gemm, gpu::GpuKnnMethod::Fused};
 const char* name(gpu::GpuKnnMethod m) { return m == gpu::GpuKnnMethod::Fused ? "fused" : "gemm"; }
@@ -168,7 +176,7 @@ const char* name(gpu::GpuKnnMethod m) { return m == gpu::GpuKnnMethod::Fused ? "
 TEST(CudaKnn, RandomPointsSelfExcludedManyTiles) {
   SPECVAE_REQUIRE_GPU();
   const Points p = uniform_points(3001, 10, 1);
-  const auto want = cpu_knn(p, p, 20, 0);
+  const auto want = cpu_knn(p, 20);
   std::vector<std::int64_t> first;
   for (auto method : kMethods) {
     SCOPED_TRACE(name(method));
@@ -194,7 +202,7 @@ TEST(CudaKnn, RandomPointsSelfExcludedManyTiles) {
 TEST(CudaKnn, ClusteredFarFromOriginWithDuplicates) {
   SPECVAE_REQUIRE_GPU();
   const Points p = clustered_points(2400, 10, 2);
-  const auto want = cpu_knn(p, p, 20, 0);
+  const auto want = cpu_knn(p, 20);
   for (auto method : kMethods) {
     SCOPED_TRACE(name(method));
     gpu::GpuKnnOptions opt;
@@ -214,7 +222,7 @@ TEST(CudaKnn, BlockOfQueriesInsideTheBase) {
   const Points all = uniform_points(2000, 7, 3);
   const std::int64_t offset = 700, n_q = 333;
   Points q{n_q, all.d, std::vector<float>(all.row(offset), all.row(offset + n_q))};
-  const auto want = cpu_knn(q, all, 15, offset);
+  const auto want = cpu_knn(all, 15, offset, n_q);
   for (auto method : kMethods) {
     SCOPED_TRACE(name(method));
     gpu::GpuKnnOptions opt;
@@ -235,7 +243,7 @@ TEST(CudaKnn, ExternalQueriesLargeK) {
       opt.method = method;
       opt.base_tile = 512;
       const auto got = gpu::gpu_knn(q.x.data(), q.n, base.x.data(), base.n, base.d, k, -1, opt);
-      expect_same_neighbours(got, cpu_knn(q, base, k, -1), q, base, -1);
+      expect_same_neighbours(got, brute_force(q, base, k), q, base, -1);
     }
 }
 
@@ -245,7 +253,7 @@ TEST(CudaKnn, MoreDuplicatesThanNeighbours) {
   // copy's k+1 nearest may not include itself; all neighbours are then copies at 0.
   Points p = uniform_points(500, 4, 6);
   for (std::int64_t i = 100; i < 140; ++i) std::copy(p.row(99), p.row(99) + p.d, p.x.begin() + i * p.d);
-  const auto want = cpu_knn(p, p, 10, 0);
+  const auto want = cpu_knn(p, 10);
   for (auto method : kMethods) {
     SCOPED_TRACE(name(method));
     gpu::GpuKnnOptions opt;
@@ -262,13 +270,13 @@ TEST(CudaKnn, AutoUsesGemmAboveSixteenDimensions) {
   const Points p = uniform_points(600, 24, 11);
   const auto got = gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 12, 0);
   EXPECT_FALSE(got.stats.fused);
-  expect_same_neighbours(got, cpu_knn(p, p, 12, 0), p, p, 0);
+  expect_same_neighbours(got, cpu_knn(p, 12), p, p, 0);
   gpu::GpuKnnOptions fused;
   fused.method = gpu::GpuKnnMethod::Fused;
   const Points small = uniform_points(600, 16, 12);
   const auto got16 = gpu::gpu_knn(small.x.data(), small.n, small.x.data(), small.n, small.d, 12, 0, fused);
   EXPECT_TRUE(got16.stats.fused);
-  expect_same_neighbours(got16, cpu_knn(small, small, 12, 0), small, small, 0);
+  expect_same_neighbours(got16, cpu_knn(small, 12), small, small, 0);
 }
 
 TEST(CudaKnn, RejectsBadSizes) {
@@ -277,7 +285,6 @@ TEST(CudaKnn, RejectsBadSizes) {
   EXPECT_THROW(gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 10, 0), InputError);  // k + self > n
   EXPECT_THROW(gpu::gpu_knn(p.x.data(), p.n, p.x.data(), p.n, p.d, 0, -1), InputError);
   EXPECT_THROW(gpu::gpu_knn(p.x.data(), 5, p.x.data(), p.n, p.d, 3, 8), InputError);  // rows past the base
-  EXPECT_THROW(gpu::gpu_lof(p.x.data(), 1, p.d, 20), InputError);
 }
 
 // What score.knn = auto checks before it takes the GPU: the estimate of the search's device
@@ -304,25 +311,17 @@ TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
   for (const Points& p : {uniform_points(2000, 10, 8), clustered_points(2000, 10, 9)}) {
     const auto want = cpu_nof(p, 20);
     for (auto method : kMethods) {
-    SCOPED_TRACE(name(method));
-    gpu::GpuKnnOptions opt;
-    opt.method = method;
-    opt.query_tile = 300;
-    opt.base_tile = 900;
-    const auto got = gpu::gpu_lof(p.x.data(), p.n, p.d, 20, opt);
-    ASSERT_EQ(got.k, 20);
-    ASSERT_EQ(got.nof.size(), want.size());
-    double worst = 0;
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < want.size(); ++i)
-      if (std::abs(got.nof[i] - want[i]) > worst) {
-        worst = std::abs(got.nof[i] - want[i]);
-        at = i;
-      }
-    EXPECT_LE(worst, tol::kNofAbs) << "row " << at << ": gpu " << got.nof[at] << ", cpu " << want[at];
-    // Not trivially −1 everywhere: the data have real outliers and dense cores.
-    const auto [lo, hi] = std::minmax_element(got.nof.begin(), got.nof.end());
-    EXPECT_GT(*hi - *lo, 0.05);
+      SCOPED_TRACE(name(method));
+      gpu::GpuKnnOptions opt;
+      opt.method = method;
+      opt.query_tile = 300;
+      opt.base_tile = 900;
+      const GpuNof got = gpu_nof(p, 20, opt);
+      expect_nof_near(got.refined, want, "gpu_knn's neighbours");
+      expect_nof_near(got.rescored, want, "specvae score's neighbours");
+      // Not trivially −1 everywhere: the data have real outliers and dense cores.
+      const auto [lo, hi] = std::minmax_element(got.refined.begin(), got.refined.end());
+      EXPECT_GT(*hi - *lo, 0.05);
     }
   }
 }
@@ -330,10 +329,11 @@ TEST(CudaLof, MatchesCpuLofOnRandomAndClusteredPoints) {
 TEST(CudaLof, FewPointsUseNMinusOneNeighbours) {
   SPECVAE_REQUIRE_GPU();
   const Points p = uniform_points(8, 3, 10);
-  const auto got = gpu::gpu_lof(p.x.data(), p.n, p.d, 20);
-  EXPECT_EQ(got.k, 7);
-  const auto want = cpu_nof(p, 7);
-  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got.nof[i], want[i], tol::kNofAbs) << i;
+  const int k = neighbours::effective_k(20, p.n);
+  EXPECT_EQ(k, 7);
+  const GpuNof got = gpu_nof(p, k, {});
+  expect_nof_near(got.refined, cpu_nof(p, k), "gpu_knn's neighbours");
+  expect_nof_near(got.rescored, cpu_nof(p, k), "specvae score's neighbours");
 }
 #else
 #include "gpu_test_util.hpp"

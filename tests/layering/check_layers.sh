@@ -6,7 +6,7 @@
 # Usage: check_layers.sh DIR (the folder holding libspecvae_*.a)
 set -euo pipefail
 dir=$1
-order=(base gpu io parallel model stages pipeline)
+order=(base neighbours gpu io parallel model stages pipeline)
 libs_of() {
   case $1 in
     gpu) echo "$dir/libspecvae_gpu.a $( [[ -f $dir/libspecvae_gpu_nccl.a ]] && echo "$dir/libspecvae_gpu_nccl.a")" ;;

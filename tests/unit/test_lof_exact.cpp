@@ -10,7 +10,6 @@
 #include <string>
 
 #include "specvae/core/error.hpp"
-#include "specvae/score/kdtree.hpp"
 #include "specvae/score/knn.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/gpu/resources.hpp"

@@ -1,4 +1,4 @@
-// Exact k nearest neighbours and LOF on one GPU, by brute force (the FAISS GpuIndexFlat
+// Exact k nearest neighbours on one GPU, by brute force (the FAISS GpuIndexFlat
 // pattern): points centred on the base mean (cuML's advice: keeps the expanded form
 // ‖q‖² + ‖b‖² − 2·q·b accurate), cuBLAS for −2·Q·Bᵀ per (query tile × base tile), a fused
 // add-norms + k-selection kernel merging every base tile into a running list, and the
@@ -74,20 +74,5 @@ std::size_t gpu_knn_device_bytes(std::int64_t n_q, std::int64_t n_b, int dim, in
 // figures for a message.
 bool gpu_knn_fits(int device, std::int64_t n_q, std::int64_t n_b, int dim, int k, std::size_t* need = nullptr,
                   std::size_t* free = nullptr);
-
-struct GpuLofResult {
-  int k = 0;                       // neighbours used: max(1, min(k, n − 1)) as scikit-learn
-  std::vector<double> nof;         // negative_outlier_factor_
-  std::vector<double> lrd;
-  std::vector<double> k_distance;
-  GpuKnnStats knn_stats;
-  double seconds = 0;              // whole call
-};
-
-// scikit-learn's LocalOutlierFactor(n_neighbors=k).fit(points).negative_outlier_factor_ over
-// all n rows (one process, one GPU). Throws InputError for n < 2. Everything stays on the
-// device (the benchmarks' path); it does not recheck rows whose float ranking cannot resolve
-// their neighbours, as `specvae score` does (gpu_knn with keep_candidates, score/knn.hpp).
-GpuLofResult gpu_lof(const float* points, std::int64_t n, int dim, int k, const GpuKnnOptions& options = {});
 
 }  // namespace specvae::gpu

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "specvae/neighbours/exact_knn.hpp"
+
 namespace specvae::score {
 
 enum class KnnMethod { KdTree, BruteForce, Faiss, Cuda };
@@ -38,12 +40,7 @@ std::string knn_method_name(KnnMethod method);
 KnnMethod choose_knn_method(const std::string& name, int gpu_device, int k, std::int64_t n_query, std::int64_t n_base,
                             int dim, int rank);
 
-// Neighbours of nq query rows, k per row, sorted by (distance, index).
-struct KnnResult {
-  int k = 0;
-  std::vector<std::int64_t> index;  // [nq × k] global row indices into the point set
-  std::vector<double> distance;     // [nq × k] Euclidean, recomputed in double from the coordinates
-};
+using neighbours::KnnResult;  // neighbours/exact_knn.hpp
 
 // points: n × d floats (row-major), the whole point set. Queries are the points' own rows
 // [q_begin, q_begin + nq). For each query, the k+1 nearest points (the query itself

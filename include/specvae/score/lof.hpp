@@ -9,21 +9,16 @@
 #include <vector>
 
 #include "specvae/dist/communicator.hpp"
+#include "specvae/neighbours/lof_steps.hpp"
 #include "specvae/score/knn.hpp"
 
 namespace specvae::score {
 
-// The steps, on one rank's rows (knn holds neighbours of rows [q_begin, q_begin+nq)):
-// k-distance(o) = distance to o's k-th neighbour.
-std::vector<double> k_distances(const KnnResult& knn);
-// lrd(p) = 1 / (mean_{o ∈ N_k(p)} max(d(p,o), k-distance(o)) + 1e-10); kdist_all over all rows.
-std::vector<double> local_reachability_density(const KnnResult& knn, std::span<const double> kdist_all);
-// NOF(p) = −mean_{o ∈ N_k(p)} lrd(o) / lrd(p); lrd_all over all rows, lrd_own for the queries.
-std::vector<double> negative_outlier_factor(const KnnResult& knn, std::span<const double> lrd_all,
-                                            std::span<const double> lrd_own);
-
-// scikit-learn's n_neighbors_: max(1, min(k, n − 1)). Throws InputError for n < 2.
-int effective_k(int k, std::int64_t n);
+// The steps (neighbours/lof_steps.hpp), under the names score uses.
+using neighbours::effective_k;
+using neighbours::k_distances;
+using neighbours::local_reachability_density;
+using neighbours::negative_outlier_factor;
 
 struct LofResult {
   int k = 0;                       // neighbours actually used

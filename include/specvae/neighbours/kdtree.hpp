@@ -1,36 +1,15 @@
 // A k-d tree for exact nearest-neighbour queries on low-dimensional float points (the
-// latent means), and the small sorted "top list" both it and the brute force fill. Points
-// are copied into tree order so that a leaf is contiguous in memory.
+// latent means; learn's labelled points). Points are copied into tree order so that a leaf
+// is contiguous in memory.
 #pragma once
 
 #include <cstdint>
-#include <limits>
 #include <span>
 #include <vector>
 
-namespace specvae::score {
+#include "specvae/neighbours/topk.hpp"
 
-// The best `cap` (distance², index) pairs seen so far, sorted by (distance², index) —
-// index order breaks ties so that every method picks the same neighbours among duplicates.
-class TopList {
- public:
-  TopList(int cap, std::int64_t* ids, float* d2) : cap_(cap), ids_(ids), d2_(d2) {}
-  int size() const { return size_; }
-  bool full() const { return size_ == cap_; }
-  // Squared distance of the current worst entry (+inf until full).
-  float worst() const { return size_ < cap_ ? std::numeric_limits<float>::infinity() : d2_[cap_ - 1]; }
-  bool accepts(float d2, std::int64_t id) const {
-    if (size_ < cap_) return true;
-    return d2 < d2_[cap_ - 1] || (d2 == d2_[cap_ - 1] && id < ids_[cap_ - 1]);
-  }
-  void insert(float d2, std::int64_t id);
-
- private:
-  int cap_;
-  int size_ = 0;
-  std::int64_t* ids_;
-  float* d2_;
-};
+namespace specvae::neighbours {
 
 // Squared distances from x[d] to points [begin, end) of a column-major block (coordinate j of
 // point p at cols[j·stride + p]), into out[0 .. end−begin). Reads up to 15 points past `end`
@@ -76,4 +55,4 @@ class KdTree {
   std::vector<float> cols_;            // points in tree order, column-major [d × stride_]
 };
 
-}  // namespace specvae::score
+}  // namespace specvae::neighbours

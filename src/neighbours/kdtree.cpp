@@ -1,7 +1,7 @@
 // k-d tree construction (median split on the widest bounding-box side) and the exact
 // depth-first query with bounding-box pruning. Queries are processed in tree order so that
 // consecutive queries share hot nodes and leaves.
-#include "specvae/score/kdtree.hpp"
+#include "specvae/neighbours/kdtree.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -12,18 +12,7 @@
 
 #include "specvae/core/error.hpp"
 
-namespace specvae::score {
-
-void TopList::insert(float d2, std::int64_t id) {
-  int pos = size_ < cap_ ? size_++ : cap_ - 1;
-  while (pos > 0 && (d2 < d2_[pos - 1] || (d2 == d2_[pos - 1] && id < ids_[pos - 1]))) {
-    d2_[pos] = d2_[pos - 1];
-    ids_[pos] = ids_[pos - 1];
-    --pos;
-  }
-  d2_[pos] = d2;
-  ids_[pos] = id;
-}
+namespace specvae::neighbours {
 
 KdTree::KdTree(std::span<const float> points, std::int64_t n, int d, int leaf_size)
     : n_(n), d_(d), leaf_size_(leaf_size) {
@@ -160,4 +149,4 @@ void KdTree::query_rows(std::int64_t q_begin, std::int64_t nq, int cap, std::int
   }
 }
 
-}  // namespace specvae::score
+}  // namespace specvae::neighbours
