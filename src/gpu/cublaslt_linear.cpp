@@ -34,7 +34,6 @@ LtLinear::~LtLinear() {
     if (p.c) cublasLtMatrixLayoutDestroy(p.c);
     if (p.op) cublasLtMatmulDescDestroy(p.op);
   }
-  if (workspace_) cudaFree(workspace_);
   if (handle_) cublasLtDestroy(handle_);
 }
 
@@ -54,7 +53,7 @@ LtLinear::Plan& LtLinear::plan(int m, int n, int k, int ldx, bool relu, std::uin
   SPECVAE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_32F, k, m, ldx));
   SPECVAE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, n, m, n));
   if (!workspace_) {
-    SPECVAE_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+    workspace_ = CudaBuffer<std::byte>::device(kWorkspaceBytes);
     workspace_bytes_ = kWorkspaceBytes;
   }
   cublasLtMatmulPreference_t pref = nullptr;
@@ -98,7 +97,7 @@ bool LtLinear::forward(const float* x, int ldx, const float* w, const float* b, 
   SPECVAE_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &b, sizeof b));
   const float alpha = 1.0f, beta = 0.0f;
   const cublasStatus_t rc = cublasLtMatmul(handle_, p.op, &alpha, w, p.a, x, p.b, &beta, y, p.c, y, p.c, &p.algo,
-                                           workspace_, workspace_bytes_, stream);
+                                           workspace_.get(), workspace_bytes_, stream);
   if (rc == CUBLAS_STATUS_NOT_SUPPORTED) {  // nothing was launched: the two-pass path from now on
     p.usable = false;
     return fall_back();

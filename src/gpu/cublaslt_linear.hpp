@@ -13,6 +13,8 @@
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 
+#include "cuda_buffer.hpp"
+
 namespace specvae::gpu {
 
 class LtLinear {
@@ -45,7 +47,7 @@ class LtLinear {
 
   bool tf32_;
   cublasLtHandle_t handle_ = nullptr;
-  void* workspace_ = nullptr;
+  CudaBuffer<std::byte> workspace_;
   std::size_t workspace_bytes_ = 0;
   std::map<PlanKey, Plan> plans_;
   long long calls_ = 0, fallbacks_ = 0;

@@ -14,6 +14,7 @@
 
 #include "cublas_rowmajor.hpp"
 #include "cublaslt_linear.hpp"
+#include "cuda_buffer.hpp"
 #include "cuda_check.cuh"
 #include "layer_ops.h"
 #include "latent_ops.h"
@@ -34,13 +35,12 @@ class CudaBackend final : public model::Backend {
     cublas_ = static_cast<cublasHandle_t>(gpu_.cublas());
     SPECVAE_CUBLAS_CHECK(cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     if (lt_epilogue) lt_ = std::make_unique<LtLinear>(tf32);
-    SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials_),
-                                       sizeof(double) * (kernels::kSumSquaresBlocks + 1), stream_));
+    partials_ = CudaBuffer<double>::device(kernels::kSumSquaresBlocks + 1, stream_);
   }
   ~CudaBackend() override {
     cudaSetDevice(gpu_.device());
-    if (ids_) cudaFreeAsync(ids_, stream_);
-    if (partials_) cudaFreeAsync(partials_, stream_);
+    ids_ = {};
+    partials_ = {};
     cudaStreamSynchronize(stream_);
   }
 
@@ -177,9 +177,9 @@ class CudaBackend final : public model::Backend {
   }
   double sum_squares(const float* x, std::size_t n) override {
     bind();
-    kernels::launch_sum_squares(x, n, partials_, partials_ + kernels::kSumSquaresBlocks, stream_);
+    kernels::launch_sum_squares(x, n, partials_.get(), partials_.get() + kernels::kSumSquaresBlocks, stream_);
     double result = 0;
-    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(&result, partials_ + kernels::kSumSquaresBlocks, sizeof(double),
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(&result, partials_.get() + kernels::kSumSquaresBlocks, sizeof(double),
                                        cudaMemcpyDeviceToHost, stream_));
     SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream_));
     return result;
@@ -194,20 +194,19 @@ class CudaBackend final : public model::Backend {
   // dropout layer and the reparameterisation of a step, so they are uploaded once per batch.
   const std::int64_t* device_ids(std::span<const std::int64_t> ids, int m) {
     SPECVAE_CHECK(ids.size() >= static_cast<std::size_t>(m), "cuda backend: {} sample ids for {} rows", ids.size(), m);
-    if (m <= 0) return ids_;
+    if (m <= 0) return ids_.get();
     const std::size_t count = static_cast<std::size_t>(m);
-    if (last_ids_.size() == count && std::equal(last_ids_.begin(), last_ids_.end(), ids.begin())) return ids_;
-    if (count > ids_capacity_) {
-      if (ids_) SPECVAE_CUDA_CHECK(cudaFreeAsync(ids_, stream_));
-      ids_capacity_ = std::max<std::size_t>(count, 1024);
-      SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ids_), ids_capacity_ * sizeof(std::int64_t), stream_));
+    if (last_ids_.size() == count && std::equal(last_ids_.begin(), last_ids_.end(), ids.begin())) return ids_.get();
+    if (count > ids_.size()) {
+      ids_.reset();
+      ids_ = CudaBuffer<std::int64_t>::device(std::max<std::size_t>(count, 1024), stream_);
     }
     last_ids_.assign(ids.begin(), ids.begin() + m);
     // last_ids_ is pageable memory owned here: the copy is staged before this returns, and
     // it is only rewritten by a later call (after this copy in stream order).
-    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(ids_, last_ids_.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice,
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(ids_.get(), last_ids_.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice,
                                        stream_));
-    return ids_;
+    return ids_.get();
   }
 
   GpuResources gpu_;
@@ -215,9 +214,8 @@ class CudaBackend final : public model::Backend {
   std::unique_ptr<LtLinear> lt_;  // train.cuda_epilogue = "cublaslt"
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
-  double* partials_ = nullptr;
-  std::int64_t* ids_ = nullptr;
-  std::size_t ids_capacity_ = 0;
+  CudaBuffer<double> partials_;
+  CudaBuffer<std::int64_t> ids_;
   std::vector<std::int64_t> last_ids_;
 };
 

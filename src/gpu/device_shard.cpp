@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cuda_buffer.hpp"
 #include "cuda_check.cuh"
 #include "gather_ops.h"
 #include "specvae/core/error.hpp"
@@ -21,12 +22,10 @@ struct DeviceShard::Impl {
   bool resident = false;
   bool fell_back = false;  // meant to be resident, but the allocation failed
   cudaStream_t own_stream = nullptr;
-  float* dev_x = nullptr;  // resident copies
-  float* dev_w = nullptr;
-  std::int64_t* dev_rows = nullptr;  // row list of the current batch
-  std::size_t rows_capacity = 0;
-  float* pinned = nullptr;  // streaming: x rows then w rows of one batch
-  std::int64_t* pinned_rows = nullptr;
+  CudaBuffer<float> dev_x, dev_w;       // resident copies
+  CudaBuffer<std::int64_t> dev_rows;    // row list of the current batch
+  CudaBuffer<float> pinned;             // streaming: x rows then w rows of one batch
+  CudaBuffer<std::int64_t> pinned_rows;
   std::size_t pinned_capacity = 0;  // rows
   cudaEvent_t staged_free = nullptr;  // the last copies out of the pinned buffers completed
 };
@@ -52,24 +51,20 @@ DeviceShard::DeviceShard(int device, const float* x, const float* w, std::int64_
   const std::size_t bytes = 2 * static_cast<std::size_t>(rows) * static_cast<std::size_t>(n_cols) * sizeof(float);
   s.resident = bytes <= budget_bytes;
   if (s.resident && rows > 0) {
-    const std::size_t half = bytes / 2;
+    const std::size_t half = bytes / 2, count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(n_cols);
     // Ranks that share a GPU measure its free memory at the same moment and may all decide to
     // keep their rows on it: an allocation that fails is not fatal, the rows are streamed.
-    cudaError_t rc = cudaMalloc(reinterpret_cast<void**>(&s.dev_x), half);
-    if (rc == cudaSuccess) rc = cudaMalloc(reinterpret_cast<void**>(&s.dev_w), half);
-    if (rc == cudaErrorMemoryAllocation) {
-      (void)cudaGetLastError();  // clear the (non-sticky) allocation error
-      cudaFree(s.dev_x);
-      s.dev_x = nullptr;
-      s.dev_w = nullptr;
+    s.dev_x = CudaBuffer<float>::try_device(count);
+    if (s.dev_x) s.dev_w = CudaBuffer<float>::try_device(count);
+    if (!s.dev_w) {
+      s.dev_x = CudaBuffer<float>();
       s.resident = false;
       s.fell_back = true;
     } else {
-      SPECVAE_CUDA_CHECK(rc);
       // On this stream and waited for: a pageable-memory cudaMemcpy may return before its
       // last chunk lands, and the gathers run on other (non-blocking) streams.
-      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_x, x, half, cudaMemcpyHostToDevice, s.own_stream));
-      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_w, w, half, cudaMemcpyHostToDevice, s.own_stream));
+      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_x.get(), x, half, cudaMemcpyHostToDevice, s.own_stream));
+      SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_w.get(), w, half, cudaMemcpyHostToDevice, s.own_stream));
       SPECVAE_CUDA_CHECK(cudaStreamSynchronize(s.own_stream));
     }
   }
@@ -80,11 +75,11 @@ DeviceShard::~DeviceShard() {
   auto& s = *impl_;
   cudaSetDevice(s.device);
   cudaDeviceSynchronize();  // callers' streams may still read the staging buffers
-  cudaFree(s.dev_x);
-  cudaFree(s.dev_w);
-  cudaFree(s.dev_rows);
-  cudaFreeHost(s.pinned);
-  cudaFreeHost(s.pinned_rows);
+  s.dev_x = {};
+  s.dev_w = {};
+  s.dev_rows = {};
+  s.pinned = {};
+  s.pinned_rows = {};
   cudaEventDestroy(s.staged_free);
   cudaStreamDestroy(s.own_stream);
 }
@@ -105,28 +100,25 @@ void DeviceShard::gather(std::span<const std::int64_t> local_rows, float* dst_x,
   if (count > s.pinned_capacity) {
     // Grow the pinned buffers (after the copies still reading them have finished).
     SPECVAE_CUDA_CHECK(cudaEventSynchronize(s.staged_free));
-    SPECVAE_CUDA_CHECK(cudaFreeHost(s.pinned));
-    SPECVAE_CUDA_CHECK(cudaFreeHost(s.pinned_rows));
-    s.pinned = nullptr;
-    s.pinned_rows = nullptr;
+    s.pinned.reset();
+    s.pinned_rows.reset();
     s.pinned_capacity = std::max<std::size_t>(count, 512);
-    SPECVAE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s.pinned_rows), s.pinned_capacity * sizeof(std::int64_t)));
-    if (!s.resident)
-      SPECVAE_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s.pinned), 2 * s.pinned_capacity * n * sizeof(float)));
-    SPECVAE_CUDA_CHECK(cudaFree(s.dev_rows));
-    s.dev_rows = nullptr;
-    SPECVAE_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.dev_rows), s.pinned_capacity * sizeof(std::int64_t)));
+    s.pinned_rows = CudaBuffer<std::int64_t>::pinned(s.pinned_capacity);
+    if (!s.resident) s.pinned = CudaBuffer<float>::pinned(2 * s.pinned_capacity * n);
+    s.dev_rows.reset();
+    s.dev_rows = CudaBuffer<std::int64_t>::device(s.pinned_capacity);
   }
   // The previous batch's copies must be done before the staging buffers are rewritten.
   SPECVAE_CUDA_CHECK(cudaEventSynchronize(s.staged_free));
   if (s.resident) {
-    std::memcpy(s.pinned_rows, local_rows.data(), count * sizeof(std::int64_t));
-    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_rows, s.pinned_rows, count * sizeof(std::int64_t), cudaMemcpyHostToDevice, stream));
-    kernels::launch_gather_rows(s.dev_x, s.dev_rows, static_cast<std::int64_t>(count), s.n_cols, dst_x, stream);
-    kernels::launch_gather_rows(s.dev_w, s.dev_rows, static_cast<std::int64_t>(count), s.n_cols, dst_w, stream);
+    std::memcpy(s.pinned_rows.get(), local_rows.data(), count * sizeof(std::int64_t));
+    SPECVAE_CUDA_CHECK(cudaMemcpyAsync(s.dev_rows.get(), s.pinned_rows.get(), count * sizeof(std::int64_t),
+                                       cudaMemcpyHostToDevice, stream));
+    kernels::launch_gather_rows(s.dev_x.get(), s.dev_rows.get(), static_cast<std::int64_t>(count), s.n_cols, dst_x, stream);
+    kernels::launch_gather_rows(s.dev_w.get(), s.dev_rows.get(), static_cast<std::int64_t>(count), s.n_cols, dst_w, stream);
   } else {
-    float* px = s.pinned;
-    float* pw = s.pinned + count * n;
+    float* px = s.pinned.get();
+    float* pw = px + count * n;
     for (std::size_t r = 0; r < count; ++r) {
       const std::size_t src = static_cast<std::size_t>(local_rows[r]) * n;
       std::memcpy(px + r * n, s.host_x + src, n * sizeof(float));

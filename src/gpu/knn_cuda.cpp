@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cublas_rowmajor.hpp"
+#include "cuda_buffer.hpp"
 #include "cuda_check.cuh"
 #include "knn_fused.h"
 #include "knn_ops.h"
@@ -20,23 +21,6 @@ namespace specvae::gpu {
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// A device allocation owned by a scope (stream-ordered free).
-template <typename T>
-class DeviceArray {
- public:
-  DeviceArray(std::size_t n, cudaStream_t stream) : stream_(stream) {
-    SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p_), std::max<std::size_t>(n, 1) * sizeof(T), stream));
-  }
-  ~DeviceArray() { cudaFreeAsync(p_, stream_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-  cudaStream_t stream_;
-};
 
 void h2d(void* dst, const void* src, std::size_t bytes, cudaStream_t s) {
   if (bytes) SPECVAE_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
@@ -58,8 +42,10 @@ std::vector<float> column_means(const float* x, std::int64_t n, int d) {
 // Base points on the device: original and centred coordinates and the centred squared norms.
 struct DeviceBase {
   DeviceBase(const float* host, std::int64_t n, int d, cudaStream_t s)
-      : original(static_cast<std::size_t>(n) * d, s), centred(static_cast<std::size_t>(n) * d, s),
-        norms(static_cast<std::size_t>(n), s), mean(static_cast<std::size_t>(d), s) {
+      : original(CudaBuffer<float>::device(static_cast<std::size_t>(n) * d, s)),
+        centred(CudaBuffer<float>::device(static_cast<std::size_t>(n) * d, s)),
+        norms(CudaBuffer<float>::device(static_cast<std::size_t>(n), s)),
+        mean(CudaBuffer<float>::device(static_cast<std::size_t>(d), s)) {
     const std::size_t bytes = static_cast<std::size_t>(n) * d * sizeof(float);
     h2d(original.get(), host, bytes, s);
     host_mean = column_means(host, n, d);
@@ -70,7 +56,7 @@ struct DeviceBase {
     // host_mean must outlive the async upload: wait here (once per call).
     SPECVAE_CUDA_CHECK(cudaStreamSynchronize(s));
   }
-  DeviceArray<float> original, centred, norms, mean;
+  CudaBuffer<float> original, centred, norms, mean;
   std::vector<float> host_mean;
 };
 
@@ -93,14 +79,14 @@ void search_fused(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, c
                   std::int32_t* host_candidates, const GpuKnnOptions& opt, GpuKnnStats& stats) {
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
   const int d_pad = kernels::knn_fused_pad(dim);
-  DeviceArray<float> b_pad(static_cast<std::size_t>(n_b) * d_pad, stream);
-  DeviceArray<float> q_pad(static_cast<std::size_t>(q.n) * d_pad, stream);
+  auto b_pad = CudaBuffer<float>::device(static_cast<std::size_t>(n_b) * d_pad, stream);
+  auto q_pad = CudaBuffer<float>::device(static_cast<std::size_t>(q.n) * d_pad, stream);
   kernels::launch_pad_rows(base.centred.get(), n_b, dim, d_pad, b_pad.get(), stream);
   kernels::launch_pad_rows(q.centred, q.n, dim, d_pad, q_pad.get(), stream);
   const std::int64_t q_tile = std::min<std::int64_t>(std::max<std::int64_t>(q.n, 1),
                                                      opt.query_tile > 0 ? opt.query_tile : std::int64_t{1} << 20);
-  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_cand, stream);
-  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  auto best_d = CudaBuffer<float>::device(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  auto best_i = CudaBuffer<std::int32_t>::device(static_cast<std::size_t>(q_tile) * k_cand, stream);
   stats.fused = true;
   stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
   stats.base_tiles = 1;
@@ -160,9 +146,9 @@ void search(GpuResources& gpu, const DeviceBase& base, std::int64_t n_b, const Q
     q_tile = std::clamp<std::int64_t>(q_tile, 1, 65535);
   }
   q_tile = std::min(q_tile, std::max<std::int64_t>(q.n, 1));
-  DeviceArray<float> ip(static_cast<std::size_t>(q_tile) * static_cast<std::size_t>(b_tile), stream);
-  DeviceArray<float> best_d(static_cast<std::size_t>(q_tile) * k_cand, stream);
-  DeviceArray<std::int32_t> best_i(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  auto ip = CudaBuffer<float>::device(static_cast<std::size_t>(q_tile) * static_cast<std::size_t>(b_tile), stream);
+  auto best_d = CudaBuffer<float>::device(static_cast<std::size_t>(q_tile) * k_cand, stream);
+  auto best_i = CudaBuffer<std::int32_t>::device(static_cast<std::size_t>(q_tile) * k_cand, stream);
   stats.query_tiles = static_cast<int>((q.n + q_tile - 1) / q_tile);
   stats.base_tiles = static_cast<int>((n_b + b_tile - 1) / b_tile);
   stats.gemm_flops = 2.0 * double(q.n) * double(n_b) * dim;
@@ -244,8 +230,8 @@ GpuKnnResult gpu_knn(const float* queries, std::int64_t n_q, const float* base, 
     q.norms = own_queries->norms.get();
   }
   const std::size_t out_n = static_cast<std::size_t>(n_q) * k;
-  DeviceArray<std::int64_t> d_index(out_n, stream);
-  DeviceArray<double> d_dist(out_n, stream);
+  auto d_index = CudaBuffer<std::int64_t>::device(out_n, stream);
+  auto d_dist = CudaBuffer<double>::device(out_n, stream);
   if (options.keep_candidates) {
     result.k_cand = candidates_kept(k_sel, n_b);
     result.candidates.resize(static_cast<std::size_t>(n_q) * static_cast<std::size_t>(result.k_cand));

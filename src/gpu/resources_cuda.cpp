@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include "cuda_buffer.hpp"
 #include "cuda_check.cuh"
 #include "specvae/core/error.hpp"
 #include "selftest.h"
@@ -97,12 +98,11 @@ void GpuResources::synchronize() const { SPECVAE_CUDA_CHECK(cudaStreamSynchroniz
 std::vector<float> gpu_iota_selftest(GpuResources& gpu, int n, float scale) {
   SPECVAE_CUDA_CHECK(cudaSetDevice(gpu.device()));
   auto stream = static_cast<cudaStream_t>(gpu.compute_stream());
-  float* d = nullptr;
-  SPECVAE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&d), sizeof(float) * std::size_t(n), stream));
-  kernels::launch_iota(d, n, scale, stream);
+  auto d = gpu::CudaBuffer<float>::device(static_cast<std::size_t>(n), stream);
+  kernels::launch_iota(d.get(), n, scale, stream);
   std::vector<float> host(static_cast<std::size_t>(n));
-  SPECVAE_CUDA_CHECK(cudaMemcpyAsync(host.data(), d, sizeof(float) * std::size_t(n), cudaMemcpyDeviceToHost, stream));
-  SPECVAE_CUDA_CHECK(cudaFreeAsync(d, stream));
+  SPECVAE_CUDA_CHECK(cudaMemcpyAsync(host.data(), d.get(), sizeof(float) * std::size_t(n), cudaMemcpyDeviceToHost, stream));
+  d.reset();
   SPECVAE_CUDA_CHECK(cudaStreamSynchronize(stream));
   return host;
 }
