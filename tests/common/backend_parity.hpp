@@ -1,5 +1,5 @@
-// Shared by the CUDA parity tests: seeded inputs, host<->backend copies and comparisons that
-// report the worst element (index, both values) rather than the first.
+// Shared by the backend parity tests (CPU and CUDA): seeded inputs, host<->backend copies and
+// comparisons that report the worst element (index, both values) rather than the first.
 #pragma once
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 
 #include "specvae/model/backend.hpp"
 
-namespace specvae::gpu_test {
+namespace specvae::parity {
 
 inline std::vector<float> random_floats(std::size_t n, float lo, float hi, std::uint32_t seed) {
   std::mt19937 gen(seed);
@@ -69,6 +69,15 @@ inline ::testing::AssertionResult near_all(const std::vector<float>& got, const 
                                        << " (rel " << rel_tol << ", abs " << abs_tol << ")";
 }
 
+// |got − want| ≤ rel_tol · max|want| element-wise: a norm-wise bound, for results that are
+// sums whose terms may cancel (their rounding scales with the terms, not the result).
+inline ::testing::AssertionResult near_all_scaled(const std::vector<float>& got, const std::vector<float>& want,
+                                                  double rel_tol) {
+  double scale = 0;
+  for (float w : want) scale = std::max(scale, std::abs(static_cast<double>(w)));
+  return near_all(got, want, 0, rel_tol * scale);
+}
+
 inline bool any_nonzero(const std::vector<float>& v) {
   return std::any_of(v.begin(), v.end(), [](float x) { return x != 0.0f; });
 }
@@ -83,4 +92,4 @@ inline double rel_norm_diff(const std::vector<float>& got, const std::vector<flo
   return std::sqrt(num / std::max(den, 1e-300));
 }
 
-}  // namespace specvae::gpu_test
+}  // namespace specvae::parity

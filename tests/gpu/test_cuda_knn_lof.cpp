@@ -13,14 +13,14 @@
 #include <random>
 
 #include "gpu_test_util.hpp"
-#include "gpu_tolerances.hpp"
+#include "op_tolerances.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/gpu/knn_cuda.hpp"
 #include "specvae/neighbours/exact_knn.hpp"
 #include "specvae/neighbours/lof_steps.hpp"
 
 using namespace specvae;
-using namespace specvae::gpu_test;
+using namespace specvae::parity;
 
 namespace {
 

@@ -4,15 +4,15 @@
 #if SPECVAE_HAVE_CUDA
 #include <cmath>
 
-#include "gpu_parity_util.hpp"
+#include "backend_parity.hpp"
 #include "gpu_test_util.hpp"
-#include "gpu_tolerances.hpp"
+#include "op_tolerances.hpp"
 #include "reference_backend.hpp"
 #include "specvae/gpu/cuda_backend.hpp"
 #include "specvae/model/vae_graph.hpp"
 
 using namespace specvae;
-using namespace specvae::gpu_test;
+using namespace specvae::parity;
 
 namespace {
 
