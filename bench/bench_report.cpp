@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   merge::MergeOptions mo;
   mo.shard_dir = out / "score";
   mo.out_dir = out / "catalogue";
-  merge::run_merge(Config::defaults(), mo);
+  merge::run_merge(StageContext(Config::defaults()), mo);
   std::printf("prepare: merged in %.1f s; catalogue %s\n", secs(), (out / "catalogue").string().c_str());
   return 0;
 }

@@ -26,9 +26,12 @@ Command register_ingest(CLI::App& app, CommonOptions& common) {
   return Command{sub, [opts, &common]() {
                    const Config config = common.resolve();
                    const auto lock = lock_outputs(opts->out, OutputKind::kFile, "ingest");
-                   auto& ctx = init_distributed(nullptr, nullptr);
-                   std::vector<std::filesystem::path> inputs(opts->inputs.begin(), opts->inputs.end());
-                   ingest::run_ingest(*ctx.world, config, inputs, opts->out, opts->overwrite, opts->zcatalog);
+                   ingest::IngestOptions o;
+                   o.inputs.assign(opts->inputs.begin(), opts->inputs.end());
+                   o.out = opts->out;
+                   o.overwrite = opts->overwrite;
+                   o.zcatalog = opts->zcatalog;
+                   ingest::run_ingest(StageContext::world(config), o);
                    return 0;
                  }};
 }

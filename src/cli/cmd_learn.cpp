@@ -37,7 +37,7 @@ Command register_learn(CLI::App& app, CommonOptions& common) {
                      o.catalogue = opts->catalogue;
                      o.labels = opts->labels;
                      o.out_dir = opts->out;
-                     const learn::LearnResult r = learn::run_learn(config, o);
+                     const learn::LearnResult r = learn::run_learn(StageContext(config), o);
                      std::printf("%s", r.report.c_str());
                      std::fflush(stdout);
                    }

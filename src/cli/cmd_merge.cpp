@@ -30,7 +30,7 @@ Command register_merge(CLI::App& app, CommonOptions& common) {
                        o.shards.assign(opts->shards.begin(), opts->shards.end());
                      o.out_dir = opts->out;
                      o.truth = opts->truth;
-                     const merge::MergeResult r = merge::run_merge(config, o);
+                     const merge::MergeResult r = merge::run_merge(StageContext(config), o);
                      std::printf("%s", r.report.c_str());
                      std::fflush(stdout);
                    }

@@ -36,7 +36,7 @@ Command register_report(CLI::App& app, CommonOptions& common) {
                      o.learn_scores = opts->learn_scores;
                      o.labels = opts->labels;
                      o.out = opts->out;
-                     const report::ReportResult r = report::run_report(config, o);
+                     const report::ReportResult r = report::run_report(StageContext(config), o);
                      std::printf("%s", r.summary.c_str());
                      std::fflush(stdout);
                    }

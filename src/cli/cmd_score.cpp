@@ -2,7 +2,6 @@
 #include <filesystem>
 
 #include "specvae/cli/cli.hpp"
-#include "specvae/dist/distributed.hpp"
 #include "specvae/score/score.hpp"
 
 namespace specvae::cli {
@@ -25,7 +24,7 @@ Command register_score(CLI::App& app, CommonOptions& common) {
                    o.checkpoint = std::filesystem::is_directory(opts->model) ? score::default_checkpoint(opts->model)
                                                                              : std::filesystem::path(opts->model);
                    o.out_dir = opts->out;
-                   score::run_score(config, *init_distributed(nullptr, nullptr).world, o);
+                   score::run_score(StageContext::world(config), o);
                    return 0;
                  }};
 }

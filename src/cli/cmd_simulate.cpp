@@ -26,8 +26,8 @@ Command register_simulate(CLI::App& app, CommonOptions& common) {
                    const auto lock = lock_outputs(opt->out, OutputKind::kFolder, "simulate");
                    if (opt->n >= 0) config.set_value("simulate.n_spectra", opt->n);
                    if (opt->seed >= 0) config.set_value("simulate.seed", opt->seed);
-                   auto& ctx = init_distributed(nullptr, nullptr);
-                   const sim::SimulateSummary s = sim::simulate_survey(config, opt->out, *ctx.world, opt->overwrite);
+                   const sim::SimulateResult s =
+                       sim::run_simulate(StageContext::world(config), {opt->out, opt->overwrite});
                    std::int64_t anomalies = 0;
                    for (int k = 1; k < sim::kNumAnomalyKinds; ++k) anomalies += s.anomaly_counts[static_cast<std::size_t>(k)];
                    log::info("simulate: wrote {} spectra in {} coadd/redrock pairs to {} ({:.1f} s): {} galaxies, {} QSO, "

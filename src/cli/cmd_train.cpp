@@ -20,10 +20,11 @@ Command register_train(CLI::App& app, CommonOptions& common) {
                    const Config config = common.resolve();
                    const auto lock = lock_outputs(opts->out, OutputKind::kFolder, "train");
                    train::TrainOptions t;
+                   t.data = opts->data;
                    t.out_dir = opts->out;
                    t.resume = opts->resume;
                    t.overwrite = opts->overwrite;
-                   train::run_train(config, opts->data, t);
+                   train::run_train(StageContext::world(config), t);
                    return 0;
                  }};
 }

@@ -641,8 +641,13 @@ IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std:
   return out;
 }
 
-std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vector<fs::path>& inputs,
-                        const fs::path& out, bool overwrite, const fs::path& zcatalog) {
+IngestResult run_ingest(const StageContext& ctx, const IngestOptions& options) {
+  MpiCommunicator& comm = ctx.mpi();
+  const Config& cfg = ctx.config();
+  const fs::path& out = options.out;
+  const fs::path& zcatalog = options.zcatalog;
+  const bool overwrite = options.overwrite;
+  const std::vector<fs::path>& inputs = options.inputs;
   if (!overwrite && fs::exists(out))
     throw InputError(fmt::format("{}: already exists (use --overwrite to replace it)", out.string()));
   if (fs::is_directory(out))
@@ -707,7 +712,7 @@ std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vec
     throw;
   }
   log::info("ingest: wrote {} rows to {} ({:.2f} s for the infill pass and the write)", n, out.string(), seconds_since(t));
-  return n;
+  return {n};
 }
 
 }  // namespace specvae::ingest

@@ -82,7 +82,8 @@ std::vector<Label> read_labels(const fs::path& path) {
   return labels;
 }
 
-LearnResult run_learn(const Config& config, const LearnOptions& o) {
+LearnResult run_learn(const StageContext& ctx, const LearnOptions& o) {
+  const Config& config = ctx.config();
   const fs::path cat_path = fs::is_directory(o.catalogue) ? o.catalogue / "catalogue.h5" : o.catalogue;
   const std::string score_name = config.get_string("learn.score");
   NeighbourParams p;

@@ -17,7 +17,8 @@ fs::path catalogue_hdf5_path(const fs::path& d) { return d / "catalogue.h5"; }
 fs::path catalogue_fits_path(const fs::path& d) { return d / "catalogue.fits"; }
 fs::path top_csv_path(const fs::path& d) { return d / "top_outliers.csv"; }
 
-MergeResult run_merge(const Config& config, const MergeOptions& o) {
+MergeResult run_merge(const StageContext& ctx, const MergeOptions& o) {
+  const Config& config = ctx.config();
   const std::vector<fs::path> paths = o.shards.empty() ? score::find_score_shards(o.shard_dir) : o.shards;
   if (paths.empty())
     throw InputError(fmt::format("merge: no score-shard-*.h5 in {} (run `specvae score` first)", o.shard_dir.string()));

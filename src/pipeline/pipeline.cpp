@@ -220,8 +220,8 @@ class RunManifest {
 }  // namespace
 
 int run_pipeline(const Config& config) {
-  auto& ctx = init_distributed(nullptr, nullptr);
-  MpiCommunicator& comm = *ctx.world;
+  const StageContext ctx = StageContext::world(config);  // the collective stages' ranks
+  MpiCommunicator& comm = ctx.mpi();
   const Layout L(config.get_string("run.out_dir"));
   std::vector<std::string> stages = config.get_string_list("run.stages");
   // A real survey (run.input): no simulate stage, and nothing under <out_dir>/survey is read.
@@ -296,9 +296,9 @@ int run_pipeline(const Config& config) {
     reset_peak_rss();  // each stage's peak memory on its own
     const auto t0 = std::chrono::steady_clock::now();
     if (stage == "simulate") {
-      sim::simulate_survey(config, L.survey, comm, /*overwrite=*/true);
+      sim::run_simulate(ctx, {L.survey, /*overwrite=*/true});
     } else if (stage == "ingest") {
-      ingest::run_ingest(comm, config, inputs, L.dataset, /*overwrite=*/true, zcatalog);
+      ingest::run_ingest(ctx, {inputs, L.dataset, /*overwrite=*/true, zcatalog});
     } else if (stage == "train") {
       // A killed training run with the same data and settings continues where it stopped;
       // so does one asked for more epochs (the plateau schedule does not depend on
@@ -323,18 +323,19 @@ int run_pipeline(const Config& config) {
       }
       if (resume) log::info("run: resuming training from {}", (L.train / "checkpoint-last.h5").string());
       train::TrainOptions t;
+      t.data = L.dataset;
       t.out_dir = L.train;
       t.resume = resume;
-      train::run_train(config, L.dataset, t);
+      train::run_train(ctx, t);
     } else if (stage == "score") {
-      score::run_score(config, comm, {L.dataset, score::default_checkpoint(L.train), L.score});
+      score::run_score(ctx, {L.dataset, score::default_checkpoint(L.train), L.score});
     } else if (stage == "merge") {
       if (comm.rank() == 0) {
         merge::MergeOptions o;
         o.shard_dir = L.score;
         o.out_dir = L.catalogue;
         if (!real && fs::exists(L.truth)) o.truth = L.truth;
-        merged = merge::run_merge(config, o);
+        merged = merge::run_merge(StageContext(config), o);
         did_merge = true;
       }
       comm.barrier();
@@ -347,7 +348,7 @@ int run_pipeline(const Config& config) {
         o.catalogue = L.catalogue;
         o.labels = labels;
         o.out_dir = L.learn;
-        learn_summary = learn::run_learn(config, o).report;
+        learn_summary = learn::run_learn(StageContext(config), o).report;
       }
       did_learn = true;
       comm.barrier();
@@ -361,7 +362,7 @@ int run_pipeline(const Config& config) {
         // The labelling view follows this run's active learning when it had a learn stage.
         if (did_learn) o.learn_scores = learn::learn_csv_path(L.learn);
         o.out = L.report;
-        report_summary = report::run_report(config, o).summary;
+        report_summary = report::run_report(StageContext(config), o).summary;
       }
       comm.barrier();
     } else {

@@ -10,7 +10,6 @@
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
 #include "specvae/core/version.hpp"
-#include "specvae/dist/distributed.hpp"
 #include "specvae/dist/memory_check.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/model/vae.hpp"
@@ -40,14 +39,98 @@ fs::path default_checkpoint(const fs::path& train_dir) {
   return fs::exists(best) ? best : train_dir / "checkpoint-last.h5";
 }
 
-ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreOptions& options) {
+namespace {
+
+// A non-finite latent mean (a diverged or foreign checkpoint, or a dataset not written by
+// ingest) would poison the neighbour search: every rank stops with the same error naming the
+// first such spectrum (collective).
+void check_finite(Communicator& comm, const DatasetRows& rows, const RowScores& rs, int latent,
+                  const ScoreOptions& options) {
+  struct Bad {
+    std::int64_t count = 0, row = -1, targetid = 0;
+  } bad;
+  for (std::int64_t i = 0; i < rows.count; ++i) {
+    bool finite = std::isfinite(rs.mse[i]) && std::isfinite(rs.recon_logprob[i]);
+    for (int j = 0; j < latent && finite; ++j)
+      finite = std::isfinite(rs.mu[i * latent + j]) && std::isfinite(rs.logvar[i * latent + j]);
+    if (finite) continue;
+    if (bad.count++ == 0) bad.row = rows.begin + i, bad.targetid = rows.targetid[i];
+  }
+  std::int64_t total = 0;
+  const Bad* first = nullptr;
+  const std::vector<Bad> all = comm.allgather(bad);
+  for (const Bad& b : all) {
+    total += b.count;
+    if (b.count > 0 && !first) first = &b;
+  }
+  if (first)
+    throw InputError(fmt::format("{}: the model gives a non-finite latent mean or score for {} spectra, the first TARGETID "
+                                 "{} (row {} of {}); is the checkpoint diverged, or the dataset not written by ingest?",
+                                 options.checkpoint.string(), total, first->targetid, first->row,
+                                 options.dataset.string()));
+}
+
+// The shards are one result (collective): every rank writes its own into one staging folder,
+// and only when all have succeeded does rank 0 replace the old set (possibly from another rank
+// count) with the new one, as one journaled commit that a kill cannot leave half done (the
+// next score or merge finishes it). A failure on any rank leaves the old set as it was.
+void write_shards(MpiCommunicator& comm, const fs::path& out_dir, const ScoreShard& s) {
+  const int rank = comm.rank();
+  const fs::path shard = score_shard_path(out_dir, rank);
+  std::optional<StagingDir> staging;
+  std::string staging_path, failure;
+  if (rank == 0) {
+    try {
+      fs::create_directories(out_dir);
+      finish_interrupted_commit(out_dir, "score");
+      staging.emplace(out_dir, "score");
+      staging_path = staging->path().string();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  staging_path = comm.broadcast_string(staging_path);
+  if (!staging_path.empty()) {
+    try {
+      inject_fault("score.write_shard");
+      write_score_shard_file(fs::path(staging_path) / shard.filename(), s);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  const auto all_succeeded = [&] {
+    if (comm.allreduce_sum(failure.empty() ? 0.0 : 1.0) == 0) return;
+    staging.reset();  // every rank is done with the staging folder
+    throw InputError(failure.empty() ? fmt::format("{}: another rank could not write its score shard (its message "
+                                                   "names it); the previous shards are kept",
+                                                   out_dir.string())
+                                     : failure + "; the previous shards are kept");
+  };
+  all_succeeded();
+  if (rank == 0) {
+    try {
+      std::vector<std::string> old;
+      for (const fs::path& p : find_score_shards(out_dir)) old.push_back(p.filename().string());
+      staging->commit(old);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  all_succeeded();
+}
+
+}  // namespace
+
+ScoreResult run_score(const StageContext& ctx, const ScoreOptions& options) {
+  const Config& config = ctx.config();
+  MpiCommunicator& comm = ctx.mpi();
   using Clock = std::chrono::steady_clock;
   const DatasetInfo info = read_dataset_info(comm.handle(), options.dataset);
   if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", options.dataset.string()));
   const ShardPlan plan(info.rows, comm.size());
   const int rank = comm.rank();
   const model::VaeShape planned = model::VaeShape::from_config(config);
-  check_memory(config, comm, init_distributed(nullptr, nullptr).local_size, "score",
+  check_memory(config, comm, ctx.local_size(), "score",
                score_memory_estimate(info.n_bins, planned.n_params(), planned.latent, config.get_int("score.batch_size"),
                                      std::min(info.rows, config.get_int("score.pca_sample"))),
                plan.count(rank), info.rows);
@@ -59,7 +142,7 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   if (!ckpt.dataset_hash.empty() && !info.dataset_hash.empty() && ckpt.dataset_hash != info.dataset_hash)
     log::warn("{} was trained on dataset {}, scoring dataset {} ({})", options.checkpoint.string(),
               ckpt.dataset_hash, info.dataset_hash, options.dataset.string());
-  ScoreSummary summary;
+  ScoreResult summary;
   summary.rows_total = info.rows;
   summary.rows_local = rows.count;
   summary.dataset_hash = info.dataset_hash;
@@ -82,33 +165,7 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
                                   config.get_int("score.batch_size"), &progress);
   summary.model_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  // A non-finite latent mean (a diverged or foreign checkpoint, or a dataset not written by
-  // ingest) would poison the neighbour search: every rank stops with the same error naming
-  // the first such spectrum.
-  {
-    struct Bad {
-      std::int64_t count = 0, row = -1, targetid = 0;
-    } bad;
-    for (std::int64_t i = 0; i < rows.count; ++i) {
-      bool finite = std::isfinite(rs.mse[i]) && std::isfinite(rs.recon_logprob[i]);
-      for (int j = 0; j < latent && finite; ++j)
-        finite = std::isfinite(rs.mu[i * latent + j]) && std::isfinite(rs.logvar[i * latent + j]);
-      if (finite) continue;
-      if (bad.count++ == 0) bad.row = rows.begin + i, bad.targetid = rows.targetid[i];
-    }
-    std::int64_t total = 0;
-    const Bad* first = nullptr;
-    const std::vector<Bad> all = comm.allgather(bad);
-    for (const Bad& b : all) {
-      total += b.count;
-      if (b.count > 0 && !first) first = &b;
-    }
-    if (first)
-      throw InputError(fmt::format("{}: the model gives a non-finite latent mean or score for {} spectra, the first TARGETID "
-                                   "{} (row {} of {}); is the checkpoint diverged, or the dataset not written by ingest?",
-                                   options.checkpoint.string(), total, first->targetid, first->row,
-                                   options.dataset.string()));
-  }
+  check_finite(comm, rows, rs, latent, options);
 
   // The PCA yardstick on the same rows (collective; every rank fits the same model).
   t0 = Clock::now();
@@ -157,51 +214,8 @@ ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreO
   s.latent_mu = rs.mu;
   s.latent_logvar = rs.logvar;
 
-  // The shards are one result: every rank writes its own into one staging folder, and only
-  // when all have succeeded does rank 0 replace the old set (possibly from another rank count)
-  // with the new one, as one journaled commit that a kill cannot leave half done (the next
-  // score or merge finishes it). A failure on any rank leaves the old set as it was.
   summary.shard = score_shard_path(options.out_dir, rank);
-  std::optional<StagingDir> staging;
-  std::string staging_path, failure;
-  if (rank == 0) {
-    try {
-      fs::create_directories(options.out_dir);
-      finish_interrupted_commit(options.out_dir, "score");
-      staging.emplace(options.out_dir, "score");
-      staging_path = staging->path().string();
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  staging_path = comm.broadcast_string(staging_path);
-  if (!staging_path.empty()) {
-    try {
-      inject_fault("score.write_shard");
-      write_score_shard_file(fs::path(staging_path) / summary.shard.filename(), s);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  const auto all_succeeded = [&] {
-    if (comm.allreduce_sum(failure.empty() ? 0.0 : 1.0) == 0) return;
-    staging.reset();  // every rank is done with the staging folder
-    throw InputError(failure.empty() ? fmt::format("{}: another rank could not write its score shard (its message "
-                                                   "names it); the previous shards are kept",
-                                                   options.out_dir.string())
-                                     : failure + "; the previous shards are kept");
-  };
-  all_succeeded();
-  if (rank == 0) {
-    try {
-      std::vector<std::string> old;
-      for (const fs::path& p : find_score_shards(options.out_dir)) old.push_back(p.filename().string());
-      staging->commit(old);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  all_succeeded();
+  write_shards(comm, options.out_dir, s);
   log::info("scored {} spectra on {} ranks: model {:.2f} s ({:.0f} spectra/s, {} latent samples), LOF (k={}, {}) "
             "{:.2f} s, PCA yardstick ({} eigenspectra of {} training spectra) {:.2f} s on rank 0; shards in {}",
             info.rows, comm.size(), summary.model_seconds,

@@ -179,11 +179,14 @@ void write_manifest(const std::filesystem::path& dir, const std::set<std::string
 
 }  // namespace
 
-SimulateSummary simulate_survey(const Config& config, const std::filesystem::path& out_dir, Communicator& comm,
-                                bool overwrite) {
+SimulateResult run_simulate(const StageContext& ctx, const SimulateOptions& options) {
+  const Config& config = ctx.config();
+  Communicator& comm = ctx.comm();
+  const std::filesystem::path& out_dir = options.out_dir;
+  const bool overwrite = options.overwrite;
   const auto t0 = std::chrono::steady_clock::now();
   const SurveySpec spec = SurveySpec::from_config(config);
-  SimulateSummary summary;
+  SimulateResult summary;
   summary.n_spectra = spec.n_spectra;
   summary.n_files = spec.n_groups();
   const std::filesystem::path truth = out_dir / "truth.csv";

@@ -5,7 +5,6 @@
 #include "specvae/model/cpu_gemm.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/core/log.hpp"
-#include "specvae/dist/distributed.hpp"
 #include "specvae/dist/memory_check.hpp"
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/model/vae.hpp"
@@ -13,14 +12,14 @@
 
 namespace specvae::train {
 
-std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem::path& data,
-                                    const TrainOptions& options) {
-  DistributedContext& ctx = init_distributed(nullptr, nullptr);
-  MpiCommunicator& comm = *ctx.world;
+TrainResult run_train(const StageContext& ctx, const TrainOptions& options) {
+  const Config& config = ctx.config();
+  MpiCommunicator& comm = ctx.mpi();
+  const std::filesystem::path& data = options.data;
   const DatasetInfo info = read_dataset_info(comm.handle(), data);
   if (info.rows == 0) throw InputError(fmt::format("{}: the dataset has no rows", data.string()));
   const ShardPlan plan(info.rows, comm.size());
-  check_memory(config, comm, ctx.local_size, "train",
+  check_memory(config, comm, ctx.local_size(), "train",
                train_memory_estimate(info.n_bins, model::VaeShape::from_config(config).n_params(),
                                      config.get_int("train.batch_size")),
                plan.count(comm.rank()), info.rows);
@@ -48,7 +47,7 @@ std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem:
     log::info("GEMM: {}, kernel {}{}", gemm.name, gemm.kernel, gemm.note.empty() ? "" : " (" + gemm.note + ")");
     if (gemm.slow_fallback) log::warn("the GEMM kernel is a slow fallback: {}", gemm.note);
   }
-  return trainer.run(opts);
+  return {trainer.run(opts)};
 }
 
 }  // namespace specvae::train

@@ -212,21 +212,12 @@ double Trainer::plateau_rate(double current) const {
   return std::max(config_.get_double("train.min_lr"), current * config_.get_double("train.plateau_factor"));
 }
 
-std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
-  const std::int64_t epochs = planned_epochs();
-  const bool cosine = config_.get_string("train.schedule") == "cosine";
-  const bool plateau = config_.get_string("train.schedule") == "plateau";
-  const std::int64_t patience = config_.get_int("train.plateau_patience");
-  const std::int64_t every = config_.get_int("train.checkpoint_every");
-  model::AdamParams adam;
-  adam.beta1 = static_cast<float>(config_.get_double("train.adam_beta1"));
-  adam.beta2 = static_cast<float>(config_.get_double("train.adam_beta2"));
-  adam.eps = static_cast<float>(config_.get_double("train.adam_eps"));
-
+// The output folder before the first epoch: --resume needs checkpoint-last.h5; a fresh run
+// refuses a folder holding a run unless --overwrite, then clears it (collective).
+void Trainer::prepare_out_dir(const TrainOptions& options) {
   const auto last_path = options.out_dir / "checkpoint-last.h5";
   const auto best_path = options.out_dir / "checkpoint-best.h5";
   const auto metrics_path = options.out_dir / "metrics.jsonl";
-  std::string metrics_text;
   // Checked on every rank (the same files), so every rank throws together.
   if (options.resume && !std::filesystem::exists(last_path))
     throw InputError(fmt::format("--resume: {} does not exist", last_path.string()));
@@ -244,13 +235,12 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
   }
   if (options.write_outputs && comm_.rank() == 0) std::filesystem::create_directories(options.out_dir);
   comm_.barrier();
-  if (options.resume) {
-    restore(last_path, options.dataset_hash);
-    if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
-    log::info("resuming after epoch {}{} (step {}, lr {:g})", state_.epoch,
-              state_.batch > 0 ? fmt::format(" and batch {} of epoch {}", state_.batch, state_.epoch + 1) : std::string(),
-              state_.step, state_.learning_rate);
-  }
+}
+
+// What the run will do, in the log: the shape, the data, the steps, the schedule, and the
+// warnings a user should see before waiting for it.
+void Trainer::log_plan(const TrainOptions& options, std::int64_t epochs) const {
+  const auto last_path = options.out_dir / "checkpoint-last.h5";
   log::info("training {} on {} train / {} validation spectra, {} ranks, batch {}: {} optimiser steps an epoch, {} "
             "in {} epochs{}; {} schedule; backend {}",
             shape_.describe(), n_train_, n_val_, comm_.size(), batch_size_, batches_per_epoch(),
@@ -276,6 +266,73 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
     log::info("gradients reduce-scattered; each rank takes the Adam step for 1/{} of the parameters, then all-gather "
               "(train.shard_optimizer)",
               comm_.size());
+
+}
+
+// After the last epoch (rank 0): judge convergence on every epoch of the run (a resumed
+// run's earlier ones from metrics.jsonl), log it and write train_summary.json.
+void Trainer::write_verdict(const TrainOptions& options, const std::vector<EpochMetrics>& history,
+                            const std::string& metrics_text) const {
+  // Every epoch's line of this run (a resumed run's earlier ones from metrics.jsonl).
+  std::vector<EpochPoint> curve;
+  if (options.write_outputs) {
+    std::istringstream lines(metrics_text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      const auto get = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
+      curve.push_back({std::isfinite(get("val_loss_monitored")) ? get("val_loss_monitored") : get("train_loss"),
+                       get("val_mse"), get("lr")});
+    }
+  } else {
+    for (const EpochMetrics& m : history)
+      curve.push_back({n_val_ > 0 ? m.val_loss_monitored : m.train_loss, m.val_mse, m.learning_rate});
+  }
+  const Convergence c = judge_convergence(curve);
+  if (c.converged)
+    log::info("training converged: {}", c.reason);
+  else
+    log::warn("training did not converge: {}", c.reason);
+  if (options.write_outputs) {
+    nlohmann::json j;
+    j["converged"] = c.converged;
+    j["reason"] = c.reason;
+    j["epochs"] = state_.epoch;
+    j["steps"] = state_.step;
+    j["best_epoch"] = state_.best_epoch;
+    j["best_monitored_loss"] = number(state_.best_val_loss);
+    j["final_val_mse"] = number(curve.back().val_mse);
+    j["final_lr"] = state_.learning_rate;
+    j["schedule"] = config_.get_string("train.schedule");
+    write_file_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
+  }
+}
+
+std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
+  const std::int64_t epochs = planned_epochs();
+  const bool cosine = config_.get_string("train.schedule") == "cosine";
+  const bool plateau = config_.get_string("train.schedule") == "plateau";
+  const std::int64_t patience = config_.get_int("train.plateau_patience");
+  const std::int64_t every = config_.get_int("train.checkpoint_every");
+  model::AdamParams adam;
+  adam.beta1 = static_cast<float>(config_.get_double("train.adam_beta1"));
+  adam.beta2 = static_cast<float>(config_.get_double("train.adam_beta2"));
+  adam.eps = static_cast<float>(config_.get_double("train.adam_eps"));
+
+  const auto last_path = options.out_dir / "checkpoint-last.h5";
+  const auto best_path = options.out_dir / "checkpoint-best.h5";
+  const auto metrics_path = options.out_dir / "metrics.jsonl";
+  std::string metrics_text;
+  prepare_out_dir(options);
+  if (options.resume) {
+    restore(last_path, options.dataset_hash);
+    if (comm_.rank() == 0) metrics_text = kept_metrics(metrics_path, state_.epoch);
+    log::info("resuming after epoch {}{} (step {}, lr {:g})", state_.epoch,
+              state_.batch > 0 ? fmt::format(" and batch {} of epoch {}", state_.batch, state_.epoch + 1) : std::string(),
+              state_.step, state_.learning_rate);
+  }
+  log_plan(options, epochs);
 
   std::vector<EpochMetrics> history;
   const std::int64_t nb = batches_per_epoch();
@@ -399,42 +456,7 @@ std::vector<EpochMetrics> Trainer::run(const TrainOptions& options) {
       return history;  // stopped early: no verdict
     }
   }
-  if (!history.empty() && comm_.rank() == 0) {
-    // Every epoch's line of this run (a resumed run's earlier ones from metrics.jsonl).
-    std::vector<EpochPoint> curve;
-    if (options.write_outputs) {
-      std::istringstream lines(metrics_text);
-      for (std::string line; std::getline(lines, line);) {
-        if (line.empty()) continue;
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded()) continue;
-        const auto get = [&](const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN; };
-        curve.push_back({std::isfinite(get("val_loss_monitored")) ? get("val_loss_monitored") : get("train_loss"),
-                         get("val_mse"), get("lr")});
-      }
-    } else {
-      for (const EpochMetrics& m : history)
-        curve.push_back({n_val_ > 0 ? m.val_loss_monitored : m.train_loss, m.val_mse, m.learning_rate});
-    }
-    const Convergence c = judge_convergence(curve);
-    if (c.converged)
-      log::info("training converged: {}", c.reason);
-    else
-      log::warn("training did not converge: {}", c.reason);
-    if (options.write_outputs) {
-      nlohmann::json j;
-      j["converged"] = c.converged;
-      j["reason"] = c.reason;
-      j["epochs"] = state_.epoch;
-      j["steps"] = state_.step;
-      j["best_epoch"] = state_.best_epoch;
-      j["best_monitored_loss"] = number(state_.best_val_loss);
-      j["final_val_mse"] = number(curve.back().val_mse);
-      j["final_lr"] = state_.learning_rate;
-      j["schedule"] = config_.get_string("train.schedule");
-      write_file_atomically(options.out_dir / "train_summary.json", j.dump(1) + "\n");
-    }
-  }
+  if (!history.empty() && comm_.rank() == 0) write_verdict(options, history, metrics_text);
   return history;
 }
 

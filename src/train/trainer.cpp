@@ -156,7 +156,6 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
   const std::int64_t last = std::min(n_train_, first + batch_size_);
   SPECVAE_CHECK(first < last, "batch {} is past the end of epoch {}", batch, epoch);
   std::vector<std::int64_t> ids;
-  const std::size_t nb = static_cast<std::size_t>(shape_.n_input);
   for (std::int64_t p = first; p < last; ++p) {
     const auto g = static_cast<std::int64_t>(perm(static_cast<std::uint64_t>(p)));
     if (g >= train_offset_ && g < train_offset_ + local_train_) ids.push_back(g);
@@ -164,36 +163,10 @@ StepLoss Trainer::local_gradient(std::int64_t epoch, std::int64_t batch, std::in
   const int m = static_cast<int>(ids.size());
   local_rows_.resize(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) local_rows_[i] = ids[i] - train_offset_;
-  if (want_device_shard_ && !device_shard_) {
-    // Once: the rows in the model's units (the same arithmetic as gather_to_model), then onto
-    // the GPU, resident when they fit, else streamed through pinned memory batch by batch.
-    scaling_.to_model(train_x_.data(), train_w_.data(), local_train_, shape_.n_input, threads_);
-    device_shard_ = std::make_shared<gpu::DeviceShard>(be_->device(), train_x_.data(), train_w_.data(), local_train_,
-                                                       shape_.n_input);
-    log::info("training rows on the GPU: {} ({} rows on rank 0)", device_shard_->resident() ? "resident" : "streamed",
-              local_train_);
-    if (device_shard_->streams_for_lack_of_memory())
-      log::warn("rank {}: its training rows fitted the GPU's free memory but the allocation failed (ranks sharing "
-                "a GPU?); they are streamed through pinned memory instead",
-                comm_.rank());
-  }
-  if (device_shard_) {
-    device_shard_->gather(local_rows_, batch_x_.data(), batch_w_.data(), be_->device_stream());
-  } else {
-    // Gather the rows straight into backend memory when it is host memory; else stage them.
-    const bool direct = be_->host_memory();
-    if (!direct) {
-      stage_x_.resize(ids.size() * nb);
-      stage_w_.resize(ids.size() * nb);
-    }
-    float* dst_x = direct ? batch_x_.data() : stage_x_.data();
-    float* dst_w = direct ? batch_w_.data() : stage_w_.data();
-    scaling_.gather_to_model(train_x_.data(), train_w_.data(), local_rows_, dst_x, dst_w, shape_.n_input, threads_);
-    if (!direct) {
-      be_->upload(batch_x_.data(), stage_x_.data(), stage_x_.size());
-      be_->upload(batch_w_.data(), stage_w_.data(), stage_w_.size());
-    }
-  }
+  if (!batches_)  // at the first step, when the scaling is final (a resumed run takes the checkpoint's)
+    batches_ = make_batch_source(*be_, train_x_, train_w_, local_train_, shape_.n_input, scaling_, want_device_shard_,
+                                 threads_, comm_.rank());
+  batches_->gather(local_rows_, batch_x_.data(), batch_w_.data());
 
   model::PassOptions o;
   o.training = true;

@@ -56,7 +56,7 @@ void ingest_on_first(int n, const Config& cfg, const fs::path& in, const fs::pat
   MPI_Comm_split(w.handle(), w.rank() < n ? 0 : MPI_UNDEFINED, w.rank(), &sub);
   if (sub != MPI_COMM_NULL) {
     MpiCommunicator c(sub);
-    ingest::run_ingest(c, cfg, {in}, out, false);
+    ingest::run_ingest(StageContext(cfg, c), {{in}, out});
     MPI_Comm_free(&sub);
   }
   w.barrier();
@@ -93,7 +93,7 @@ TEST(MpiIngest, SameDatasetWithOneTwoAndAllRanks) {
   const fs::path dir = make_survey("ranks", "--files 3 --per-file 25 --seed 5");
   const Config cfg = small_config();
   const fs::path all = dir / "all.h5", one = dir / "one.h5", two = dir / "two.h5";
-  ingest::run_ingest(w, cfg, {dir}, all, false);
+  ingest::run_ingest(StageContext(cfg, w), {{dir}, all});
   ingest_on_first(1, cfg, dir, one);
   const DatasetInfo info = read_dataset_info(w.handle(), all);
   EXPECT_GT(info.rows, 30);
@@ -107,8 +107,8 @@ TEST(MpiIngest, SameDatasetWithOneTwoAndAllRanks) {
   }
 
   // The output exists now: refused without overwrite (on every rank), replaced with it.
-  EXPECT_THROW(ingest::run_ingest(w, cfg, {dir}, all, false), InputError);
-  EXPECT_EQ(ingest::run_ingest(w, cfg, {dir}, all, true), info.rows);
+  EXPECT_THROW(ingest::run_ingest(StageContext(cfg, w), {{dir}, all}), InputError);
+  EXPECT_EQ(ingest::run_ingest(StageContext(cfg, w), {{dir}, all, /*overwrite=*/true}).rows, info.rows);
   w.barrier();
   if (w.rank() == 0) fs::remove_all(dir);
 }
@@ -119,7 +119,7 @@ TEST(MpiIngest, ARankWithoutInputRowsJoinsTheWrite) {
   const fs::path dir = make_survey("empty", fmt::format("--files 1 --per-file {} --seed 6 --zmax 0.25 --faint-frac 0",
                                                         w.size() - 1));
   const Config cfg = small_config();
-  const std::int64_t n = ingest::run_ingest(w, cfg, {dir}, dir / "all.h5", false);
+  const std::int64_t n = ingest::run_ingest(StageContext(cfg, w), {{dir}, dir / "all.h5"}).rows;
   EXPECT_EQ(n, w.size() - 1);
   ingest_on_first(1, cfg, dir, dir / "one.h5");
   expect_same_dataset(dir / "all.h5", dir / "one.h5");

@@ -91,15 +91,15 @@ TEST(MpiScore, CatalogueIsIdenticalForOneAndManyRanks) {
   cfg.set("score.batch_size=16");
   cfg.set("score.lof_k=10");
   const score::ScoreOptions many{dir / "data.h5", dir / "model.h5", dir / "score_many"};
-  const score::ScoreSummary s = score::run_score(cfg, comm, many);
+  const score::ScoreResult s = score::run_score(StageContext(cfg, comm), many);
   EXPECT_EQ(s.rows_total, N);
   EXPECT_EQ(s.rows_local, plan.count(r));
   if (r == 0) {
     MpiCommunicator self(MPI_COMM_SELF);
-    score::run_score(cfg, self, {dir / "data.h5", dir / "model.h5", dir / "score_one"});
+    score::run_score(StageContext(cfg, self), {dir / "data.h5", dir / "model.h5", dir / "score_one"});
     EXPECT_EQ(score::find_score_shards(dir / "score_many").size(), static_cast<std::size_t>(P));
-    const auto a = merge::run_merge(cfg, {dir / "score_many", {}, dir / "cat_many", {}});
-    const auto b = merge::run_merge(cfg, {dir / "score_one", {}, dir / "cat_one", {}});
+    const auto a = merge::run_merge(StageContext(cfg), {dir / "score_many", {}, dir / "cat_many", {}});
+    const auto b = merge::run_merge(StageContext(cfg), {dir / "score_one", {}, dir / "cat_one", {}});
     for (const char* name : {"mse", "recon_logprob", "nof", "pca_mse", "combined"})
       EXPECT_EQ(column<double>(a.hdf5, name, N), column<double>(b.hdf5, name, N)) << name;
     for (const char* name : {"targetid", "rank_mse", "rank_recon_logprob", "rank_nof", "rank_pca_mse", "rank_combined"})
@@ -180,7 +180,7 @@ TEST(MpiScore, ANonFiniteFluxStopsEveryRankNamingTheRow) {
   const ShardPlan plan(60, comm.size());
   const bool mine = plan.begin(r) <= 37 && 37 < plan.begin(r) + plan.count(r);
   try {
-    score::run_score(cfg, comm, {dir / "data.h5", dir / "model.h5", dir / "score"});
+    score::run_score(StageContext(cfg, comm), {dir / "data.h5", dir / "model.h5", dir / "score"});
     ADD_FAILURE() << "an infinite flux was scored";
   } catch (const InputError& e) {
     const std::string msg = e.what();
@@ -209,7 +209,7 @@ TEST(MpiScore, ANonFiniteLatentMeanStopsEveryRankNamingTheSpectrum) {
   cfg.set("train.threads=1");
   cfg.set("score.lof_k=10");
   try {
-    score::run_score(cfg, comm, {dir / "data.h5", dir / "model.h5", dir / "score"});
+    score::run_score(StageContext(cfg, comm), {dir / "data.h5", dir / "model.h5", dir / "score"});
     ADD_FAILURE() << "a non-finite latent mean was scored";
   } catch (const InputError& e) {
     const std::string msg = e.what();
@@ -233,12 +233,12 @@ TEST(MpiScore, AShardOneRankCannotWriteKeepsThePreviousSet) {
   cfg.set("train.threads=1");
   cfg.set("score.lof_k=10");
   const score::ScoreOptions o{dir / "data.h5", dir / "model.h5", dir / "score"};
-  score::run_score(cfg, comm, o);
+  score::run_score(StageContext(cfg, comm), o);
   const auto before = fs::last_write_time(score::score_shard_path(o.out_dir, r));
   const std::string fault = fmt::format("score.write_shard@{}", P - 1);  // the last rank cannot write
   ::setenv("SPECVAE_FAULT", fault.c_str(), 1);
   try {
-    score::run_score(cfg, comm, o);
+    score::run_score(StageContext(cfg, comm), o);
     ADD_FAILURE() << "a score whose last shard could not be written succeeded";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("the previous shards are kept"), std::string::npos) << e.what();

@@ -38,14 +38,14 @@ TEST(MpiSimulate, FilesAreIdenticalForAnyRankCount) {
   const std::filesystem::path base = std::filesystem::temp_directory_path() / ("specvae-mpi-sim-" + std::to_string(tag));
   const std::filesystem::path parallel = base / "parallel", serial = base / "serial";
 
-  const SimulateSummary s = simulate_survey(config, parallel, world, false);
+  const SimulateResult s = run_simulate(StageContext(config, world), {parallel, false});
   EXPECT_EQ(s.local_groups, world.rank() < 2 ? 1 : 0);
   EXPECT_EQ(s.class_counts[0] + s.class_counts[1] + s.class_counts[2], 30);
 
   // The single-rank reference, on rank 0 alone.
   if (world.rank() == 0) {
     MpiCommunicator self(MPI_COMM_SELF);
-    simulate_survey(config, serial, self, false);
+    run_simulate(StageContext(config, self), {serial, false});
     for (std::int64_t g = 0; g < spec.n_groups(); ++g) {
       for (const auto& name : {coadd_path({}, spec, g), redrock_path({}, spec, g)}) {
         const std::string a = slurp(parallel / name), b = slurp(serial / name);

@@ -80,8 +80,9 @@ TEST(MpiTrain, TrainsFromACollectivelyWrittenDataset) {
 
   const Config config = test::small_train_config(2);
   train::TrainOptions opts;
+  opts.data = dir / "data.h5";
   opts.out_dir = dir / "train";
-  const auto history = train::run_train(config, dir / "data.h5", opts);
+  const auto history = train::run_train(StageContext::world(config), opts).epochs;
   ASSERT_EQ(history.size(), 2u);
 
   // The same training on one in-process rank (its own output folder per MPI rank).

@@ -277,7 +277,7 @@ TEST(Learn, MoreLabelsKeepImprovingTheRankingOfInterestingObjects) {
     o.catalogue = d;
     o.labels = d / "labels.csv";
     o.out_dir = d / "out";
-    const LearnResult r = run_learn(config, o);
+    const LearnResult r = run_learn(StageContext(config), o);
     ASSERT_EQ(r.rows, 460);
     const auto rows = read_csv(r.csv);
     ASSERT_EQ(rows.size(), 461u);
@@ -320,18 +320,18 @@ TEST(Learn, StageRefusesLabelsForObjectsNotInTheCatalogue) {
   o.catalogue = d / "catalogue.h5";
   o.labels = d / "labels.csv";
   o.out_dir = d / "out";
-  const std::string msg = expect_input_error([&] { run_learn(Config::defaults(), o); });
+  const std::string msg = expect_input_error([&] { run_learn(StageContext(Config::defaults()), o); });
   EXPECT_NE(msg.find("targetid 999 is not in the catalogue"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(learn_csv_path(o.out_dir)));
   o.catalogue = d / "nowhere.h5";
-  EXPECT_NE(expect_input_error([&] { run_learn(Config::defaults(), o); }).find("nowhere.h5"), std::string::npos);
+  EXPECT_NE(expect_input_error([&] { run_learn(StageContext(Config::defaults()), o); }).find("nowhere.h5"), std::string::npos);
   // learn.min_score at 0.15 or above would give the forest's favourites a NaN S'.
   Config bad = Config::defaults();
   bad.set("learn.min_score=0.2");
   o.catalogue = d;
   write_file(d / "labels.csv", "targetid,label\n5001,3\n");
   try {
-    run_learn(bad, o);
+    run_learn(StageContext(bad), o);
     ADD_FAILURE() << "learn.min_score = 0.2 was accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("below 0.15"), std::string::npos) << e.what();
@@ -350,7 +350,7 @@ TEST(Learn, StageRefusesANonFiniteLatentMean) {
   o.catalogue = d;
   o.labels = d / "labels.csv";
   o.out_dir = d / "out";
-  const std::string msg = expect_input_error([&] { run_learn(Config::defaults(), o); });
+  const std::string msg = expect_input_error([&] { run_learn(StageContext(Config::defaults()), o); });
   EXPECT_NE(msg.find("latent_mu row 12 (TARGETID 5012) holds nan"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(learn_csv_path(o.out_dir)));
   std::filesystem::remove_all(d);
@@ -371,7 +371,7 @@ TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
   o.out_dir = d / "out";
   Config config = Config::defaults();
   config.set("learn.n_trees=20");
-  const LearnResult r = run_learn(config, o);
+  const LearnResult r = run_learn(StageContext(config), o);
   EXPECT_EQ(r.labelled, 2);
   int rows_of_target = 0;
   for (const auto& row : read_csv(r.csv))
@@ -397,7 +397,7 @@ TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
   c.program[401] = "bright";
   write_catalogue(d, c);
   write_file(d / "labels.csv", "targetid,survey,program,label\n" + std::to_string(c.targetid[400]) + ",sv3,bright,4\n");
-  EXPECT_EQ(run_learn(config, o).labelled, 1);
+  EXPECT_EQ(run_learn(StageContext(config), o).labelled, 1);
   {
     h5::Handle f = h5::open_file(MPI_COMM_NULL, d / "catalogue.h5");
     const auto label = h5col::read<std::int64_t>(f, "learn_label", c.n, 0, d / "catalogue.h5");
@@ -406,10 +406,10 @@ TEST(Learn, ALabelAppliesToEveryRowOfItsTargetid) {
   }
   // A key no row has, and two labels on one row, are refused naming the lines.
   write_file(d / "labels.csv", "targetid,survey,program,label\n" + std::to_string(c.targetid[400]) + ",sv3,backup,4\n");
-  EXPECT_NE(expect_input_error([&] { run_learn(config, o); }).find("line 2: targetid 5400 (sv3 backup) is not in the catalogue"),
+  EXPECT_NE(expect_input_error([&] { run_learn(StageContext(config), o); }).find("line 2: targetid 5400 (sv3 backup) is not in the catalogue"),
             std::string::npos);
   write_file(d / "labels.csv", "targetid,survey,program,label\n5400,sv3,bright,4\n5400,,,2\n");
-  EXPECT_NE(expect_input_error([&] { run_learn(config, o); }).find("lines 2 and 3 both label the catalogue row of TARGETID 5400"),
+  EXPECT_NE(expect_input_error([&] { run_learn(StageContext(config), o); }).find("lines 2 and 3 both label the catalogue row of TARGETID 5400"),
             std::string::npos);
   std::filesystem::remove_all(d);
 }

@@ -87,7 +87,7 @@ void write_shards(const fs::path& dir, const std::vector<score::ScoreShard>& sha
 
 std::string expect_input_error(const Config& cfg, const merge::MergeOptions& o) {
   try {
-    merge::run_merge(cfg, o);
+    merge::run_merge(StageContext(cfg), o);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -152,7 +152,7 @@ TEST(MergeCoverage, RefusesMissingOverlappingAndForeignShards) {
     const fs::path d = fresh_dir("garbage");
     write_shards(d, {make_shard(0, 100, N)});
     std::ofstream(score::score_shard_path(d, 1)) << "not hdf5";
-    EXPECT_THROW(merge::run_merge(cfg, {d, {}, d / "out", {}}), std::exception);
+    EXPECT_THROW(merge::run_merge(StageContext(cfg), {d, {}, d / "out", {}}), std::exception);
   }
 }
 
@@ -164,7 +164,7 @@ TEST(MergeCatalogue, RanksFlagsAndCombinedScore) {
   Config cfg = Config::defaults();
   cfg.set("merge.top_fraction=0.05");
   cfg.set("merge.top_n_csv=7");
-  const merge::MergeResult r = merge::run_merge(cfg, {d, {}, d / "out", {}});
+  const merge::MergeResult r = merge::run_merge(StageContext(cfg), {d, {}, d / "out", {}});
   EXPECT_EQ(r.rows, N);
   ASSERT_TRUE(fs::exists(r.hdf5) && fs::exists(r.fits) && fs::exists(r.csv));
 
@@ -211,7 +211,7 @@ TEST(MergeCatalogue, NoYardstickOnATinySurvey) {
   s.pca_evecs.clear();
   s.pca_mse.assign(5, std::nan(""));
   write_shards(d, {s});
-  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, d / "out", {}});
+  const merge::MergeResult r = merge::run_merge(StageContext(Config::defaults()), {d, {}, d / "out", {}});
   const merge::Catalogue c = merge::read_catalogue(r.hdf5);
   EXPECT_EQ(c.pca_k, 0);
   EXPECT_TRUE(c.pca_evecs.empty());
@@ -224,7 +224,7 @@ TEST(MergeCatalogue, WritesIntoAFolderWithBracketsAndParentheses) {
   const fs::path d = fresh_dir("odd");
   write_shards(d, {make_shard(0, 20, 20)});
   const fs::path out = d / "run (copy) [1]+-x";
-  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, out, {}});
+  const merge::MergeResult r = merge::run_merge(StageContext(Config::defaults()), {d, {}, out, {}});
   EXPECT_EQ(r.fits, out / "catalogue.fits");
   EXPECT_TRUE(fs::exists(out / "catalogue.fits"));
   EXPECT_FALSE(fs::exists(out / "catalogue.fits.tmp"));
@@ -234,7 +234,7 @@ TEST(MergeCatalogue, FitsTableReadsInAstropy) {
   const std::int64_t N = 30;
   const fs::path d = fresh_dir("fits");
   write_shards(d, {make_shard(0, 30, N)});
-  const merge::MergeResult r = merge::run_merge(Config::defaults(), {d, {}, d / "out", {}});
+  const merge::MergeResult r = merge::run_merge(StageContext(Config::defaults()), {d, {}, d / "out", {}});
   const std::string script =
       "import sys; from astropy.table import Table; t = Table.read(sys.argv[1], hdu='CATALOG');"
       "assert len(t) == 30, len(t); assert list(t['TARGETID'][:3]) == [1000, 1001, 1002];"
@@ -338,7 +338,7 @@ TEST(MergeQuality, DetectionRecallAndAuc) {
   t.close();
   Config cfg = Config::defaults();
   cfg.set("merge.top_fraction=0.03");
-  const merge::MergeResult r = merge::run_merge(cfg, {d, {}, d / "out", d / "truth.csv"});
+  const merge::MergeResult r = merge::run_merge(StageContext(cfg), {d, {}, d / "out", d / "truth.csv"});
   ASSERT_EQ(r.detection.size(), 3u);
   const merge::DetectionRow& hidden = r.detection[0];
   const merge::DetectionRow& weird = r.detection[1];
@@ -432,7 +432,7 @@ TEST(MergeCatalogue, AFailedMergeLeavesThePreviousCatalogue) {
   const fs::path good = fresh_dir("keep_good"), empty = fresh_dir("keep_empty"), out = fresh_dir("keep_out");
   write_shards(good, {make_shard(0, N, N)});
   const Config cfg = Config::defaults();
-  const merge::MergeResult r = merge::run_merge(cfg, {good, {}, out, {}});
+  const merge::MergeResult r = merge::run_merge(StageContext(cfg), {good, {}, out, {}});
   std::vector<std::uintmax_t> sizes;
   for (const auto& p : {r.hdf5, r.fits, r.csv}) sizes.push_back(fs::file_size(p));
 

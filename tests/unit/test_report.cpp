@@ -150,7 +150,7 @@ SmallRun make_run(const std::string& name, std::int64_t n = 120, int bins = 48) 
   mo.shard_dir = r.dir / "score";
   mo.out_dir = r.dir / "catalogue";
   mo.truth = r.truth;
-  merge::run_merge(Config::defaults(), mo);
+  merge::run_merge(StageContext(Config::defaults()), mo);
   r.catalogue = r.dir / "catalogue";
   return r;
 }
@@ -344,7 +344,7 @@ TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
   o.catalogue = run.catalogue;
   o.truth = run.truth;
   o.out = run.dir / "out" / "report.html";
-  const report::ReportResult r = report::run_report(cfg, o);
+  const report::ReportResult r = report::run_report(StageContext(cfg), o);
   ASSERT_TRUE(fs::exists(o.out));
   EXPECT_FALSE(fs::exists(o.out.string() + ".tmp"));
   EXPECT_EQ(r.rows, 120);
@@ -409,7 +409,7 @@ TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
     // Every row when the catalogue is small enough.
     Config all = cfg;
     all.set("report.latent_points=1000");
-    report::run_report(all, o);
+    report::run_report(StageContext(all), o);
     EXPECT_EQ(page_data(slurp(o.out))["latent"]["points"].size(), 120u);
   }
   EXPECT_EQ(d["latent"]["points"][0].size(), static_cast<std::size_t>(run.shape.latent + 1));
@@ -421,7 +421,7 @@ TEST(Report, PageEmbedsTheScoredSpectraAndReconstructions) {
   EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank[2], 8));
   Config by_mse = cfg;
   by_mse.set("learn.score=mse");
-  report::run_report(by_mse, o);
+  report::run_report(StageContext(by_mse), o);
   EXPECT_EQ(page_data(slurp(o.out))["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(cat.rank[0], 8));
 }
 
@@ -443,7 +443,7 @@ TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
   o.out = run.dir / "r.html";
   Config cfg = small_config();
   cfg.set("report.n_label=4");
-  report::run_report(cfg, o);
+  report::run_report(StageContext(cfg), o);
   const json d = page_data(slurp(o.out));
   EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), (std::vector<std::int64_t>{7, 3, 50, 12}));
   EXPECT_EQ(d["labelling"]["initial"][std::to_string(run.rows.targetid[20])], 4);
@@ -454,7 +454,7 @@ TEST(Report, LabellingViewFollowsLearnScoresAndStartsFromTheirLabels) {
   { std::ofstream(csv, std::ios::app) << "6,123456789,-1,1,1,1,-1\n"; }
   cfg.set("report.n_label=10");
   try {
-    report::run_report(cfg, o);
+    report::run_report(StageContext(cfg), o);
     ADD_FAILURE() << "an unknown TARGETID was accepted";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("learn_scores.csv"));
@@ -476,7 +476,7 @@ TEST(Report, LearnColumnsInTheCatalogueReachThePage) {
   lo.catalogue = run.catalogue;
   lo.labels = labels;
   lo.out_dir = run.dir / "learn";
-  learn::run_learn(Config::defaults(), lo);
+  learn::run_learn(StageContext(Config::defaults()), lo);
   const fs::path h5 = run.catalogue / "catalogue.h5";
   std::vector<std::int64_t> order;
   std::vector<double> trained;
@@ -489,7 +489,7 @@ TEST(Report, LearnColumnsInTheCatalogueReachThePage) {
   report::ReportOptions o;
   o.catalogue = run.catalogue;
   o.out = run.dir / "r.html";
-  report::run_report(small_config(), o);  // n_label 8, n_top 5
+  report::run_report(StageContext(small_config()), o);  // n_label 8, n_top 5
   const json d = page_data(slurp(o.out));
   EXPECT_EQ(d["labelling"]["rows"].get<std::vector<std::int64_t>>(), report::top_rows(order, 8));
   EXPECT_THAT(d["labelling"]["source"].get<std::string>(), HasSubstr("learn_order"));
@@ -512,7 +512,7 @@ TEST(Report, LearnColumnsInTheCatalogueReachThePage) {
   const SmallRun plain = make_run("learncols-none", 80, 16);
   o.catalogue = plain.catalogue;
   o.out = plain.dir / "r.html";
-  report::run_report(small_config(), o);
+  report::run_report(StageContext(small_config()), o);
   const json p = page_data(slurp(o.out));
   EXPECT_FALSE(p["outliers"].contains("learn"));
   EXPECT_THAT(p["labelling"]["source"].get<std::string>(), HasSubstr("learn.score"));
@@ -525,7 +525,7 @@ TEST(Report, ATinyCatalogueStillGivesAWholePage) {
   o.catalogue = run.catalogue;
   o.truth = run.truth;
   o.out = run.dir / "r.html";
-  const report::ReportResult r = report::run_report(small_config(), o);
+  const report::ReportResult r = report::run_report(StageContext(small_config()), o);
   EXPECT_EQ(r.rows, 3);
   const json d = page_data(slurp(o.out));
   EXPECT_EQ(d["outliers"]["combined"].size(), 3u);
@@ -535,7 +535,7 @@ TEST(Report, ATinyCatalogueStillGivesAWholePage) {
   EXPECT_FALSE(d["typical"].empty());
   // An existing folder as --out: report.html inside it.
   o.out = run.dir;
-  EXPECT_EQ(report::run_report(small_config(), o).html, run.dir / "report.html");
+  EXPECT_EQ(report::run_report(StageContext(small_config()), o).html, run.dir / "report.html");
   EXPECT_TRUE(fs::is_regular_file(run.dir / "report.html"));
 }
 
@@ -552,7 +552,7 @@ TEST(Report, AStringThatIsNotUtf8IsShownReplacedNotFatal) {
   o.catalogue = run.catalogue;
   o.truth = run.truth;
   o.out = run.dir / "r.html";
-  ASSERT_NO_THROW(report::run_report(small_config(), o));
+  ASSERT_NO_THROW(report::run_report(StageContext(small_config()), o));
   EXPECT_THAT(slurp(o.out), HasSubstr("raie \\ufffdtroite"));
 }
 
@@ -568,7 +568,7 @@ TEST(ReportBrowser, WarnsWhenTheModelIsPoor) {
     report::ReportOptions o;
     o.catalogue = run.catalogue;
     o.out = run.dir / (name + ".html");
-    report::run_report(small_config(), o);
+    report::run_report(StageContext(small_config()), o);
     EXPECT_EQ(page_data(slurp(o.out))["training_summary"]["converged"], summary["converged"]);
     const fs::path profile = run.dir / ("chromium-" + name);
     return run_capture(b + " --headless --no-sandbox --disable-gpu --user-data-dir=" + profile.string() +
@@ -594,7 +594,7 @@ TEST(Report, BrowserLabelsAreKeyedByTheDatasetNotTheModel) {
   report::ReportOptions o;
   o.catalogue = run.catalogue;
   o.out = run.dir / "r.html";
-  report::run_report(small_config(), o);
+  report::run_report(StageContext(small_config()), o);
   const merge::Catalogue cat = merge::read_catalogue(run.catalogue);
   EXPECT_EQ(page_data(slurp(o.out))["meta"]["storage_key"], "specvae-labels-" + fnv1a_hex(cat.dataset_hash));
 }
@@ -607,7 +607,7 @@ TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   o.out = run.dir / "r.html";
   o.dataset = other.dataset;
   try {
-    report::run_report(small_config(), o);
+    report::run_report(StageContext(small_config()), o);
     ADD_FAILURE() << "a foreign dataset was accepted";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr(other.dataset.string()));
@@ -620,7 +620,7 @@ TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   model::save_checkpoint(changed, c);
   o.checkpoint = changed;
   try {
-    report::run_report(small_config(), o);
+    report::run_report(StageContext(small_config()), o);
     ADD_FAILURE() << "another model was accepted";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("changed.h5"));
@@ -631,7 +631,7 @@ TEST(Report, RefusesADatasetOrModelThatIsNotTheCatalogues) {
   o.checkpoint.clear();
   { std::ofstream(run.dir / "train" / "metrics.jsonl", std::ios::app) << "{not json\n"; }
   try {
-    report::run_report(small_config(), o);
+    report::run_report(StageContext(small_config()), o);
     ADD_FAILURE() << "a broken metrics file was accepted";
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("metrics.jsonl:4"));
@@ -656,7 +656,7 @@ TEST(ReportBrowser, RendersAndTheLabellingKeysWorkInHeadlessChromium) {
   o.truth = run.truth;
   o.labels = labels;
   o.out = run.dir / "report.html";
-  report::run_report(small_config(), o);
+  report::run_report(StageContext(small_config()), o);
   const fs::path profile = run.dir / "chromium-profile";
   const std::string cmd = b + " --headless --no-sandbox --disable-gpu --user-data-dir=" + profile.string() +
                           " --virtual-time-budget=10000 --dump-dom 'file://" + o.out.string() + "#selftest' 2>/dev/null";

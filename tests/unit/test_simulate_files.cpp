@@ -63,7 +63,7 @@ class SimulatedSurvey : public ::testing::Test {
     dir_ = new TempDir();
     config_ = new Config(small_survey(50, 20));
     // Two in-process ranks: groups 0 and 2 on rank 0, group 1 on rank 1.
-    run_in_process(2, [](Communicator& comm) { simulate_survey(*config_, dir_->path(), comm, false); });
+    run_in_process(2, [](Communicator& comm) { run_simulate(StageContext(*config_, comm), {dir_->path(), false}); });
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -187,16 +187,16 @@ TEST_F(SimulatedSurvey, TruthTableDescribesTheFiles) {
 }
 
 TEST_F(SimulatedSurvey, RefusesToOverwriteAnExistingSurvey) {
-  EXPECT_THROW(run_in_process(1, [](Communicator& comm) { simulate_survey(*config_, dir_->path(), comm, false); }),
+  EXPECT_THROW(run_in_process(1, [](Communicator& comm) { run_simulate(StageContext(*config_, comm), {dir_->path(), false}); }),
                InputError);
 }
 
 TEST(SimulateOverwrite, ReplacesAnEarlierLargerSurvey) {
   TempDir dir;
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(30, 10), dir.path(), comm, false); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(30, 10), comm), {dir.path(), false}); });
   const SurveySpec small = SurveySpec::from_config(small_survey(12, 10));
   ASSERT_TRUE(std::filesystem::exists(coadd_path(dir.path(), small, 2)));
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), dir.path(), comm, true); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(12, 10), comm), {dir.path(), true}); });
   EXPECT_TRUE(std::filesystem::exists(coadd_path(dir.path(), small, 1)));
   EXPECT_FALSE(std::filesystem::exists(coadd_path(dir.path(), small, 2)));  // stale group removed
   EXPECT_FALSE(std::filesystem::exists(redrock_path(dir.path(), small, 2)));
@@ -233,7 +233,7 @@ TEST(SimulateOverwrite, WritesIntoAFolderWithBracketsAndParentheses) {
   TempDir dir;
   const std::filesystem::path odd = dir.path() / "run (copy) [1]+-x";
   std::filesystem::create_directories(odd);
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), odd, comm, false); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(12, 10), comm), {odd, false}); });
   const SurveySpec small = SurveySpec::from_config(small_survey(12, 10));
   ASSERT_TRUE(std::filesystem::exists(coadd_path(odd, small, 1)));
   EXPECT_EQ(count_desi_spectra(coadd_path(odd, small, 1)), 2);
@@ -258,7 +258,7 @@ TEST(SimulateOverwrite, NeverTouchesFitsFilesItDidNotWrite) {
   const auto size = std::filesystem::file_size(real);
   for (const bool overwrite : {false, true}) {
     try {
-      run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), dir.path(), comm, overwrite); });
+      run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(12, 10), comm), {dir.path(), overwrite}); });
       FAIL() << "simulate wrote into a folder holding files it did not write";
     } catch (const InputError& e) {
       EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("did not write"));
@@ -272,8 +272,8 @@ TEST(SimulateOverwrite, NeverTouchesFitsFilesItDidNotWrite) {
   // Its own survey it does replace, and a killed one's files stay its own (the manifest names
   // them before they are written).
   TempDir own;
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(30, 10), own.path(), comm, false); });
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(small_survey(12, 10), own.path(), comm, true); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(30, 10), comm), {own.path(), false}); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(small_survey(12, 10), comm), {own.path(), true}); });
   EXPECT_TRUE(std::filesystem::exists(own.path() / ".specvae-simulate"));
 }
 
@@ -285,7 +285,7 @@ TEST(SimulateLighter, CompressedCoaddsWithoutResolutionReadBackWithinTheirQuanti
   Config config = small_survey(30, 30);
   config.set_value("simulate.resolution", false);
   config.set_value("simulate.compress", std::string("rice"));
-  run_in_process(1, [&](Communicator& comm) { simulate_survey(config, dir.path(), comm, false); });
+  run_in_process(1, [&](Communicator& comm) { run_simulate(StageContext(config, comm), {dir.path(), false}); });
   const SurveySpec spec = SurveySpec::from_config(config);
   const Instrument inst = make_instrument(spec.exptime);
   const GroupData d = render_group(spec, inst, 0);

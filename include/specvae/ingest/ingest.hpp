@@ -11,6 +11,7 @@
 
 #include "specvae/core/config.hpp"
 #include "specvae/dist/communicator.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/io/dataset.hpp"
 
 namespace specvae::ingest {
@@ -54,9 +55,18 @@ struct IngestOutput {
 // Collective over comm: everything except the write. Any Communicator (also in-process).
 IngestOutput preprocess_survey(Communicator& comm, const Config& cfg, const std::vector<InputPair>& pairs);
 
-// The whole stage: find inputs, preprocess, write `out` collectively (refusing an existing
-// file unless overwrite). Returns the number of rows written.
-std::int64_t run_ingest(MpiCommunicator& comm, const Config& cfg, const std::vector<std::filesystem::path>& inputs,
-                        const std::filesystem::path& out, bool overwrite, const std::filesystem::path& zcatalog = {});
+struct IngestOptions {
+  std::vector<std::filesystem::path> inputs;  // folders of coadd/redrock pairs, or the files
+  std::filesystem::path out;                  // the dataset (HDF5) to write
+  bool overwrite = false;                     // replace an existing `out` (else refused)
+  std::filesystem::path zcatalog;             // redshifts from this catalogue instead of redrock files
+};
+
+struct IngestResult {
+  std::int64_t rows = 0;  // written, over all ranks
+};
+
+// The whole stage, collective over ctx.mpi(): find inputs, preprocess, write `out`.
+IngestResult run_ingest(const StageContext& ctx, const IngestOptions& options);
 
 }  // namespace specvae::ingest

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "specvae/core/config.hpp"
+#include "specvae/dist/stage_context.hpp"
 
 namespace specvae::learn {
 
@@ -90,7 +91,8 @@ struct LearnResult {
 
 // learn.* from the config. A label that matches no catalogue row, or a row two labels match, is
 // an error.
-LearnResult run_learn(const Config& config, const LearnOptions& options);
+// One process (ctx needs no communicator).
+LearnResult run_learn(const StageContext& ctx, const LearnOptions& options);
 
 std::filesystem::path learn_csv_path(const std::filesystem::path& out_dir);
 

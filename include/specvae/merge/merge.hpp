@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "specvae/core/config.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/merge/catalogue.hpp"
 #include "specvae/merge/quality.hpp"
 
@@ -30,7 +31,8 @@ struct MergeResult {
 };
 
 // merge.top_fraction and merge.top_n_csv from the config.
-MergeResult run_merge(const Config& config, const MergeOptions& options);
+// One process (ctx needs no communicator).
+MergeResult run_merge(const StageContext& ctx, const MergeOptions& options);
 
 // Names of the catalogue files in a merge output folder.
 std::filesystem::path catalogue_hdf5_path(const std::filesystem::path& out_dir);

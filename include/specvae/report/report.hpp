@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "specvae/core/config.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/merge/catalogue.hpp"
 
 namespace specvae::report {
@@ -43,7 +44,8 @@ struct ReportResult {
 
 // report.* from the config. InputError naming the file for a missing or foreign input (a
 // dataset or checkpoint whose hash is not the catalogue's).
-ReportResult run_report(const Config& config, const ReportOptions& options);
+// One process (ctx needs no communicator).
+ReportResult run_report(const StageContext& ctx, const ReportOptions& options);
 
 // ---- the pieces, for tests ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include "specvae/core/config.hpp"
 #include "specvae/core/progress.hpp"
 #include "specvae/dist/communicator.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/model/vae.hpp"
 
@@ -42,15 +43,16 @@ struct ScoreOptions {
   std::filesystem::path out_dir;     // score-shard-<rank>.h5 go here
 };
 
-struct ScoreSummary {
+struct ScoreResult {
   std::int64_t rows_total = 0, rows_local = 0;
   std::filesystem::path shard;
   std::string dataset_hash, model_hash;
   double model_seconds = 0, lof_seconds = 0, pca_seconds = 0;  // this rank
 };
 
-// Collective over comm (every rank, also one without rows). Existing score shards in out_dir
-// are removed first, so that shards of an earlier run with another rank count cannot mix in.
-ScoreSummary run_score(const Config& config, MpiCommunicator& comm, const ScoreOptions& options);
+// The stage, collective over ctx.mpi() (every rank, also one without rows). Existing score
+// shards in out_dir are removed first, so that shards of an earlier run with another rank
+// count cannot mix in.
+ScoreResult run_score(const StageContext& ctx, const ScoreOptions& options);
 
 }  // namespace specvae::score

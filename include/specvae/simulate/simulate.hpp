@@ -13,6 +13,7 @@
 
 #include "specvae/core/config.hpp"
 #include "specvae/dist/communicator.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/simulate/desi_writer.hpp"
 #include "specvae/simulate/instrument.hpp"
 #include "specvae/simulate/population.hpp"
@@ -20,7 +21,7 @@
 
 namespace specvae::sim {
 
-struct SimulateSummary {
+struct SimulateResult {
   std::int64_t n_spectra = 0, n_files = 0;       // global
   std::int64_t local_groups = 0, local_spectra = 0;
   std::array<std::int64_t, 3> class_counts{};     // by true class (global)
@@ -62,10 +63,13 @@ struct GroupResult {
 GroupResult simulate_group(const SurveySpec& spec, const Instrument& instrument, std::int64_t group,
                            const std::filesystem::path& out_dir);
 
-// The whole survey, collective over `comm`. Creates out_dir; refuses to overwrite existing
-// survey files unless `overwrite`.
-SimulateSummary simulate_survey(const Config& config, const std::filesystem::path& out_dir, Communicator& comm,
-                                bool overwrite);
+struct SimulateOptions {
+  std::filesystem::path out_dir;  // created; the survey's coadd/redrock files and truth.csv
+  bool overwrite = false;         // replace a survey already there (else refused)
+};
+
+// The whole survey, collective over ctx.comm().
+SimulateResult run_simulate(const StageContext& ctx, const SimulateOptions& options);
 
 // Bad CCD columns of a file group (the same for every rank count).
 struct GroupDefects {

@@ -21,12 +21,13 @@
 
 #include "specvae/core/config.hpp"
 #include "specvae/dist/communicator.hpp"
+#include "specvae/dist/stage_context.hpp"
 #include "specvae/gpu/backend_allreduce.hpp"
-#include "specvae/gpu/device_shard.hpp"
 #include "specvae/io/dataset.hpp"
 #include "specvae/model/backend.hpp"
 #include "specvae/model/vae.hpp"
 #include "specvae/model/vae_graph.hpp"
+#include "specvae/train/batch_source.hpp"
 
 namespace specvae::train {
 
@@ -69,6 +70,7 @@ struct Convergence {
 Convergence judge_convergence(const std::vector<EpochPoint>& curve);
 
 struct TrainOptions {
+  std::filesystem::path data;     // the dataset (run_train reads this rank's shard of it)
   std::filesystem::path out_dir;  // checkpoint-last.h5, checkpoint-best.h5, metrics.jsonl
   bool resume = false;            // continue from out_dir/checkpoint-last.h5
   bool overwrite = false;         // start again in an out_dir that holds a training run
@@ -131,6 +133,11 @@ class Trainer {
   // Collective: every rank on the same kind of backend (see trainer.cpp).
   void unify_backend(bool made_here);
   void save(const TrainOptions& options, const std::filesystem::path& path);
+  // Trainer::run's parts (train_loop.cpp).
+  void prepare_out_dir(const TrainOptions& options);
+  void log_plan(const TrainOptions& options, std::int64_t epochs) const;
+  void write_verdict(const TrainOptions& options, const std::vector<EpochMetrics>& history,
+                     const std::string& metrics_text) const;
   // dataset_hash: the data now (a warning when the checkpoint was trained on other data).
   void restore(const std::filesystem::path& path, const std::string& dataset_hash);
 
@@ -147,7 +154,7 @@ class Trainer {
   // Host copies of this rank's rows: x and w = ivar·(1−mask), train then validation.
   std::vector<float> train_x_, train_w_, val_x_, val_w_;
   std::vector<std::uint8_t> val_is_galaxy_;
-  std::vector<float> stage_x_, stage_w_;  // batch staging (device-memory backends, validation)
+  std::vector<float> stage_x_, stage_w_;  // validation batches staged for a device-memory backend
   std::vector<std::int64_t> local_rows_;  // the batch's rows in this rank's training arrays
   model::InputScaling scaling_;           // applied to every batch on its way to the backend
   std::int64_t local_train_ = 0, local_val_ = 0, train_offset_ = 0, val_offset_ = 0, n_train_ = 0, n_val_ = 0;
@@ -155,17 +162,21 @@ class Trainer {
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
   std::unique_ptr<model::VaeGraph> graph_;
   std::unique_ptr<gpu::BackendAllReduce> reduce_;  // the one gradient all-reduce per step
-  // CUDA backend (train.device_shard): the training rows on the GPU in the model's units,
-  // made at the first step (when the scaling is final: a resumed run takes the checkpoint's).
+  // Where each batch's rows come from (host rows, or on a CUDA backend with
+  // train.device_shard the rows on the GPU), made at the first step.
   bool want_device_shard_ = false;
-  std::shared_ptr<gpu::DeviceShard> device_shard_;
+  std::unique_ptr<BatchSource> batches_;
   bool shard_ = false;                   // reduce-scatter + Adam on a chunk + all-gather
   std::vector<std::size_t> shard_counts_;  // parameters per rank's chunk (rank order)
   std::size_t shard_first_ = 0;          // this rank's first parameter
   model::TrainState state_;
 };
 
-// Reads this rank's shard of `data` (collective) and trains; the CLI's entry point.
-std::vector<EpochMetrics> run_train(const Config& config, const std::filesystem::path& data, const TrainOptions& options);
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;  // this invocation's epochs (a resumed run: the new ones)
+};
+
+// The stage, collective over ctx.mpi(): reads this rank's shard of options.data and trains.
+TrainResult run_train(const StageContext& ctx, const TrainOptions& options);
 
 }  // namespace specvae::train
