@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints one hash over the sources the device bundle's programs are built from (build files,
-# src/, kernels/, include/, tests/gpu, tests/common and bench/gpu C++/CUDA), so that run_device_checks.sh
-# can tell a bundle built from other sources than the tree beside it.
+# src/, kernels/, include/, tests/gpu, tests/common and bench/gpu C++/CUDA), so that
+# run_device_checks.sh can tell a bundle built from other sources than the tree beside it.
 # Usage: source_hash.sh REPO_ROOT
 set -euo pipefail
 cd "${1:?usage: source_hash.sh REPO_ROOT}"
