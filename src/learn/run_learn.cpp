@@ -15,7 +15,7 @@
 #include "specvae/io/hdf5.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/merge/add_columns.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 #include <map>
 #include <set>

@@ -14,7 +14,7 @@
 #include "specvae/core/staged_file.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/merge.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 namespace specvae::merge {
 namespace fs = std::filesystem;

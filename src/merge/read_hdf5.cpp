@@ -9,7 +9,7 @@
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/catalogue.hpp"
 #include "specvae/merge/merge.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 namespace specvae::merge {
 

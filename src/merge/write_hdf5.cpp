@@ -6,7 +6,7 @@
 #include "specvae/core/version.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/writers.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 namespace specvae::merge {
 

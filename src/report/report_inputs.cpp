@@ -11,7 +11,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/learn/learn.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 namespace specvae::report {
 

@@ -19,7 +19,7 @@
 #include "specvae/dist/shard_plan.hpp"
 #include "specvae/io/hdf5.hpp"
 #include "specvae/merge/merge.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/score.hpp"
 

@@ -13,7 +13,7 @@
 #include "specvae/core/config.hpp"
 #include "specvae/core/error.hpp"
 #include "specvae/io/hdf5.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 #include "specvae/learn/learn.hpp"
 #include "specvae/merge/catalogue.hpp"
 #include "specvae/merge/writers.hpp"

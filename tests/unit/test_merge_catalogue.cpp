@@ -16,7 +16,7 @@
 #include "specvae/core/error.hpp"
 #include "specvae/merge/merge.hpp"
 #include "specvae/merge/writers.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 #include "specvae/io/hdf5.hpp"
 
 using namespace specvae;

@@ -31,7 +31,7 @@
 #include "specvae/dist/communicator.hpp"
 #include "specvae/score/lof.hpp"
 #include "specvae/score/pca_yardstick.hpp"
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 #include "specvae/score/score.hpp"
 #include "specvae/score/score_shard.hpp"
 #include "test_score_fixture.hpp"

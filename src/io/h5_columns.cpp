@@ -1,5 +1,5 @@
 // Whole-column HDF5 reads and writes for score shards and the catalogue.
-#include "specvae/score/h5_columns.hpp"
+#include "specvae/io/h5_columns.hpp"
 
 #include <algorithm>
 #include <cstring>
