@@ -331,6 +331,79 @@ std::int64_t finish_rows(DatasetRows& rows, PcaInfiller* infiller, double val_fr
   return n_infilled;
 }
 
+// The infill PCA, fitted on every rank alike from a deterministic sample of S of the N kept
+// rows (global rows floor(k·N/S)), gathered in global row order. read_kept(k): this rank's
+// k-th spool chunk without its dropped rows; offset: its first global row (collective).
+PcaModel fit_sample_pca(Communicator& comm, const Settings& s, std::size_t chunks,
+                        const std::function<DatasetRows(std::size_t)>& read_kept, std::int64_t offset, std::int64_t N,
+                        std::int64_t S) {
+  const std::size_t B = static_cast<std::size_t>(s.grid.n_bins);
+  std::vector<float> my_flux;
+  std::vector<std::uint8_t> my_mask;
+  for (std::size_t k = 0, g = static_cast<std::size_t>(offset); k < chunks; ++k) {
+    const DatasetRows rows = read_kept(k);
+    for (std::int64_t i = 0; i < rows.count; ++i, ++g) {
+      if (!in_pca_sample(static_cast<std::int64_t>(g), N, S)) continue;
+      my_flux.insert(my_flux.end(), rows.flux.begin() + i * B, rows.flux.begin() + (i + 1) * B);
+      my_mask.insert(my_mask.end(), rows.mask.begin() + i * B, rows.mask.begin() + (i + 1) * B);
+    }
+  }
+  PcaModel model;
+  if (N > 0) {
+    const auto sample_flux = comm.allgatherv<float>(my_flux);
+    const auto sample_mask = comm.allgatherv<std::uint8_t>(my_mask);
+    SPECVAE_CHECK(sample_flux.size() == static_cast<std::size_t>(S) * B, "PCA sample: {} values for {} spectra",
+                  sample_flux.size(), S);
+    model = fit_iterative_pca(sample_flux, sample_mask, S, s.grid.n_bins, s.n_ev, s.n_iter);
+  }
+  return model;
+}
+
+// What the dataset records of how it was made (identical on every rank): the grid, the
+// selection and config, the inputs, the rejections and skipped files, and the definitions of
+// its flux, S/N, mask, infill and split.
+DatasetProvenance provenance(const Config& cfg, const Settings& s, const std::vector<InputPair>& pairs,
+                             const std::vector<std::int64_t>& reject_totals, std::int64_t bad_spectra,
+                             const std::vector<std::string>& skipped_files, const PcaModel& model, std::int64_t S,
+                             std::int64_t n_infilled) {
+  DatasetProvenance p;
+  p.wave = s.grid.centres();
+  p.wave_min = s.grid.wave_min;
+  p.wave_max = s.grid.wave_max;
+  p.selection = s.sel.describe();
+  p.config_toml = cfg.to_toml();
+  p.config_hash = cfg.hash();
+  for (const auto& pr : pairs) {
+    p.input_files.push_back(pr.coadd.string());
+    if (!pr.zcatalog) p.input_files.push_back(pr.redrock.string());
+  }
+  if (!pairs.empty() && pairs.front().zcatalog) p.input_files.push_back(pairs.front().redrock.string());
+  for (int k = 1; k < kRejectReasons; ++k) p.rejected[reject_name(static_cast<Reject>(k))] = reject_totals[k];
+  p.rejected["bad_file"] = bad_spectra;
+  std::string skipped;
+  for (const auto& f : skipped_files) skipped += f + "\n";
+  p.extra_string_attrs["skipped_files"] = skipped;
+  p.extra_string_attrs["flux_convention"] =
+      "rest frame: f_rest(lambda/(1+z)) = (1+z) f_obs(lambda), ivar_rest = ivar_obs/(1+z)^2; flux-conserving "
+      "resampling (SpectRes weights and errors) onto equal bins; then each spectrum divided by its L2 norm over "
+      "all bins (after infill) and ivar multiplied by norm^2";
+  p.extra_string_attrs["snr_definition"] =
+      "median of flux*sqrt(ivar) over good observed-frame brz pixels whose rest wavelength lies in [wave_min, wave_max]";
+  p.extra_string_attrs["mask_definition"] = fmt::format(
+      "mask = 1 (ivar = 0, flux infilled by PCA) where the bin is not covered by the observed range or more than {} "
+      "of its width came from bad pixels (MASK & bad_mask_bits, ivar <= 0, flux == 0, non-finite), which were filled by "
+      "linear interpolation in the observed frame",
+      kMaxBadFraction);
+  p.extra_string_attrs["pca_infill"] = fmt::format(
+      "iterative PCA (astroML iterative_pca, norm L2, 0/1 weights): {} eigenspectra fitted on {} spectra (global rows "
+      "floor(k*N/S)), {} iterations; masked bins replaced by the weighted least-squares projection; {} spectra infilled",
+      model.n_ev, S, model.iterations, n_infilled);
+  p.extra_string_attrs["split_rule"] = fmt::format(
+      "split = 1 (validation) when fnv1a64(TARGETID as 8 little-endian bytes) / 2^64 < {}", s.val_fraction);
+
+  return p;
+}
+
 // Both passes of the stage. Pass 1 reads and preprocesses this rank's rows chunk by chunk into
 // the spool; the PCA is fitted on a deterministic sample of the whole survey; pass 2 reads the
 // spool back chunk by chunk, infills, normalises and hands each chunk to the sink. Peak memory:
@@ -514,24 +587,7 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   // 5. PCA on a deterministic sample, gathered in global row order to every rank.
   const auto t_pca = Clock::now();
   const std::int64_t S = std::min(s.pca_sample, N);
-  std::vector<float> my_flux;
-  std::vector<std::uint8_t> my_mask;
-  for (std::size_t k = 0, g = static_cast<std::size_t>(offset); k < spool.chunks(); ++k) {
-    const DatasetRows rows = read_kept(k);
-    for (std::int64_t i = 0; i < rows.count; ++i, ++g) {
-      if (!in_pca_sample(static_cast<std::int64_t>(g), N, S)) continue;
-      my_flux.insert(my_flux.end(), rows.flux.begin() + i * B, rows.flux.begin() + (i + 1) * B);
-      my_mask.insert(my_mask.end(), rows.mask.begin() + i * B, rows.mask.begin() + (i + 1) * B);
-    }
-  }
-  PcaModel model;
-  if (N > 0) {
-    const auto sample_flux = comm.allgatherv<float>(my_flux);
-    const auto sample_mask = comm.allgatherv<std::uint8_t>(my_mask);
-    SPECVAE_CHECK(sample_flux.size() == static_cast<std::size_t>(S) * B, "PCA sample: {} values for {} spectra",
-                  sample_flux.size(), S);
-    model = fit_iterative_pca(sample_flux, sample_mask, S, s.grid.n_bins, s.n_ev, s.n_iter);
-  }
+  const PcaModel model = fit_sample_pca(comm, s, spool.chunks(), read_kept, offset, N, S);
   const double t_fit = seconds_since(t_pca);
 
   // 6. Pass 2: infill, unit L2 norm (ivar scaled by norm²), split; written in collective rounds.
@@ -557,40 +613,8 @@ DatasetProvenance ingest_passes(Communicator& comm, const Config& cfg, const std
   n_infilled = comm.allreduce_sum(n_infilled);
 
   // 7. Provenance (identical on every rank).
-  DatasetProvenance p;
-  p.wave = wave;
-  p.wave_min = s.grid.wave_min;
-  p.wave_max = s.grid.wave_max;
-  p.selection = s.sel.describe();
-  p.config_toml = cfg.to_toml();
-  p.config_hash = cfg.hash();
-  for (const auto& pr : pairs) {
-    p.input_files.push_back(pr.coadd.string());
-    if (!pr.zcatalog) p.input_files.push_back(pr.redrock.string());
-  }
-  if (!pairs.empty() && pairs.front().zcatalog) p.input_files.push_back(pairs.front().redrock.string());
-  for (int k = 1; k < kRejectReasons; ++k) p.rejected[reject_name(static_cast<Reject>(k))] = reject_totals[k];
-  p.rejected["bad_file"] = bad_spectra;
-  std::string skipped;
-  for (const auto& f : skipped_files) skipped += f + "\n";
-  p.extra_string_attrs["skipped_files"] = skipped;
-  p.extra_string_attrs["flux_convention"] =
-      "rest frame: f_rest(lambda/(1+z)) = (1+z) f_obs(lambda), ivar_rest = ivar_obs/(1+z)^2; flux-conserving "
-      "resampling (SpectRes weights and errors) onto equal bins; then each spectrum divided by its L2 norm over "
-      "all bins (after infill) and ivar multiplied by norm^2";
-  p.extra_string_attrs["snr_definition"] =
-      "median of flux*sqrt(ivar) over good observed-frame brz pixels whose rest wavelength lies in [wave_min, wave_max]";
-  p.extra_string_attrs["mask_definition"] = fmt::format(
-      "mask = 1 (ivar = 0, flux infilled by PCA) where the bin is not covered by the observed range or more than {} "
-      "of its width came from bad pixels (MASK & bad_mask_bits, ivar <= 0, flux == 0, non-finite), which were filled by "
-      "linear interpolation in the observed frame",
-      kMaxBadFraction);
-  p.extra_string_attrs["pca_infill"] = fmt::format(
-      "iterative PCA (astroML iterative_pca, norm L2, 0/1 weights): {} eigenspectra fitted on {} spectra (global rows "
-      "floor(k*N/S)), {} iterations; masked bins replaced by the weighted least-squares projection; {} spectra infilled",
-      model.n_ev, S, model.iterations, n_infilled);
-  p.extra_string_attrs["split_rule"] = fmt::format(
-      "split = 1 (validation) when fnv1a64(TARGETID as 8 little-endian bytes) / 2^64 < {}", s.val_fraction);
+  const DatasetProvenance p =
+      provenance(cfg, s, pairs, reject_totals, bad_spectra, skipped_files, model, S, n_infilled);
 
   log::info("ingest: {} spectra in {} files -> {} kept (rejected: {}); PCA: {} eigenspectra from {} spectra in {} "
             "iterations",

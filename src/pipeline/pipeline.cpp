@@ -217,6 +217,55 @@ class RunManifest {
   nlohmann::json doc_;
 };
 
+// Each stage reads what the ones before it wrote: the list must follow the pipeline's order.
+void check_stage_order(const std::vector<std::string>& stages) {
+  static const std::vector<std::string> kOrder = {"simulate", "ingest", "train", "score", "merge", "learn", "report"};
+  if (stages.empty()) throw ConfigError("run.stages is empty: name the stages to run, e.g. [\"merge\", \"report\"]");
+  for (std::size_t i = 1; i < stages.size(); ++i) {
+    const auto at = [&](const std::string& s) { return std::find(kOrder.begin(), kOrder.end(), s) - kOrder.begin(); };
+    if (at(stages[i]) <= at(stages[i - 1]))
+      throw ConfigError(fmt::format("run.stages: '{}' after '{}'; stages run once each, in the order {}", stages[i],
+                                    stages[i - 1], fmt::join(kOrder, ", ")));
+  }
+}
+
+// One run at a time in a folder: rank 0 holds an flock on <out_dir>/.specvae-run.lock for the
+// whole run (the kernel releases it when the process ends, killed or not); a second run is
+// refused with the holder's host and pid. Then config.toml, written whole or not at all, and
+// the manifest (rank 0's). Collective: every rank stops with rank 0's reason.
+void open_run_folder(MpiCommunicator& comm, const Layout& L, const Config& config, FolderLock& lock,
+                     std::optional<RunManifest>& manifest) {
+  std::string failure;
+  if (comm.rank() == 0) {
+    try {
+      fs::create_directories(L.root);
+      lock.acquire(L.root / ".specvae-run.lock", "run");
+      write_file_atomically(L.root / "config.toml",
+                            fmt::format("# specvae run configuration, hash {}\n{}", config.hash(), config.to_toml()));
+      manifest.emplace(L.root / "run-manifest.json");
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (failure = comm.broadcast_string(failure); !failure.empty()) throw InputError(failure);
+}
+
+// Input files ingest skipped as bad (ingest.on_bad_file = skip) are missing from every result:
+// said at the end, where it is read, also when ingest itself was skipped as complete.
+void warn_skipped_inputs(const Layout& L) {
+  if (!fs::exists(L.dataset)) return;
+  const DatasetInfo info = read_dataset_info(MPI_COMM_NULL, L.dataset);
+  const auto it = info.string_attrs.find("skipped_files");
+  if (it == info.string_attrs.end() || it->second.empty()) return;
+  std::vector<std::string> files;
+  std::stringstream ss(it->second);
+  for (std::string f; std::getline(ss, f);)
+    if (!f.empty()) files.push_back(f);
+  log::warn("ingest skipped {} bad input files (ingest.on_bad_file = skip), so their spectra are in none of "
+            "these results: {}",
+            files.size(), fmt::join(files, ", "));
+}
+
 }  // namespace
 
 int run_pipeline(const Config& config) {
@@ -233,34 +282,10 @@ int run_pipeline(const Config& config) {
   if (real && std::erase(stages, std::string("simulate")) > 0)
     log::info("run: run.input names a survey, so there is no simulate stage");
   if (!real) inputs = {L.survey};
-  // Each stage reads what the ones before it wrote: the list must follow the pipeline's order.
-  static const std::vector<std::string> kOrder = {"simulate", "ingest", "train", "score", "merge", "learn", "report"};
-  if (stages.empty()) throw ConfigError("run.stages is empty: name the stages to run, e.g. [\"merge\", \"report\"]");
-  for (std::size_t i = 1; i < stages.size(); ++i) {
-    const auto at = [&](const std::string& s) { return std::find(kOrder.begin(), kOrder.end(), s) - kOrder.begin(); };
-    if (at(stages[i]) <= at(stages[i - 1]))
-      throw ConfigError(fmt::format("run.stages: '{}' after '{}'; stages run once each, in the order {}", stages[i],
-                                    stages[i - 1], fmt::join(kOrder, ", ")));
-  }
-  // One run at a time in a folder: rank 0 holds an flock on <out_dir>/.specvae-run.lock for the
-  // whole run (the kernel releases it when the process ends, killed or not); a second run is
-  // refused with the holder's host and pid. Then config.toml, written whole or not at all.
+  check_stage_order(stages);
   FolderLock lock;
   std::optional<RunManifest> manifest;  // rank 0
-  std::string failure;
-  if (comm.rank() == 0) {
-    try {
-      fs::create_directories(L.root);
-      lock.acquire(L.root / ".specvae-run.lock", "run");
-      write_file_atomically(L.root / "config.toml",
-                            fmt::format("# specvae run configuration, hash {}\n{}", config.hash(), config.to_toml()));
-      manifest.emplace(L.root / "run-manifest.json");
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  // Every rank stops with rank 0's reason.
-  if (failure = comm.broadcast_string(failure); !failure.empty()) throw InputError(failure);
+  open_run_folder(comm, L, config, lock, manifest);
   log::info("specvae run: stages {} into {} on {} ranks", fmt::join(stages, ", "), L.root.string(), comm.size());
 
   merge::MergeResult merged;
@@ -388,21 +413,7 @@ int run_pipeline(const Config& config) {
     std::printf("%s", report_summary.c_str());
     std::fflush(stdout);
   }
-  // Input files ingest skipped as bad (ingest.on_bad_file = skip) are missing from everything
-  // above: say so at the end, where it is read, also when ingest itself was skipped as complete.
-  if (comm.rank() == 0 && fs::exists(L.dataset)) {
-    const DatasetInfo info = read_dataset_info(MPI_COMM_NULL, L.dataset);
-    const auto it = info.string_attrs.find("skipped_files");
-    if (it != info.string_attrs.end() && !it->second.empty()) {
-      std::vector<std::string> files;
-      std::stringstream ss(it->second);
-      for (std::string f; std::getline(ss, f);)
-        if (!f.empty()) files.push_back(f);
-      log::warn("ingest skipped {} bad input files (ingest.on_bad_file = skip), so their spectra are in none of "
-                "these results: {}",
-                files.size(), fmt::join(files, ", "));
-    }
-  }
+  if (comm.rank() == 0) warn_skipped_inputs(L);
   comm.barrier();
   return 0;
 }
