@@ -75,7 +75,7 @@ std::string EpochMetrics::to_json() const {
 
 void Trainer::save(const TrainOptions& options, const std::filesystem::path& path) {
   // Collective: rank 0 writes; everyone waits so no rank runs ahead of a failed write.
-  gather_adam_moments();
+  optimiser_->gather_moments(adam_m_.data(), adam_v_.data());  // every chunk on rank 0
   if (comm_.rank() == 0) {
     model::Checkpoint c;
     c.shape = shape_;
@@ -262,7 +262,7 @@ void Trainer::log_plan(const TrainOptions& options, std::int64_t epochs) const {
     log::warn("{} optimiser steps in all ({} epochs of {} training spectra) are few for this model: expect it "
               "undertrained (README, \"On a small survey\": more epochs at a lower learning rate)",
               steps, epochs, n_train_);
-  if (shard_)
+  if (optimiser_->sharded())
     log::info("gradients reduce-scattered; each rank takes the Adam step for 1/{} of the parameters, then all-gather "
               "(train.shard_optimizer)",
               comm_.size());

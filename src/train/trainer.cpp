@@ -69,21 +69,9 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
   batch_x_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   batch_w_ = model::DeviceBuffer(*be_, static_cast<std::size_t>(std::max(1, max_rows)) * shape_.n_input);
   graph_ = std::make_unique<model::VaeGraph>(shape_, *be_, max_rows);
-  reduce_ = std::make_unique<gpu::BackendAllReduce>(comm_, *be_);  // collective
+  optimiser_ = std::make_unique<Optimiser>(comm_, *be_, static_cast<std::size_t>(n_params_),
+                                           config.get_bool("train.shard_optimizer"));  // collective
   want_device_shard_ = be_->kind() == model::BackendKind::Cuda && config.get_bool("train.device_shard");
-  shard_ = be_->host_memory() && comm_.size() > 1 && config.get_bool("train.shard_optimizer");
-  if (shard_) {
-    // Chunks of whole 64-byte lines, the last rank's the remainder (possibly empty).
-    const auto P = static_cast<std::size_t>(comm_.size());
-    const auto total = static_cast<std::size_t>(n_params_);
-    const std::size_t chunk = ((total + P - 1) / P + 15) / 16 * 16;
-    for (std::size_t r = 0, first = 0; r < P; ++r) {
-      const std::size_t n = std::min(chunk, total - std::min(total, first));
-      if (r == static_cast<std::size_t>(comm_.rank())) shard_first_ = first;
-      shard_counts_.push_back(n);
-      first += n;
-    }
-  }
 
   const std::vector<float> init =
       model::initial_parameters(shape_, seed_, model::init_scheme_from_string(config.get_string("model.init")));
@@ -100,8 +88,9 @@ Trainer::Trainer(const Config& config, Communicator& comm, const DatasetRows& lo
 // ranks see a GPU and others do not (a node with a broken driver): then every rank takes the
 // CPU. Any other mix is a configuration error, the same on every rank.
 void Trainer::unify_backend(bool made_here) {
-  const std::string name = be_->name();
-  std::array<double, 3> kinds = {name == "cuda" ? 1.0 : 0.0, name == "cpu" ? 1.0 : 0.0, name == "reference" ? 1.0 : 0.0};
+  const model::BackendKind kind = be_->kind();
+  std::array<double, 3> kinds = {kind == model::BackendKind::Cuda ? 1.0 : 0.0, kind == model::BackendKind::Cpu ? 1.0 : 0.0,
+                                  kind == model::BackendKind::Reference ? 1.0 : 0.0};
   comm_.allreduce_sum(std::span<double>(kinds));
   const auto p = static_cast<double>(comm_.size());
   if (kinds[0] == p || kinds[1] == p || kinds[2] == p) return;
@@ -110,7 +99,7 @@ void Trainer::unify_backend(bool made_here) {
       log::warn("train.backend = auto: {:.0f} of {:.0f} ranks see a GPU and the others do not; every rank trains on "
                 "the CPU (give every rank a GPU, or set train.backend = cpu)",
                 kinds[0], p);
-    if (name != "cpu")
+    if (kind != model::BackendKind::Cpu)
       be_ = model::make_backend("cpu", static_cast<int>(config_.get_int("train.threads")), config_.get_string("train.gemm"));
     return;
   }
@@ -189,10 +178,9 @@ StepLoss Trainer::compute_gradient(std::int64_t epoch, std::int64_t batch, std::
   float local_loss = 0;
   const StepLoss out = local_gradient(epoch, batch, step, &local_loss);
   // The batch loss rides in the gradient's last slot: one all-reduce, and a NaN on any rank
-  // reaches every rank, so all of them stop at the same step.
+  // reaches every rank.
   be_->upload(grads_.data() + n_params_, &local_loss, 1);
-  // Wherever the buffer lives: MPI on host memory, NCCL (or staged) on device memory.
-  if (comm_.size() > 1) reduce_->sum(grads_.data(), static_cast<std::size_t>(n_params_) + 1);
+  optimiser_->all_reduce(grads_.data());
   return out;
 }
 
@@ -200,39 +188,16 @@ StepLoss Trainer::train_step(std::int64_t epoch, std::int64_t batch, const model
                              const std::filesystem::path& last_good) {
   model::AdamParams adam = adam_in;
   adam.t = state_.step + 1;
-  StepLoss out;
-  double check[2] = {0, 0};  // Σ g² over the whole gradient, the mean batch loss
-  if (!shard_) {
-    out = compute_gradient(epoch, batch, state_.step);
-    check[0] = be_->adam_step_checked(params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(),
-                                      static_cast<std::size_t>(n_params_), adam);
-    float loss = 0;
-    be_->download(&loss, grads_.data() + n_params_, 1);
-    check[1] = loss;
-  } else {
-    float local_loss = 0;
-    out = local_gradient(epoch, batch, state_.step, &local_loss);
-    comm_.reduce_scatter_sum(std::span<float>(grads_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
-    const std::size_t f = shard_first_, n = shard_counts_[static_cast<std::size_t>(comm_.rank())];
-    check[0] = be_->adam_step_checked(params_.data() + f, grads_.data() + f, adam_m_.data() + f, adam_v_.data() + f, n, adam);
-    check[1] = local_loss;
-    // Every rank learns of a NaN anywhere, so all of them stop at the same step.
-    comm_.allreduce_sum(std::span<double>(check, 2));
-  }
+  float local_loss = 0;
+  const StepLoss out = local_gradient(epoch, batch, state_.step, &local_loss);
+  const std::array<double, 2> check =
+      optimiser_->step(params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), local_loss, adam);
   if (!std::isfinite(check[0]) || !std::isfinite(check[1]))
     throw TrainingDiverged(fmt::format("non-finite loss or gradient at step {} (epoch {}, batch {}); seed {}; {} "
                                        "(a learning rate too high, or spectra with extreme values)",
                                        state_.step + 1, epoch + 1, batch + 1, seed_, last_good_text(last_good)));
-  if (shard_)
-    comm_.allgather_in_place(std::span<float>(params_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
   ++state_.step;
   return out;
-}
-
-void Trainer::gather_adam_moments() {
-  if (!shard_) return;
-  comm_.allgather_in_place(std::span<float>(adam_m_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
-  comm_.allgather_in_place(std::span<float>(adam_v_.data(), static_cast<std::size_t>(n_params_)), shard_counts_);
 }
 
 std::vector<float> Trainer::gradient() const {

@@ -28,6 +28,7 @@
 #include "specvae/model/vae.hpp"
 #include "specvae/model/vae_graph.hpp"
 #include "specvae/train/batch_source.hpp"
+#include "specvae/train/optimiser.hpp"
 
 namespace specvae::train {
 
@@ -100,7 +101,7 @@ class Trainer {
   StepLoss train_step(std::int64_t epoch, std::int64_t batch, const model::AdamParams& adam,
                       const std::filesystem::path& last_good);
   // Whether steps reduce-scatter the gradient and shard the Adam step (see above).
-  bool shards_optimizer() const { return shard_; }
+  bool shards_optimizer() const { return optimiser_->sharded(); }
   std::vector<float> gradient() const;
   std::vector<float> parameters() const;
 
@@ -127,7 +128,6 @@ class Trainer {
   // This rank's forward/backward pass on its rows of the batch: gradient in grads_ (not yet
   // summed over ranks); *local_loss = its share of the mean batch loss.
   StepLoss local_gradient(std::int64_t epoch, std::int64_t batch, std::int64_t step, float* local_loss);
-  void gather_adam_moments();  // sharded optimiser: every rank gets every chunk of m and v
   EpochMetrics validate();
   model::InputScaling fit_scaling();  // collective
   // Collective: every rank on the same kind of backend (see trainer.cpp).
@@ -161,14 +161,11 @@ class Trainer {
   // Device state: parameters, gradient (+1 slot for the batch loss), Adam moments, batch.
   model::DeviceBuffer params_, grads_, adam_m_, adam_v_, batch_x_, batch_w_;
   std::unique_ptr<model::VaeGraph> graph_;
-  std::unique_ptr<gpu::BackendAllReduce> reduce_;  // the one gradient all-reduce per step
+  std::unique_ptr<Optimiser> optimiser_;  // the all-reduce and Adam: replicated or sharded
   // Where each batch's rows come from (host rows, or on a CUDA backend with
   // train.device_shard the rows on the GPU), made at the first step.
   bool want_device_shard_ = false;
   std::unique_ptr<BatchSource> batches_;
-  bool shard_ = false;                   // reduce-scatter + Adam on a chunk + all-gather
-  std::vector<std::size_t> shard_counts_;  // parameters per rank's chunk (rank order)
-  std::size_t shard_first_ = 0;          // this rank's first parameter
   model::TrainState state_;
 };
 
